@@ -1,0 +1,112 @@
+/**
+ * IP-layer rules: from what the interface, route, networkd and ping probes saw to findings.
+ * `blocking` says whether the layers above cannot work because of this one (root cause first).
+ */
+import type { Finding, InterfaceReport, PingOutcome } from '../report/types.js';
+import { ipWords, type Words } from './guidance.js';
+import type { Observations } from './observations.js';
+
+export interface LayerVerdict {
+  findings: Finding[];
+  /** The layers after this one cannot work because of it: they become inconclusive. */
+  blocking: boolean;
+}
+
+/** Drops count as a symptom only above this share of traffic: a few drops are normal (unknown protocols, multicast). */
+const DROP_SHARE = 0.01;
+const DROP_MIN = 100;
+
+function finding(code: string, severity: Finding['severity'], subject: string, words: Words): Finding {
+  return { code, severity, component: 'ip', subject, ...words };
+}
+
+function isLinkLocal4(address: string): boolean {
+  return address.startsWith('169.254.');
+}
+
+function isDown(i: InterfaceReport): boolean {
+  return i.adminUp === false || i.operState === 'down' || i.operState === 'lowerlayerdown' || i.operState === 'notpresent';
+}
+
+/** Address= values without a /prefix, and a missing Gateway=, make a static file incomplete. */
+function staticGaps(i: InterfaceReport): string[] {
+  if (i.assignment !== 'static' || !i.config) return [];
+  const gaps: string[] = [];
+  const v4 = i.config.addresses.filter((a) => !a.includes(':'));
+  if (v4.length === 0) gaps.push('an Address=');
+  else if (v4.some((a) => !/\/\d{1,2}$/.test(a))) gaps.push(`the prefix length on Address=${v4.find((a) => !/\/\d{1,2}$/.test(a))}`);
+  if (i.config.gateways.length === 0) gaps.push('a Gateway=');
+  return gaps;
+}
+
+function counterSymptoms(i: InterfaceReport): string | null {
+  const c = i.counters;
+  if (!c) return null;
+  const parts: string[] = [];
+  if (c.rxErrors > 0) parts.push(`${c.rxErrors} receive errors`);
+  if (c.txErrors > 0) parts.push(`${c.txErrors} transmit errors`);
+  const dropsNoteworthy = (drops: number, packets: number) => drops >= DROP_MIN && drops >= packets * DROP_SHARE;
+  if (dropsNoteworthy(c.rxDropped, c.rxPackets)) parts.push(`${c.rxDropped} of ${c.rxPackets} received packets dropped`);
+  if (dropsNoteworthy(c.txDropped, c.txPackets)) parts.push(`${c.txDropped} of ${c.txPackets} sent packets dropped`);
+  return parts.length ? parts.join(', ') : null;
+}
+
+export function describePing(p: PingOutcome | undefined): string {
+  if (!p) return 'was not tried';
+  if ('error' in p) return p.error === 'not-permitted' ? 'is not permitted in this container (no NET_RAW)' : 'is not available';
+  return `lost ${p.received === 0 ? 'every' : `${p.sent - p.received} of ${p.sent}`} echo request${p.sent === 1 ? '' : 's'}`;
+}
+
+export function diagnoseIp(obs: Observations): LayerVerdict {
+  const ip = obs.ip;
+  if (!ip) return { findings: [], blocking: false };
+  const findings: Finding[] = [];
+  const { switchType, expectedIp } = obs.config;
+  const presentNames = ip.interfaces.filter((i) => i.present).map((i) => i.name);
+  let anyUsable = false;
+
+  for (const i of ip.interfaces) {
+    if (!i.present) {
+      findings.push(finding('IP_INTERFACE_MISSING', 'error', i.name, ipWords.missing(i.name, presentNames)));
+      continue;
+    }
+    const gaps = staticGaps(i);
+    if (gaps.length && i.configFile) {
+      findings.push(finding('IP_STATIC_CONFIG_INCOMPLETE', 'error', i.name, ipWords.staticIncomplete(i.configFile, gaps)));
+    }
+    if (isDown(i)) {
+      findings.push(finding('IP_INTERFACE_DOWN', 'error', i.name, ipWords.down(i.name, i.operState, i.adminUp)));
+      continue;
+    }
+    const routable = i.ipv4.filter((a) => !isLinkLocal4(a.address));
+    const linkLocal = i.ipv4.find((a) => isLinkLocal4(a.address));
+    if (routable.length === 0) {
+      if (linkLocal) {
+        findings.push(finding('IP_LINK_LOCAL_ONLY', 'error', i.name, ipWords.linkLocalOnly(i.name, linkLocal.address, switchType)));
+      } else {
+        findings.push(finding('IP_NO_ADDRESS', 'error', i.name, ipWords.noAddress(i.name, i.assignment, switchType, i.configFile)));
+      }
+      continue;
+    }
+    anyUsable = true;
+    // The expected address belongs to the VM, so it is compared on the first examined interface (eth0) only.
+    if (expectedIp && i === ip.interfaces[0] && !i.ipv4.some((a) => a.address === expectedIp) && !i.ipv6.some((a) => a.address === expectedIp)) {
+      findings.push(finding('IP_ADDRESS_MISMATCH', 'error', i.name, ipWords.mismatch(i.name, routable.map((a) => `${a.address}/${a.prefixLength}`), expectedIp)));
+    }
+    const symptoms = counterSymptoms(i);
+    if (symptoms) findings.push(finding('IP_INTERFACE_ERRORS', 'warning', i.name, ipWords.interfaceErrors(i.name, symptoms)));
+  }
+
+  const hasV4Default = ip.defaultRoutes.some((r) => r.family === 4);
+  // Without a usable address the missing route is a consequence, not a second cause.
+  if (anyUsable && !hasV4Default) {
+    findings.push(finding('IP_NO_DEFAULT_ROUTE', 'error', obs.config.interfaces.join(','), ipWords.noDefaultRoute(obs.config.interfaces)));
+  }
+  const gw = ip.defaultGateway;
+  if (anyUsable && gw && gw.reachable === false) {
+    findings.push(finding('IP_GATEWAY_UNREACHABLE', 'warning', gw.address, ipWords.gatewayUnreachable(gw.address, gw.interface, describePing(gw.ping))));
+  }
+
+  // With several examined NICs, one working NIC with a default route is enough for the layers above to be judged.
+  return { findings, blocking: !anyUsable || !hasV4Default };
+}

@@ -1,0 +1,23 @@
+import type { CheckConfig } from '../config/types.js';
+import type { DnsServerReport, EndpointReport, GatewayReport, InterfaceReport } from '../report/types.js';
+import type { DefaultRoute, ResolverConfig } from '../probes/types.js';
+
+/** Everything the probes measured in one check: the input of the (pure) diagnosis. null = layer not asked for. */
+export interface Observations {
+  config: Pick<CheckConfig, 'interfaces' | 'hub' | 'expectedIp' | 'switchType' | 'upstreamProtocol' | 'dnsNames' | 'timeoutMs'>;
+  ip: {
+    interfaces: InterfaceReport[];
+    defaultRoutes: DefaultRoute[];
+    defaultGateway: GatewayReport | null;
+  } | null;
+  dns: {
+    resolvers: ResolverConfig;
+    servers: DnsServerReport[];
+    /** The names every server was asked for. */
+    names: string[];
+  } | null;
+  firewall: {
+    endpoints: EndpointReport[];
+    trustProblems: string[];
+  } | null;
+}

@@ -1,0 +1,51 @@
+/**
+ * Structured logs (pino) on stderr, so stdout stays clean for --json. Secrets never reach a
+ * log line: known secret fields are redacted, and any string that looks like a SAS token,
+ * a shared access key or a connection string is masked wherever it appears (error messages
+ * from the SDK can carry them).
+ */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+const SECRET_PATTERNS: RegExp[] = [
+  /SharedAccessSignature\s+[^\s"',]+/gi,
+  /\bsig=[^&\s"',]+/gi,
+  /SharedAccessKey=[^;\s"',]+/gi,
+  /\bHostName=[^;\s"']+;[^\s"']*/gi, // a whole connection string
+];
+
+export function maskSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((t, re) => t.replace(re, (m) => `${m.split(/[=\s]/)[0]}=<redacted>`), text);
+}
+
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskSecrets(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    return { type: value.name, message: maskSecrets(value.message), code: (value as { code?: unknown }).code };
+  }
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, depth + 1)]));
+}
+
+export function createLogger(level = process.env['NETDIAG_LOG_LEVEL'] ?? process.env['RuntimeLogLevel'] ?? 'info'): Logger {
+  const normalized = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level.toLowerCase())
+    ? level.toLowerCase()
+    : level.toLowerCase() === 'warning' ? 'warn' : 'info';
+  return pino(
+    {
+      name: 'eflow-netdiag',
+      level: normalized,
+      redact: { paths: ['password', '*.password', 'key', '*.key', 'sharedAccessKey', '*.sharedAccessKey', 'connectionString', '*.connectionString', 'token', '*.token'], censor: '<redacted>' },
+      formatters: { log: (obj) => scrub(obj) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          // Mask secrets in the message text too, not only in the merged object.
+          method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
+        },
+      },
+    },
+    pino.destination({ fd: 2, sync: true }),
+  );
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * Entry point. With no command it does what `npm start` promises: run as the IoT Edge module
+ * when the IoT Edge environment is present, otherwise one check of this machine, printed.
+ */
+import { EXIT, UsageError, helpText, runCheckCommand } from './cli.js';
+import { ConfigError } from './config/types.js';
+import { maskSecrets } from './log.js';
+import { defaultDeps } from './probes/default-deps.js';
+import { VERSION } from './version.js';
+
+export function isIotEdgeEnvironment(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env['IOTEDGE_MODULEID'] || env['EdgeHubConnectionString']);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t), env: process.env };
+  switch (command) {
+    case '--help':
+    case '-h':
+    case 'help':
+      io.stdout(`${helpText()}\n`);
+      return 0;
+    case '--version':
+    case '-v':
+      io.stdout(`${VERSION}\n`);
+      return 0;
+    case 'check':
+      return runCheckCommand(rest, io, defaultDeps());
+    case 'module': {
+      if (rest.length) throw new UsageError(`"module" takes no arguments (got ${rest.join(' ')}); configure it with desired properties or NETDIAG_* variables`);
+      const { runModule } = await import('./module/run.js');
+      return runModule(process.env);
+    }
+    case undefined:
+      if (isIotEdgeEnvironment(process.env)) {
+        const { runModule } = await import('./module/run.js');
+        return runModule(process.env);
+      }
+      return runCheckCommand([], io, defaultDeps());
+    default:
+      if (command.startsWith('-')) return runCheckCommand(argv, io, defaultDeps());
+      throw new UsageError(`unknown command "${command}"; use "check" or "module" (see --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`eflow-netdiag: ${maskSecrets(err.message)}\n`);
+      process.exitCode = EXIT.usage;
+    } else {
+      const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      process.stderr.write(`eflow-netdiag: internal error: ${maskSecrets(text)}\n`);
+      process.exitCode = EXIT.internal;
+    }
+  },
+);

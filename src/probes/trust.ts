@@ -1,0 +1,92 @@
+/**
+ * The roots the TLS probes trust. Node verifies against its own bundled Mozilla roots only, but an
+ * EFLOW VM's operator adds corporate roots to the OS bundle, and IoT Edge itself trusts that
+ * bundle; so we trust Node's roots + the system bundle + `--ca-file`, like the edge runtime would.
+ * Built once per check and shared by every TLS probe (parsing ~300 roots is the costly part).
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFile as fsReadFile } from 'node:fs/promises';
+import { createSecureContext, rootCertificates } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+
+/** First existing wins: Debian/Ubuntu/Alpine, CBL-Mariner/RHEL, then the BSD/macOS-style path. */
+export const SYSTEM_CA_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/cert.pem',
+] as const;
+
+export type ReadTextFile = (path: string) => Promise<string>;
+
+export interface Trust {
+  secureContext: SecureContext;
+  /** Sentences about the ca-file or the system bundle that could not be used; never thrown. */
+  problems: string[];
+  /** The system bundle that was added, or null when none was found. */
+  systemBundle: string | null;
+  /** How many certificates the ca-file contributed. */
+  caFileCertificates: number;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export async function loadTrust(caFile: string | null, readFile: ReadTextFile = (p) => fsReadFile(p, 'utf8')): Promise<Trust> {
+  const problems: string[] = [];
+
+  let systemBundle: string | null = null;
+  let systemPem: string | null = null;
+  for (const path of SYSTEM_CA_BUNDLES) {
+    try {
+      systemPem = await readFile(path);
+      systemBundle = path;
+      break;
+    } catch (error) {
+      // A missing candidate is the normal case on every distribution but one; anything else is worth saying.
+      if (errorCode(error) !== 'ENOENT') problems.push(`could not read the system CA bundle ${path}: ${describe(error)}`);
+    }
+  }
+
+  const extra: string[] = [];
+  if (caFile !== null) {
+    try {
+      const text = await readFile(caFile);
+      const blocks = text.match(PEM_CERT) ?? [];
+      let bad = 0;
+      for (const block of blocks) {
+        try {
+          new X509Certificate(block);
+          extra.push(block);
+        } catch {
+          bad++;
+        }
+      }
+      if (blocks.length === 0) {
+        problems.push(`--ca-file ${caFile} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----" blocks); it was ignored`);
+      } else if (bad > 0) {
+        problems.push(`--ca-file ${caFile}: ${bad} of ${blocks.length} certificate block(s) could not be parsed and were ignored`);
+      }
+    } catch (error) {
+      problems.push(`could not read --ca-file ${caFile}: ${describe(error)}`);
+    }
+  }
+
+  const ca = [...rootCertificates, ...extra];
+  let secureContext: SecureContext;
+  try {
+    secureContext = createSecureContext({ ca: systemPem === null ? ca : [...ca, systemPem] });
+  } catch (error) {
+    // A corrupt system bundle must not take the whole TLS check down: fall back to what we validated.
+    if (systemPem !== null) problems.push(`the system CA bundle ${systemBundle} could not be loaded and was ignored: ${describe(error)}`);
+    systemBundle = null;
+    secureContext = createSecureContext({ ca });
+  }
+  return { secureContext, problems, systemBundle, caFileCertificates: extra.length };
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

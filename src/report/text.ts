@@ -1,0 +1,84 @@
+/**
+ * The human rendering of a Report, read top-down: the verdict, then the failing layer's
+ * findings with their next step, then the remaining findings, then each layer's evidence.
+ */
+import type { DnsServerReport, EndpointReport, Finding, InterfaceReport, PingOutcome, Report } from './types.js';
+
+const LABEL: Record<Finding['severity'], string> = { error: 'ERROR', warning: 'WARN ', info: 'INFO ' };
+const LAYER_NAME = { ip: 'IP', dns: 'DNS', firewall: 'Firewall' } as const;
+
+function findingLines(f: Finding): string[] {
+  return [`  [${LABEL[f.severity]}] ${f.code}  (${f.subject})`, `          ${f.message}`, `          Next step: ${f.guidance}`];
+}
+
+function pingText(p: PingOutcome | undefined): string {
+  if (!p) return 'not pinged';
+  if ('error' in p) return `ping ${p.error}`;
+  return `ping ${p.received}/${p.sent}${p.rttAvgMs !== null ? ` ${p.rttAvgMs} ms` : ''}`;
+}
+
+function interfaceLine(i: InterfaceReport): string {
+  if (!i.present) return `    ${i.name}: missing`;
+  const v4 = i.ipv4.map((a) => `${a.address}/${a.prefixLength}`).join(', ') || 'no IPv4 address';
+  const lease = i.lease ? `, lease from ${i.lease.server ?? '?'}${i.lease.expiry ? ` until ${i.lease.expiry}` : ''}` : '';
+  const file = i.configFile ? ` by ${i.configFile}` : '';
+  return `    ${i.name}: ${i.operState ?? '?'}${i.adminUp === false ? ' (admin down)' : ''}, ${v4}, mtu ${i.mtu ?? '?'}, mac ${i.mac ?? '?'}, ${i.assignment}${file}${lease}`;
+}
+
+function serverLine(s: DnsServerReport): string {
+  const q = s.queries
+    .map((x) => `${x.name} ${x.outcome}${x.answers.length ? ` ${x.answers.join(' ')}` : ''}${x.rttMs !== null ? ` ${x.rttMs} ms` : ''}${x.transport === 'tcp' ? ' (tcp)' : ''}`)
+    .join('; ');
+  return `    ${s.address}${s.public ? ' (public)' : ''}: ${pingText(s.ping)}; ${q}`;
+}
+
+function endpointLine(e: EndpointReport): string {
+  const parts = [`${e.host}:${e.port}`.padEnd(44), e.protocol.padEnd(6), e.outcome.padEnd(13)];
+  if (e.address) parts.push(e.address);
+  if (e.tcpConnectMs !== null) parts.push(`tcp ${e.tcpConnectMs} ms`);
+  if (e.tls?.handshakeMs !== null && e.tls?.handshakeMs !== undefined) parts.push(`tls ${e.tls.handshakeMs} ms ${e.tls.protocol ?? ''}`.trim());
+  if (e.tls && !e.tls.authorized) parts.push(`issuer "${e.tls.rootIssuer ?? e.tls.issuer ?? '?'}"`);
+  if (e.error && e.outcome !== 'open') parts.push(`(${e.error.phase}: ${e.error.code})`);
+  return `    ${parts.join(' ')}`;
+}
+
+export function renderText(r: Report): string {
+  const out: string[] = [];
+  const verdict =
+    r.status === 'healthy'
+      ? 'HEALTHY: this VM can reach Azure IoT on every tested port'
+      : r.failingComponent
+        ? `${r.status.toUpperCase()}: the first broken layer is ${LAYER_NAME[r.failingComponent]}`
+        : `${r.status.toUpperCase()}: nothing is broken, but there are warnings`;
+  out.push(verdict, `  eflow-netdiag ${r.agent.version}, check ${r.checkId}, ${r.startedAt}, ${r.durationMs} ms`, '');
+
+  const first = r.findings.filter((f) => f.component === r.failingComponent && f.severity === 'error');
+  const rest = r.findings.filter((f) => !first.includes(f));
+  if (first.length) {
+    out.push(`What is wrong (${LAYER_NAME[first[0]!.component]}):`);
+    first.forEach((f) => out.push(...findingLines(f)));
+    out.push('');
+  }
+  if (rest.length) {
+    out.push(first.length ? 'Also found:' : 'Findings:');
+    rest.forEach((f) => out.push(...findingLines(f)));
+    out.push('');
+  }
+
+  const { ip, dns, firewall } = r.components;
+  out.push(`IP        ${ip.status}`);
+  ip.interfaces.forEach((i) => out.push(interfaceLine(i)));
+  if (ip.status !== 'skipped') {
+    const gw = ip.defaultGateway;
+    out.push(gw
+      ? `    default gateway ${gw.address} via ${gw.interface}: ${gw.reachable === null ? 'not tested' : gw.reachable ? 'answers' : 'no answer'}${gw.rttMs !== null ? ` (${gw.rttMs} ms)` : ''}`
+      : '    no default route');
+  }
+  out.push(`DNS       ${dns.status}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`);
+  dns.servers.forEach((s) => out.push(serverLine(s)));
+  if (dns.status !== 'skipped' && dns.servers.length === 0) out.push('    no servers configured');
+  out.push(`Firewall  ${firewall.status}  (upstream protocol ${firewall.upstreamProtocol})`);
+  firewall.endpoints.forEach((e) => out.push(endpointLine(e)));
+  if (r.timedOut.length) out.push('', `Cut short by the deadline: ${r.timedOut.join(', ')}`);
+  return `${out.join('\n')}\n`;
+}
