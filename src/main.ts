@@ -13,6 +13,12 @@ export function isIotEdgeEnvironment(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env['IOTEDGE_MODULEID'] || env['EdgeHubConnectionString']);
 }
 
+/** The module holds sockets and timers by design: once it has stopped, the process ends explicitly. */
+async function moduleMode(): Promise<never> {
+  const { runModule } = await import('./module/run.js');
+  process.exit(await runModule(process.env));
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t), env: process.env };
@@ -30,14 +36,10 @@ async function main(argv: string[]): Promise<number> {
       return runCheckCommand(rest, io, defaultDeps());
     case 'module': {
       if (rest.length) throw new UsageError(`"module" takes no arguments (got ${rest.join(' ')}); configure it with desired properties or NETDIAG_* variables`);
-      const { runModule } = await import('./module/run.js');
-      return runModule(process.env);
+      return moduleMode();
     }
     case undefined:
-      if (isIotEdgeEnvironment(process.env)) {
-        const { runModule } = await import('./module/run.js');
-        return runModule(process.env);
-      }
+      if (isIotEdgeEnvironment(process.env)) return moduleMode();
       return runCheckCommand([], io, defaultDeps());
     default:
       if (command.startsWith('-')) return runCheckCommand(argv, io, defaultDeps());

@@ -73,7 +73,7 @@ function normalizeName(name: string): string {
 /** Why a decoded reply is not the answer to our query, or null when it is. */
 function mismatch(reply: DnsReply, expected: Expected): string | null {
   if (!reply.isResponse) return 'a query, not a response';
-  if (false) return `transaction id ${reply.id} instead of ${expected.id}`;
+  if (reply.id !== expected.id) return `transaction id ${reply.id} instead of ${expected.id}`;
   if (reply.opcode !== null && reply.opcode !== 'QUERY') return `opcode ${reply.opcode}`;
   // Some servers leave the question out of an error reply (FORMERR, REFUSED…). Such a reply carries
   // no data to accept by mistake, and glibc takes it too, so only the id must match there.
@@ -180,7 +180,13 @@ function waitForReply(
     }
 
     attempt.signal.addEventListener('abort', onAbort, { once: true });
-    release = start(finish, rejects);
+    try {
+      release = start(finish, rejects);
+    } catch (err) {
+      // Still through finish, so the timer and the abort listener go too.
+      finish({ kind: 'error', detail: `could not open a socket: ${err instanceof Error ? err.message : String(err)}` });
+      return;
+    }
     if (attempt.signal.aborted) onAbort();
   });
 }

@@ -39,6 +39,11 @@ export interface NetworkdFile {
   matchNames: string[];
   /** [Match] MACAddress= values, lower case. */
   matchMacs: string[];
+  /**
+   * Other [Match] settings as written ("Type=ether", "Driver=hv_netvsc"): not evaluated, but they
+   * count for networkd's rule that a file with no [Match] setting at all is ignored.
+   */
+  matchOther?: string[];
   /** [Network] DHCP= value as written (yes, no, ipv4, ipv6, true…), null when absent. */
   dhcp: string | null;
   /** Address= values as written ("198.18.0.10/24"), from [Network] and [Address] sections. */

@@ -15,12 +15,10 @@ import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import type { AedesPublishPacket, AuthenticateError, Client as AedesClient, PublishPacket, Subscription } from 'aedes';
 import { createCa, issueServerCert, removeCa } from '../support/pki.js';
-import type { Ca } from '../support/pki.js';
 import { createTlsListener, reservePort } from './broker.js';
 import type { TlsListener } from './broker.js';
 import { RecordLog } from './record-log.js';
 import { checkModuleSasToken, moduleResource } from './sas-token.js';
-import type { SasRefusal } from './sas-token.js';
 import {
   decodePropertyBag,
   desiredPatchTopic,
@@ -36,194 +34,26 @@ import {
   TWIN_RES_FILTER,
   twinResponseTopic,
 } from './topics.js';
-import { applyTwinPatch, isJsonObject } from './twin-rules.js';
+import { applyTwinPatch } from './twin-rules.js';
 import type { Json, JsonObject } from './twin-rules.js';
 import { startWorkloadApi } from './workload-api.js';
-import type { WorkloadApi } from './workload-api.js';
+import type {
+  ConnectRecord,
+  ConnectRefusal,
+  DisconnectRecord,
+  EdgeHubEmulator,
+  EdgeHubEmulatorOptions,
+  MethodCallRecord,
+  MethodResult,
+  ModuleIdentity,
+  ProtocolViolation,
+  ReportedPatchRecord,
+  TelemetryEvent,
+  TwinDocument,
+  TwinGetRecord,
+} from './emulator-types.js';
 
-export interface EdgeHubEmulatorOptions {
-  /** `IOTEDGE_IOTHUBHOSTNAME`; it goes into the SAS resource and the MQTT username. */
-  hubHostName?: string;
-  deviceId?: string;
-  /** The module `updateDesired`/`setDesired`/`twin` use when none is given. Default `netdiag`. */
-  defaultModuleId?: string;
-  /** Modules registered at start (with fresh random keys). `env()` registers others on demand. */
-  modules?: string[];
-  /** False: edgeHub is "not up yet"; the port is reserved and known but refuses until `startBroker()`. */
-  brokerListening?: boolean;
-  /** Use this CA instead of a fresh one (the emulator then leaves it alone on close). */
-  ca?: Ca;
-  /** Fixed broker port; default a free one. */
-  port?: number;
-  /** `IOTEDGE_APIVERSION` value (the Node SDK ignores it; aziot-edged passes 2022-08-03). */
-  apiVersion?: string;
-}
-
-export interface ModuleIdentity {
-  moduleId: string;
-  /** The key IoT Hub (here: the broker) verifies SAS tokens with. */
-  hubKey: string;
-  /** The key the workload API signs with; differs from `hubKey` only to test refusals. */
-  workloadKey: string;
-  generationId: string;
-}
-
-export type ConnectRefusal = 'bad-client-id' | 'unknown-identity' | 'bad-username' | 'missing-password' | SasRefusal;
-
-/** One CONNECT attempt. The password/SAS token is deliberately not kept. */
-export interface ConnectRecord {
-  at: Date;
-  clientId: string;
-  username: string;
-  clean: boolean;
-  accepted: boolean;
-  deviceId?: string;
-  moduleId?: string;
-  reason?: ConnectRefusal;
-  tokenExpiresAt?: Date;
-}
-
-export interface TelemetryEvent {
-  at: Date;
-  deviceId: string;
-  moduleId: string;
-  topic: string;
-  /** `$.on`: set for `sendOutputEvent`, absent for `sendEvent`. */
-  outputName?: string;
-  contentType?: string;
-  contentEncoding?: string;
-  messageId?: string;
-  correlationId?: string;
-  /** Every `$.` property as sent. */
-  systemProperties: Record<string, string>;
-  /** Application properties (`message.properties`). */
-  properties: Record<string, string>;
-  body: Buffer;
-  bodyText: string;
-  qos: number;
-  /** The raw bag when it was not valid percent-encoding. */
-  malformedPropertyBag?: string;
-}
-
-export interface ReportedPatchRecord {
-  at: Date;
-  moduleId: string;
-  rid: string;
-  accepted: boolean;
-  /** The parsed patch, or the raw body when it was not JSON. */
-  patch: unknown;
-  patchBytes: number;
-  /** Reported `$version` after an accepted patch. */
-  version?: number;
-  /** Why it was refused (the message the SDK callback gets). */
-  error?: string;
-  rule?: string;
-}
-
-export interface TwinGetRecord {
-  at: Date;
-  moduleId: string;
-  rid: string;
-  /** False when the module was not subscribed to `$iothub/twin/res/#`, so the answer was dropped. */
-  delivered: boolean;
-}
-
-export interface MethodResult {
-  status: number;
-  /** Parsed JSON body; null for an empty body; the raw text if it was not JSON. */
-  payload: unknown;
-  rawPayload: string;
-}
-
-export interface MethodCallRecord {
-  at: Date;
-  deviceId: string;
-  moduleId: string;
-  methodName: string;
-  rid: string;
-  requestBody: string;
-  outcome: 'answered' | 'timeout' | 'not-connected';
-  status: number;
-  responseBody?: string;
-}
-
-export interface InvokeMethodOptions {
-  /** IoT Hub allows 5–300 s; shorter values are accepted so tests can provoke a 504 quickly. */
-  responseTimeoutInSeconds?: number;
-  /** Sent as is instead of `JSON.stringify(payload)`, for malformed-payload tests. */
-  rawBody?: string | Buffer;
-}
-
-export interface TwinDocument {
-  desired: JsonObject;
-  reported: JsonObject;
-}
-
-export interface ProtocolViolation {
-  at: Date;
-  clientId: string;
-  what: string;
-}
-
-export interface EdgeHubEmulator {
-  readonly hubHostName: string;
-  readonly deviceId: string;
-  readonly defaultModuleId: string;
-  /** Broker port on 127.0.0.1 (also while stopped). */
-  readonly port: number;
-  readonly gatewayHostName: string;
-  readonly ca: Ca;
-  readonly workload: WorkloadApi;
-  readonly brokerListening: boolean;
-  readonly connections: readonly ConnectRecord[];
-  readonly events: readonly TelemetryEvent[];
-  readonly reportedPatches: readonly ReportedPatchRecord[];
-  readonly acceptedPatches: readonly ReportedPatchRecord[];
-  readonly rejectedPatches: readonly ReportedPatchRecord[];
-  readonly twinGets: readonly TwinGetRecord[];
-  readonly methodCalls: readonly MethodCallRecord[];
-  readonly refusedSubscriptions: readonly { clientId: string; topic: string }[];
-  readonly protocolViolations: readonly ProtocolViolation[];
-  readonly tlsErrors: readonly string[];
-
-  registerModule(moduleId: string, keys?: { hubKey?: string; workloadKey?: string }): ModuleIdentity;
-  identity(moduleId: string): ModuleIdentity | undefined;
-  /** The IOTEDGE_* variables edgeAgent gives a module (registers the module if needed). */
-  env(moduleId?: string): Record<string, string>;
-
-  twin(moduleId?: string): TwinDocument;
-  /** Replaces the desired properties (e.g. the deployment's initial twin); no notification is sent. */
-  setDesired(desired: JsonObject, moduleId?: string): number;
-  /** Merges a desired patch and notifies the module if it is connected and subscribed. */
-  updateDesired(patch: JsonObject, moduleId?: string): Promise<{ version: number; delivered: boolean }>;
-
-  invokeMethod(
-    deviceId: string,
-    moduleId: string,
-    methodName: string,
-    payload?: unknown,
-    opts?: InvokeMethodOptions,
-  ): Promise<MethodResult>;
-
-  waitForEvent(predicate?: (e: TelemetryEvent) => boolean, timeoutMs?: number, since?: number): Promise<TelemetryEvent>;
-  waitForConnection(predicate?: (c: ConnectRecord) => boolean, timeoutMs?: number, since?: number): Promise<ConnectRecord>;
-  waitForReportedPatch(
-    predicate?: (p: ReportedPatchRecord) => boolean,
-    timeoutMs?: number,
-    since?: number,
-  ): Promise<ReportedPatchRecord>;
-
-  isConnected(moduleId?: string): boolean;
-  /** Topic filters of the module's live connection (restored session subscriptions included). */
-  subscriptions(moduleId?: string): string[];
-
-  startBroker(): Promise<void>;
-  /** Like edgeHub going down: the port refuses and every connection dies; sessions and twins survive. */
-  stopBroker(): Promise<void>;
-  /** Drops every MQTT connection but keeps listening. Returns how many were dropped. */
-  kickClients(): Promise<number>;
-  close(): Promise<void>;
-}
+export type * from './emulator-types.js';
 
 const HOST = '127.0.0.1';
 const MAX_INBOUND_MESSAGE = 262144; // edgeHub mqttSettings.MaxInboundMessageSize
@@ -244,9 +74,13 @@ interface PendingMethod {
   timer: NodeJS.Timeout;
 }
 
-/** aedes keeps a client's live subscriptions (restored session ones included) here; it is not in its typings. */
+/**
+ * aedes state not in its typings: a client's live subscriptions (restored session ones included),
+ * and whether its CONNACK has been written (nothing may be sent to it before).
+ */
 interface AedesClientInternals {
   subscriptions: Record<string, { qos: number }>;
+  connackSent?: boolean;
 }
 
 const newKey = (): string => randomBytes(32).toString('base64');
@@ -278,6 +112,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
   const pendingConnects = new WeakMap<AedesClient, ConnectRecord>();
   const pendingMethods = new Map<string, PendingMethod>();
   const connections = new RecordLog<ConnectRecord>();
+  const disconnections = new RecordLog<DisconnectRecord>();
   const events = new RecordLog<TelemetryEvent>();
   const reportedPatches = new RecordLog<ReportedPatchRecord>();
   const twinGets: TwinGetRecord[] = [];
@@ -321,13 +156,19 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
 
   // ---- server → module: only to a connected client whose subscriptions match, like the hub ----
 
-  async function deliver(moduleId: string, topic: string, payload: Buffer | string): Promise<boolean> {
+  /**
+   * Sends to the module's live connection if one of its subscriptions matches, like the hub, and
+   * says synchronously whether it did; `written` settles once the packet is on the socket.
+   */
+  function deliver(moduleId: string, topic: string, payload: Buffer | string): { sent: boolean; written: Promise<void> } {
     const client = live.get(moduleId);
-    if (!client || client.closed) return false;
-    const subs = (client as unknown as AedesClientInternals).subscriptions;
-    if (!Object.keys(subs).some((f) => topicMatches(f, topic))) return false;
+    const internals = client as unknown as AedesClientInternals | undefined;
+    const subs = client && !client.closed && internals?.connackSent ? internals.subscriptions : {};
+    if (!client || !Object.keys(subs).some((f) => topicMatches(f, topic))) return { sent: false, written: Promise.resolve() };
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false };
-    return new Promise<boolean>((resolve) => client.publish(packet, (err) => resolve(!err)));
+    // A write error means the connection is dying; aedes closes it and the module reconnects.
+    const written = new Promise<void>((resolve) => client.publish(packet, () => resolve()));
+    return { sent: true, written };
   }
 
   // ---- module → server ----
@@ -337,10 +178,9 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
     if (!request) return false;
     const state = moduleState(moduleId);
     if (request.kind === 'get') {
-      const record: TwinGetRecord = { at: new Date(), moduleId, rid: request.rid, delivered: false };
-      twinGets.push(record);
       const body = JSON.stringify(twinDocument(state));
-      void deliver(moduleId, twinResponseTopic(200, request.rid), body).then((ok) => (record.delivered = ok));
+      const { sent } = deliver(moduleId, twinResponseTopic(200, request.rid), body);
+      twinGets.push({ at: new Date(), moduleId, rid: request.rid, delivered: sent });
       return true;
     }
     const text = payload.toString('utf8');
@@ -365,7 +205,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
       state.reported = outcome.merged;
       state.reportedVersion += 1;
       record.version = state.reportedVersion;
-      void deliver(moduleId, twinResponseTopic(204, request.rid, state.reportedVersion), '');
+      deliver(moduleId, twinResponseTopic(204, request.rid, state.reportedVersion), '');
     } else {
       record.error = outcome.violation.message;
       record.rule = outcome.violation.rule;
@@ -376,7 +216,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
         message: outcome.violation.message,
         timestampUtc: new Date().toISOString(),
       });
-      void deliver(moduleId, twinResponseTopic(400, request.rid), body);
+      deliver(moduleId, twinResponseTopic(400, request.rid), body);
     }
     reportedPatches.push(record);
     return true;
@@ -462,7 +302,8 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
       if (sas.expiresAt) record.tokenExpiresAt = sas.expiresAt;
       if (!sas.ok) return refuse(sas.reason ?? 'malformed-token');
       record.accepted = true;
-      // Logged once the CONNACK is out (clientReady), so a waiter sees a usable connection.
+      // Logged when aedes registers the client (just before the CONNACK), so by the time the
+      // module's open() resolves the record and isConnected() already reflect it.
       pendingConnects.set(client, record);
       done(null, true);
     },
@@ -475,8 +316,9 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
         refusedSubscriptions.push({ clientId: client.id, topic: sub.topic });
         return done(null, null);
       }
-      // IoT Hub grants QoS 2 subscriptions as QoS 1.
-      done(null, sub.qos > 1 ? { ...sub, qos: 1 } : sub);
+      // IoT Hub would grant a QoS 2 subscription as QoS 1; aedes writes the SUBACK from the requested
+      // QoS whatever this returns, and the SDK never asks for 2, so that difference is left alone.
+      done(null, sub);
     },
 
     // Every module publish is handled here, before aedes acknowledges it (PUBACK for QoS 1) —
@@ -490,11 +332,17 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
       if (payload.length + Buffer.byteLength(packet.topic) > MAX_INBOUND_MESSAGE) {
         return done(violation(client, `message larger than ${MAX_INBOUND_MESSAGE} bytes on ${packet.topic}`));
       }
-      const handled = packet.topic.startsWith('$iothub/twin/')
-        ? handleTwinRequest(moduleId, packet.topic, payload)
-        : packet.topic.startsWith('$iothub/methods/res/')
-          ? handleMethodResponse(moduleId, packet.topic, payload)
-          : handleTelemetry(moduleId, packet);
+      let handled: boolean;
+      try {
+        handled = packet.topic.startsWith('$iothub/twin/')
+          ? handleTwinRequest(moduleId, packet.topic, payload)
+          : packet.topic.startsWith('$iothub/methods/res/')
+            ? handleMethodResponse(moduleId, packet.topic, payload)
+            : handleTelemetry(moduleId, packet);
+      } catch (err) {
+        // An emulator bug must show up as a dropped connection plus a record, not crash the test run.
+        return done(violation(client, `emulator failed on ${packet.topic}: ${err instanceof Error ? err.message : String(err)}`));
+      }
       if (!handled) return done(violation(client, `publish to a topic IoT Hub does not accept: ${packet.topic}`));
       packet.retain = false;
       done(null);
@@ -507,7 +355,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
     },
   });
 
-  broker.on('clientReady', (client) => {
+  broker.on('client', (client) => {
     const record = pendingConnects.get(client);
     const moduleId = moduleOf(client);
     if (moduleId !== undefined) live.set(moduleId, client);
@@ -516,6 +364,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
   broker.on('clientDisconnect', (client) => {
     const moduleId = moduleOf(client);
     if (moduleId !== undefined && live.get(moduleId) === client) live.delete(moduleId);
+    disconnections.push(moduleId === undefined ? { at: new Date(), clientId: client.id } : { at: new Date(), clientId: client.id, moduleId });
     for (const l of [...disconnectListeners]) l();
   });
   broker.on('clientError', () => {
@@ -588,6 +437,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
       return listener.listening;
     },
     connections: connections.items,
+    disconnections: disconnections.items,
     events: events.items,
     reportedPatches: reportedPatches.items,
     get acceptedPatches() {
@@ -641,8 +491,9 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
       state.desiredVersion += 1;
       const version = state.desiredVersion;
       const body: JsonObject = { ...structuredClone(patch), $version: version };
-      const delivered = await deliver(moduleId, desiredPatchTopic(version), JSON.stringify(body));
-      return { version, delivered };
+      const { sent, written } = deliver(moduleId, desiredPatchTopic(version), JSON.stringify(body));
+      await written;
+      return { version, delivered: sent };
     },
 
     async invokeMethod(targetDevice, moduleId, methodName, payload, invokeOpts = {}) {
@@ -679,7 +530,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
         pendingMethods.set(rid, { moduleId, record, resolve, timer });
       });
       const delivered =
-        targetDevice === deviceId && modules.has(moduleId) && (await deliver(moduleId, methodRequestTopic(methodName, rid), body));
+        targetDevice === deviceId && modules.has(moduleId) && deliver(moduleId, methodRequestTopic(methodName, rid), body).sent;
       if (!delivered) {
         const pending = pendingMethods.get(rid);
         if (pending) {
@@ -696,6 +547,8 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
       events.waitFor(predicate, timeoutMs, 'a telemetry event', since),
     waitForConnection: (predicate = (c) => c.accepted, timeoutMs = DEFAULT_WAIT_MS, since = 0) =>
       connections.waitFor(predicate, timeoutMs, 'a connection', since),
+    waitForDisconnection: (predicate = () => true, timeoutMs = DEFAULT_WAIT_MS, since = 0) =>
+      disconnections.waitFor(predicate, timeoutMs, 'a disconnection', since),
     waitForReportedPatch: (predicate = () => true, timeoutMs = DEFAULT_WAIT_MS, since = 0) =>
       reportedPatches.waitFor(predicate, timeoutMs, 'a reported patch', since),
 
@@ -730,6 +583,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
         p.resolve({ status: 503, payload: null, rawPayload: '' });
       }
       connections.cancelAll('The emulator was closed');
+      disconnections.cancelAll('The emulator was closed');
       events.cancelAll('The emulator was closed');
       reportedPatches.cancelAll('The emulator was closed');
       await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -749,9 +603,3 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
   }
   return emulator;
 }
-
-/** Narrowing helper for tests reading twin members. */
-export const asObject = (v: unknown): JsonObject => {
-  if (!isJsonObject(v)) throw new TypeError(`Expected a JSON object, got ${JSON.stringify(v)}`);
-  return v;
-};

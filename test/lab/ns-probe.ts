@@ -22,6 +22,9 @@ export type NsProbeResult =
   | { kind: NsProbe['kind']; outcome: 'timeout' }
   | { kind: NsProbe['kind']; outcome: 'error'; code: string };
 
+// The low four bits of the header flags (RFC 1035 4.1.1); @types/dns-packet does not expose rcode.
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
 function errorCode(err: unknown): string {
   if (err !== null && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
   return err instanceof Error ? err.message : String(err);
@@ -44,7 +47,7 @@ function dnsProbe(p: Extract<NsProbe, { kind: 'dns' }>): Promise<NsProbeResult> 
       const answers = (answer.answers ?? []).flatMap((a) =>
         (a.type === 'A' || a.type === 'AAAA') && typeof a.data === 'string' ? [a.data] : [],
       );
-      finish({ kind: 'dns', outcome: 'answered', rcode: answer.rcode ?? 'NOERROR', answers });
+      finish({ kind: 'dns', outcome: 'answered', rcode: RCODES[(answer.flags ?? 0) & 0xf] ?? 'UNKNOWN', answers });
     });
     const query = packet.encode({
       type: 'query',
@@ -88,12 +91,13 @@ function tlsProbe(p: Extract<NsProbe, { kind: 'tls' }>): Promise<NsProbeResult> 
     }
     socket.on('secureConnect', () => {
       const error = socket.authorizationError;
+      const issuer = socket.getPeerCertificate().issuer?.CN;
       finish({
         kind: 'tls',
         outcome: 'handshake',
         authorized: socket.authorized,
         authorizationError: error === null || error === undefined ? null : String(error),
-        issuer: socket.getPeerCertificate().issuer?.CN ?? null,
+        issuer: Array.isArray(issuer) ? issuer.join(', ') : issuer ?? null,
       });
     });
     socket.on('error', (err) => finish({ kind: 'tls', outcome: 'error', code: errorCode(err) }));

@@ -5,6 +5,9 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as nextLoopTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { DecodedPacket, Packet } from 'dns-packet';
@@ -15,8 +18,15 @@ import type { DnsServer, DnsServerOptions } from '../support/dns-server.js';
 
 const HUB = 'lab-hub.azure-devices.net';
 const RECORDS = { [HUB]: ['198.18.1.10', '198.18.1.11'], 'v6.lab.test': ['fd00::10'] };
-/** Short, so silence costs little; long enough that loopback always answers within it. */
+/** For queries that must time out: short, so silence costs little. */
 const SHORT_TIMEOUT_MS = 300;
+/**
+ * For queries that get an answer: generous, so even a loaded machine answers before the
+ * retransmit (at a third of it) and the server's query count stays exact.
+ */
+const ANSWER_TIMEOUT_MS = 5000;
+/** For queries that get replies yet must end unanswered: long enough for the replies to arrive first. */
+const REJECTED_TIMEOUT_MS = 1000;
 
 async function withServer<T>(options: DnsServerOptions, use: (server: DnsServer) => Promise<T>): Promise<T> {
   const server = await startDnsServer({ host: '127.0.0.1', records: RECORDS, ...options });
@@ -27,7 +37,7 @@ async function withServer<T>(options: DnsServerOptions, use: (server: DnsServer)
   }
 }
 
-function ctxFor(server: DnsServer, timeoutMs = SHORT_TIMEOUT_MS, signal = new AbortController().signal): DnsQueryContext {
+function ctxFor(server: DnsServer, timeoutMs = ANSWER_TIMEOUT_MS, signal = new AbortController().signal): DnsQueryContext {
   return { signal, timeoutMs, port: server.port };
 }
 
@@ -137,7 +147,7 @@ test('an error reply without a question section is accepted; a NOERROR one is no
     assert.equal(r.outcome, 'refused');
   });
   await withServer({ handler: (query) => [{ ...answerFromRecords(query, RECORDS), questions: [] }] }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
+    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
     assert.equal(r.outcome, 'timeout');
     assert.match(r.detail ?? '', /0 questions/);
   });
@@ -145,7 +155,7 @@ test('an error reply without a question section is accepted; a NOERROR one is no
 
 test('silence: timeout after one retransmit of the same query, no rcode, no rtt', async () => {
   await withServer({ mode: 'silent' }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
+    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, SHORT_TIMEOUT_MS));
     assert.deepEqual([r.outcome, r.rcode, r.rttMs, r.transport], ['timeout', null, null, 'udp']);
     assert.match(r.detail ?? '', /no valid reply within 300 ms/);
     await waitForQueries(server, 2);
@@ -156,7 +166,7 @@ test('silence: timeout after one retransmit of the same query, no rcode, no rtt'
 
 test('truncation: the UDP reply has TC, the query is repeated over TCP and answered there', async () => {
   await withServer({ mode: 'truncate' }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, 2000));
+    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
     assert.equal(r.outcome, 'answered');
     assert.equal(r.transport, 'tcp');
     assert.deepEqual([...r.answers].sort(), ['198.18.1.10', '198.18.1.11']);
@@ -169,7 +179,7 @@ test('truncation with a TCP side that never answers: timeout, transport tcp', as
   const handler = (query: DecodedPacket, transport: 'udp' | 'tcp') =>
     transport === 'udp' ? [replyTo(query, 'NOERROR', { flags: 1 << 9 })] : [];
   await withServer({ handler }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
+    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
     assert.deepEqual([r.outcome, r.transport, r.rcode], ['timeout', 'tcp', null]);
     assert.match(r.detail ?? '', /truncated.*no valid reply/);
   });
@@ -177,7 +187,7 @@ test('truncation with a TCP side that never answers: timeout, transport tcp', as
 
 test('wrong transaction id: never accepted, so the query times out and says why', async () => {
   await withServer({ mode: 'wrong-id' }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
+    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
     assert.equal(r.outcome, 'timeout');
     assert.deepEqual(r.answers, []);
     assert.match(r.detail ?? '', /transaction id \d+ instead of \d+/);
@@ -196,7 +206,7 @@ test('a wrong-id reply followed by the right one: the right one is accepted', as
 
 test('garbage: malformed, with the decoder error as detail', async () => {
   await withServer({ mode: 'garbage' }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
+    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
     assert.deepEqual([r.outcome, r.rcode, r.answers], ['malformed', null, []]);
     assert.match(r.detail ?? '', /Header must be 12 bytes/);
   });
@@ -209,7 +219,7 @@ test('a name compression pointer to itself: malformed (bad pointer)', async () =
     return [reply];
   };
   await withServer({ handler }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
+    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
     assert.equal(r.outcome, 'malformed');
     assert.match(r.detail ?? '', /bad pointer/);
   });
@@ -230,14 +240,17 @@ test('replies that decode but do not answer our question are ignored', async () 
     'two questions': (q) => ({ ...answerFromRecords(q, RECORDS), questions: [{ name: HUB, type: 'A', class: 'IN' }, { name: HUB, type: 'A', class: 'IN' }] }),
     'a query, not a response': (q) => ({ ...answerFromRecords(q, RECORDS), type: 'query' }),
   };
-  for (const [label, make] of Object.entries(variants)) {
-    await withServer({ handler: (query) => [make(query)] }, async (server) => {
-      const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
-      assert.equal(r.outcome, 'timeout', label);
-      assert.deepEqual(r.answers, [], label);
-      assert.match(r.detail ?? '', /ignored \d non-matching repl/, label);
-    });
-  }
+  // In parallel, each with its own server: every one of them has to wait for its timeout.
+  await Promise.all(
+    Object.entries(variants).map(([label, make]) =>
+      withServer({ handler: (query) => [make(query)] }, async (server) => {
+        const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
+        assert.equal(r.outcome, 'timeout', label);
+        assert.deepEqual(r.answers, [], label);
+        assert.match(r.detail ?? '', /ignored \d non-matching repl/, label);
+      }),
+    ),
+  );
 });
 
 test('a closed UDP port on loopback: the kernel reports port unreachable, so error ECONNREFUSED', async () => {
@@ -246,7 +259,7 @@ test('a closed UDP port on loopback: the kernel reports port unreachable, so err
   const port = probe.address().port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
 
-  const r = await queryDns('127.0.0.1', HUB, 'A', { signal: new AbortController().signal, timeoutMs: 2000, port });
+  const r = await queryDns('127.0.0.1', HUB, 'A', { signal: new AbortController().signal, timeoutMs: ANSWER_TIMEOUT_MS, port });
   assert.deepEqual([r.outcome, r.rcode, r.rttMs], ['error', null, null]);
   assert.match(r.detail ?? '', /^ECONNREFUSED/);
 });
@@ -298,11 +311,45 @@ test('IPv6 loopback: udp6 answer and TCP after truncation', async (t) => {
   const server = await startDnsServer({ host: '::1', mode: 'truncate', records: RECORDS }).catch(() => null);
   if (server === null) return t.skip('no IPv6 loopback (::1) on this machine');
   try {
-    const r = await queryDns('::1', HUB, 'A', ctxFor(server, 2000));
+    const r = await queryDns('::1', HUB, 'A', ctxFor(server));
     assert.deepEqual([r.outcome, r.transport], ['answered', 'tcp']);
     assert.deepEqual([...r.answers].sort(), ['198.18.1.10', '198.18.1.11']);
     assert.equal(server.queries[0]?.remoteAddress, '::1');
   } finally {
     await server.close();
+  }
+});
+
+test('the standalone server (as the lab runs it): READY <port>, answers, logs queries, exits 0 on SIGTERM', { timeout: 20_000 }, async () => {
+  const script = fileURLToPath(new URL('../support/dns-server.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, '--listen', '127.0.0.1:0', '--mode', 'answer', '--record', `${HUB}=198.18.1.10`, '--log-queries'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = once(child, 'exit');
+  try {
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    while (!/^READY \d+$/m.test(stdout) && child.exitCode === null) await sleep(20);
+    const port = Number(/^READY (\d+)$/m.exec(stdout)?.[1]);
+    assert.ok(port > 0, `no READY line in ${JSON.stringify(stdout)}`);
+
+    const r = await queryDns('127.0.0.1', HUB, 'A', { signal: new AbortController().signal, timeoutMs: ANSWER_TIMEOUT_MS, port });
+    assert.deepEqual([r.outcome, r.answers], ['answered', ['198.18.1.10']]);
+    for (let i = 0; i < 100 && !stdout.includes('QUERY'); i++) await sleep(20);
+    assert.match(stdout, new RegExp(`^QUERY udp ${HUB} A$`, 'm'));
+
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
+    assert.deepEqual([code, signal], [0, null]);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
 });

@@ -1,0 +1,316 @@
+/**
+ * The IoT Edge module around the same runCheck() the CLI uses: it decides when to check
+ * (start, schedule with jitter, desired change, direct method, link change) and publishes each
+ * result as a twin patch and a telemetry message, surviving edgeHub being away.
+ */
+import type { CheckDeps } from '../check.js';
+import { runCheck } from '../check.js';
+import { resolveSync } from '../config/resolve.js';
+import { ConfigError, type CheckConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { stateFingerprint, telemetrySummary } from '../report/telemetry.js';
+import { applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
+import type { Report, Trigger } from '../report/types.js';
+import { applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
+import type { EdgeHandlers, MethodResult, OutputMessage } from './edge.js';
+import { LinkWatcher } from './link-watch.js';
+import { PayloadError, configForRequest, parseRunDiagnostics, requestKey } from './method-payload.js';
+
+export const OUTPUT_NAME = 'diagnostics';
+export const TELEMETRY_QUEUE_MAX = 50;
+const METHOD_RESPONSE_MAX_BYTES = 120 * 1024;
+const STARTUP_DESIRED_WAIT_MS = 3000;
+
+/** What the agent needs from the edgeHub connection (EdgeLink in production). */
+export interface Link {
+  readonly connected: boolean;
+  start(): void;
+  updateReported(patch: JsonObject): Promise<void>;
+  sendOutput(output: string, msg: OutputMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AgentOptions {
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  checkDeps: CheckDeps;
+  /** Hub name from /etc/aziot/config.toml when the environment has none. */
+  fileHub?: string | null;
+  random?: () => number;
+  /** How often examined interfaces are polled for link/address changes. */
+  linkPollMs?: number;
+}
+
+export class NetdiagAgent implements EdgeHandlers {
+  private link: Link | null = null;
+  private applied: AppliedDesired = {};
+  private desiredVersion = -1;
+  private acks: JsonObject = {};
+  private ignoredDesired: string[] = [];
+  private lastReport: Report | null = null;
+  private lastStatusChangeAt: string | null = null;
+  private twinHeld: JsonObject = {};
+  private twinKnown = false;
+  private publishing: Promise<void> = Promise.resolve();
+  private readonly queue: OutputMessage[] = [];
+  private droppedTelemetry = 0;
+  private flushing = false;
+  private lastSentFingerprint: string | null = null;
+  private readonly running = new Map<string, Promise<Report>>();
+  private readonly aborter = new AbortController();
+  private scheduleTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly watcher: LinkWatcher;
+  private gotDesired: () => void = () => undefined;
+  private readonly firstDesired = new Promise<void>((resolve) => {
+    this.gotDesired = resolve;
+  });
+
+  constructor(private readonly opts: AgentOptions) {
+    this.env = sanitizeEnvironment(opts.env, opts.log);
+    this.watcher = new LinkWatcher(() => this.config().interfaces, () => void this.check('linkChange').catch(() => undefined), opts.linkPollMs);
+  }
+
+  /** The check configuration in effect: desired properties over environment over defaults. */
+  config(): CheckConfig {
+    const desired = Object.fromEntries(Object.entries(this.applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'));
+    const config = resolveSync({ desired, env: this.env });
+    if (config.hub === null && this.opts.fileHub) config.hub = this.opts.fileHub;
+    return config;
+  }
+
+  settings(): ModuleSettings {
+    return moduleSettings(this.applied, this.env);
+  }
+
+  get report(): Report | null {
+    return this.lastReport;
+  }
+
+  start(link: Link): void {
+    this.link = link;
+    link.start();
+    this.watcher.start();
+    // Give edgeHub a moment to hand over the desired configuration, but never wait for it:
+    // a device whose edgeHub is unreachable is exactly the one that needs a check now.
+    const settle = new Promise<void>((resolve) => setTimeout(resolve, STARTUP_DESIRED_WAIT_MS).unref());
+    void Promise.race([this.firstDesired, settle])
+      .then(() => (this.stopped ? undefined : this.check('startup')))
+      .catch(() => undefined)
+      .finally(() => this.scheduleNext());
+  }
+
+  private scheduleNext(): void {
+    if (this.stopped) return;
+    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    const base = this.settings().intervalSeconds * 1000;
+    const jitter = ((this.opts.random ?? Math.random)() * 2 - 1) * 0.1 * base; // ±10 %, so a fleet does not check in lockstep
+    this.scheduleTimer = setTimeout(() => {
+      // A check already running (method, link change) stands in for this one.
+      const run = this.running.size ? Promise.resolve() : this.check('schedule').then(() => undefined);
+      void run.catch(() => undefined).finally(() => this.scheduleNext());
+    }, Math.max(1000, Math.round(base + jitter)));
+    this.scheduleTimer.unref?.();
+  }
+
+  /** Runs one check (sharing one already running with the same parameters) and publishes it. */
+  check(trigger: Trigger, config: CheckConfig = this.config()): Promise<Report> {
+    const key = requestKey(config);
+    const running = this.running.get(key);
+    if (running) return running;
+    const work = (async () => {
+      const report = await runCheck(config, this.opts.checkDeps, { trigger, signal: this.aborter.signal });
+      if (!this.stopped) this.publish(report);
+      return report;
+    })();
+    this.running.set(key, work);
+    void work.finally(() => this.running.delete(key)).catch((err: unknown) => this.opts.log.error({ err, trigger }, 'check failed'));
+    return work;
+  }
+
+  private publish(report: Report): void {
+    const prev = this.lastReport;
+    if (!prev || prev.status !== report.status || prev.failingComponent !== report.failingComponent || !this.lastStatusChangeAt) {
+      this.lastStatusChangeAt = report.startedAt;
+    }
+    this.lastReport = report;
+    this.opts.log.info({ checkId: report.checkId, trigger: report.trigger, status: report.status, failingComponent: report.failingComponent,
+      codes: report.findings.map((f) => f.code), durationMs: report.durationMs }, 'check complete');
+    this.enqueueTelemetry(report);
+    this.publishTwin();
+  }
+
+  private enqueueTelemetry(report: Report): void {
+    const mode = this.settings().telemetry;
+    if (mode === 'off') return;
+    const fingerprint = stateFingerprint(report);
+    if (mode === 'onChange' && fingerprint === this.lastSentFingerprint) return;
+    this.lastSentFingerprint = fingerprint;
+    const body = JSON.stringify({ ...telemetrySummary(report), ...(this.droppedTelemetry ? { droppedWhileOffline: this.droppedTelemetry } : {}) });
+    this.queue.push({ body, properties: { status: report.status, failingComponent: report.failingComponent ?? 'none', trigger: report.trigger } });
+    while (this.queue.length > TELEMETRY_QUEUE_MAX) {
+      this.queue.shift();
+      this.droppedTelemetry++;
+    }
+    void this.flushTelemetry();
+  }
+
+  /** Sends queued telemetry in order while connected; stops at the first failure (retried on reconnect). */
+  private async flushTelemetry(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length && this.link?.connected && !this.stopped) {
+        const head = this.queue[0]!;
+        try {
+          await this.link.sendOutput(OUTPUT_NAME, head);
+          if (this.queue[0] === head) this.queue.shift();
+        } catch (err) {
+          this.opts.log.warn({ err, queued: this.queue.length }, 'telemetry not delivered; kept for after reconnect');
+          break;
+        }
+      }
+      if (!this.queue.length && this.droppedTelemetry) {
+        this.opts.log.warn({ dropped: this.droppedTelemetry }, 'telemetry messages were dropped while offline (queue full)');
+        this.droppedTelemetry = 0;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** The reported document this module wants the twin to hold now. */
+  private reportedDocument(): JsonObject {
+    const doc: JsonObject = { ...this.acks };
+    if (this.ignoredDesired.length) doc['ignoredDesired'] = this.ignoredDesired;
+    if (this.lastReport) Object.assign(doc, reportToTwin(this.lastReport, this.lastStatusChangeAt ?? this.lastReport.startedAt));
+    return doc;
+  }
+
+  /** Publishes the minimal patch from what the twin holds to what it should hold; serialized. */
+  private publishTwin(): void {
+    this.publishing = this.publishing.then(async () => {
+      const link = this.link;
+      if (!link?.connected || !this.twinKnown || this.stopped) return;
+      const next = this.reportedDocument();
+      const owned = [...new Set([...Object.keys(this.twinHeld), ...Object.keys(next)])];
+      const patch = reportedPatch(this.twinHeld, next, owned);
+      if (!patch) return;
+      try {
+        await link.updateReported(patch);
+        this.twinHeld = applyPatch(this.twinHeld, patch);
+      } catch (err) {
+        this.opts.log.warn({ err }, 'reported properties not updated; will retry after reconnect');
+      }
+    });
+  }
+
+  // --- EdgeHandlers -------------------------------------------------------------------------
+
+  onConnected(reported: JsonObject): void {
+    const held = { ...reported };
+    delete held['$version'];
+    this.twinHeld = held;
+    this.twinKnown = true;
+    // Keep the time of the last status change across restarts when the status did not change.
+    if (this.lastReport && held['status'] === this.lastReport.status && held['failingComponent'] === this.lastReport.failingComponent
+      && typeof held['lastStatusChangeAt'] === 'string' && this.lastStatusChangeAt === this.lastReport.startedAt) {
+      this.lastStatusChangeAt = held['lastStatusChangeAt'];
+    }
+    this.publishTwin();
+    void this.flushTelemetry();
+  }
+
+  onDesired(desired: Record<string, unknown>, version: number, full: boolean): void {
+    if (!full && version <= this.desiredVersion) return; // already seen (the full read after a reconnect covers it)
+    if (full && version < this.desiredVersion) return;
+    this.desiredVersion = Math.max(this.desiredVersion, version);
+    if (full) this.gotDesired();
+    const before = { config: JSON.stringify(this.safeConfig()), interval: this.settings().intervalSeconds };
+    const update = applyDesired(this.applied, desired, version, full, (key, applied) => this.effectiveValue(key, applied));
+    this.applied = update.applied;
+    Object.assign(this.acks, update.acks);
+    for (const [k, val] of Object.entries(update.acks)) if (val === null) delete this.acks[k];
+    if (update.ignored.length) {
+      this.ignoredDesired = [...new Set([...this.ignoredDesired, ...update.ignored])].slice(0, 16);
+      this.opts.log.warn({ keys: update.ignored }, 'desired properties ignored: their names are reserved or invalid');
+    }
+    this.opts.log.info({ version, full, acks: Object.fromEntries(Object.entries(update.acks).map(([k, a]) => [k, (a as JsonObject | null)?.['ac'] ?? null])) },
+      'desired properties received');
+    this.publishTwin();
+    if (!update.changed) return;
+    if (this.settings().intervalSeconds !== before.interval) this.scheduleNext();
+    // Only a change to what a check examines warrants a new check (not e.g. the telemetry mode).
+    if (JSON.stringify(this.safeConfig()) !== before.config && this.lastReport) void this.check('configChange').catch(() => undefined);
+  }
+
+  private safeConfig(): CheckConfig | null {
+    try {
+      return this.config();
+    } catch {
+      return null;
+    }
+  }
+
+  private effectiveValue(key: string, applied: AppliedDesired): JsonValue {
+    if (key === 'intervalSeconds' || key === 'telemetry') return moduleSettings(applied, this.env)[key];
+    const config = resolveSync({ desired: Object.fromEntries(Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry')), env: this.env });
+    const value = (config as unknown as Record<string, unknown>)[key];
+    return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
+  }
+
+  async onMethod(name: string, payload: unknown): Promise<MethodResult> {
+    if (name === 'getLastReport') {
+      return this.lastReport
+        ? { status: 200, payload: fitResponse(this.lastReport) }
+        : { status: 404, payload: { error: { code: 'NoReport', message: 'no check has completed yet; call runDiagnostics or retry shortly' } } };
+    }
+    if (name !== 'runDiagnostics') return { status: 404, payload: { error: { code: 'UnknownMethod', message: `unknown method ${name}` } } };
+    let config: CheckConfig;
+    try {
+      config = configForRequest(this.config(), parseRunDiagnostics(payload));
+    } catch (err) {
+      if (err instanceof PayloadError) return { status: 400, payload: { error: { code: err.code, message: err.message } } };
+      throw err;
+    }
+    const report = await this.check('method', config);
+    return { status: 200, payload: fitResponse(report) };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    this.watcher.stop();
+    this.aborter.abort(); // running checks return at once with what they have
+    await Promise.allSettled([...this.running.values()]);
+    await this.link?.close();
+  }
+}
+
+/** A direct-method response must stay under 128 KB: drop bulky evidence before the verdict. */
+export function fitResponse(report: Report): Report | JsonObject {
+  if (Buffer.byteLength(JSON.stringify(report)) <= METHOD_RESPONSE_MAX_BYTES) return report;
+  const slim = JSON.parse(JSON.stringify(report)) as Report & { truncated?: boolean };
+  slim.components.ip.interfaces.forEach((i) => (i.ipv6 = []));
+  slim.components.dns.servers.forEach((s) => s.queries.forEach((q) => (q.answers = q.answers.slice(0, 4))));
+  slim.truncated = true;
+  if (Buffer.byteLength(JSON.stringify(slim)) <= METHOD_RESPONSE_MAX_BYTES) return slim;
+  return { ...reportToTwin(report, report.startedAt), truncated: true };
+}
+
+/** Drops NETDIAG_* variables with invalid values (logged once) so a typo cannot stop the module. */
+export function sanitizeEnvironment(env: NodeJS.ProcessEnv, log: Logger): NodeJS.ProcessEnv {
+  const clean = { ...env };
+  for (let i = 0; i < 32; i++) {
+    try {
+      resolveSync({ env: clean });
+      return clean;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      log.error({ option: err.option }, `${err.message}; ignoring it`);
+      delete clean[err.option];
+    }
+  }
+  return clean;
+}

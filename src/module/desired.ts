@@ -1,0 +1,116 @@
+/**
+ * Desired properties (CONTRACT.md 5.1): each key is validated on its own; a bad value is refused
+ * and the previous one kept. Every key gets an acknowledgement in reported properties following
+ * the IoT Plug and Play writable-property convention: {value, ac, av, ad}.
+ */
+import { OPTIONS } from '../config/options.js';
+import { ConfigError } from '../config/types.js';
+import * as v from '../config/values.js';
+import type { JsonObject, JsonValue } from '../report/twin.js';
+import { REPORT_KEYS } from '../report/twin.js';
+
+export type TelemetryMode = 'always' | 'onChange' | 'off';
+
+export interface ModuleSettings {
+  intervalSeconds: number;
+  telemetry: TelemetryMode;
+}
+
+export const MODULE_DEFAULTS: ModuleSettings = { intervalSeconds: 300, telemetry: 'always' };
+const TELEMETRY_MODES: readonly TelemetryMode[] = ['always', 'onChange', 'off'];
+
+type Parser = (option: string, value: unknown) => JsonValue;
+
+/** Every desired key the module understands, with its validator. */
+const PARSERS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
+  ...OPTIONS.filter((o) => o.key !== 'aziotConfig').map((o): [string, Parser] => [o.key, (name, x) => o.parse(name, x) as JsonValue]),
+  ['intervalSeconds', (name, x) => v.integer(name, x, 30, 86_400)],
+  ['telemetry', (name, x) => v.oneOf(name, x, TELEMETRY_MODES)],
+]);
+
+export const DESIRED_KEYS: readonly string[] = [...PARSERS.keys()];
+
+/** Accepted desired values by key: the module's configuration layer between flags and environment. */
+export type AppliedDesired = Readonly<Record<string, JsonValue>>;
+
+export interface DesiredUpdate {
+  applied: AppliedDesired;
+  /** Acknowledgements to merge into reported properties (null removes an old one). */
+  acks: JsonObject;
+  /** Whether the configuration in effect changed (then a check runs with trigger configChange). */
+  changed: boolean;
+  /** Keys that could not be acknowledged because they collide with the report's own keys. */
+  ignored: string[];
+}
+
+function ack(value: JsonValue, ac: number, av: number, ad: string): JsonObject {
+  return { value, ac, av, ad: ad.slice(0, 512) };
+}
+
+/** A raw value safe to echo back into the twin (bounded, JSON). */
+function echo(value: unknown): JsonValue {
+  const text = JSON.stringify(value) ?? 'null';
+  return text.length > 256 ? `${text.slice(0, 253)}...` : (JSON.parse(text) as JsonValue);
+}
+
+/**
+ * Applies a desired patch (a delta from IoT Hub) or a full desired document (after getTwin, when
+ * `full` is true: known keys that are absent were deleted and revert to their defaults).
+ * `effective(key, applied)` gives the value in effect for a key, for acknowledging reverts and refusals.
+ */
+export function applyDesired(
+  current: AppliedDesired,
+  patch: Record<string, unknown>,
+  version: number,
+  full: boolean,
+  effective: (key: string, applied: AppliedDesired) => JsonValue,
+): DesiredUpdate {
+  const next: Record<string, JsonValue> = { ...current };
+  const acks: JsonObject = {};
+  const ignored: string[] = [];
+  const entries = Object.entries(patch).filter(([k]) => !k.startsWith('$'));
+  if (full) {
+    for (const key of Object.keys(current)) if (!(key in patch)) entries.push([key, null]);
+  }
+  for (const [key, raw] of entries) {
+    const parse = PARSERS.get(key);
+    if (!parse) {
+      if ((REPORT_KEYS as readonly string[]).includes(key) || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) ignored.push(key);
+      else acks[key] = ack(echo(raw), 400, version, `unknown property "${key}", ignored; known: ${DESIRED_KEYS.join(', ')}`);
+      continue;
+    }
+    if (raw === null || raw === undefined) {
+      delete next[key];
+      acks[key] = ack(effective(key, next), 200, version, 'removed from desired properties; using the default');
+      continue;
+    }
+    try {
+      next[key] = parse(key, raw);
+      acks[key] = ack(next[key] ?? null, 200, version, 'applied');
+    } catch (err) {
+      const reason = err instanceof ConfigError ? err.message : `invalid value for ${key}`;
+      acks[key] = ack(effective(key, current), 400, version, `refused, previous value kept: ${reason}`);
+    }
+  }
+  const changed = JSON.stringify(sorted(next)) !== JSON.stringify(sorted(current));
+  return { applied: next, acks, changed, ignored };
+}
+
+function sorted(o: Record<string, JsonValue>): Array<[string, JsonValue]> {
+  return Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
+}
+
+export function moduleSettings(applied: AppliedDesired, env: NodeJS.ProcessEnv): ModuleSettings {
+  const fromEnv = (name: string, parse: Parser, fallback: JsonValue): JsonValue => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    try {
+      return parse(name, raw);
+    } catch {
+      return fallback; // a bad environment value is reported at start-up by validateEnvironment()
+    }
+  };
+  const interval = applied['intervalSeconds'] ?? fromEnv('NETDIAG_INTERVAL_SECONDS', PARSERS.get('intervalSeconds')!, MODULE_DEFAULTS.intervalSeconds);
+  const telemetry = applied['telemetry'] ?? fromEnv('NETDIAG_TELEMETRY', PARSERS.get('telemetry')!, MODULE_DEFAULTS.telemetry);
+  return { intervalSeconds: interval as number, telemetry: telemetry as TelemetryMode };
+}

@@ -1,0 +1,274 @@
+/**
+ * The edgeHub connection: a ModuleClient made with fromEnvironment exactly as edgeAgent starts
+ * a module, kept alive forever. The SDK's loose typings and its sharp edges are wrapped here
+ * once (see research/azure-iot-sdk-and-edgehub-protocol.md):
+ * - the first open() is not retried by the SDK (every failure looks "Not authorized"), so we
+ *   retry with our own backoff, re-creating the client, which also re-reads the trust bundle;
+ * - an 'error' listener is mandatory, or a failed feature subscription kills the process;
+ * - reported-properties updates are callback-only;
+ * - after a reconnect, desired patches sent meanwhile are lost: the twin is read again.
+ */
+import deviceSdk from 'azure-iot-device';
+import type { DeviceMethodRequest, DeviceMethodResponse, ModuleClient as ModuleClientType, Twin } from 'azure-iot-device';
+import { Mqtt } from 'azure-iot-device-mqtt';
+import type { Logger } from '../log.js';
+import type { JsonObject } from '../report/twin.js';
+
+export interface MethodResult {
+  status: number;
+  payload: unknown;
+}
+
+export interface EdgeHandlers {
+  /** A desired patch (full = the whole desired document after a (re)connect). */
+  onDesired(desired: Record<string, unknown>, version: number, full: boolean): void;
+  onMethod(name: string, payload: unknown): Promise<MethodResult>;
+  /** Called after every (re)connection with the reported properties the twin holds. */
+  onConnected(reported: JsonObject): void;
+}
+
+export interface OutputMessage {
+  body: string;
+  properties: Record<string, string>;
+}
+
+// azure-iot-device is CommonJS without named-export hints for Node's ESM loader: take the default export.
+const { ModuleClient, Message } = deviceSdk;
+type ModuleClient = ModuleClientType;
+
+export const METHODS = ['runDiagnostics', 'getLastReport'] as const;
+
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30_000;
+/** How often a link marked down is probed again when the SDK itself reports nothing. */
+const RECOVERY_INTERVAL_MS = 10_000;
+/** A hung SDK call must not hold the connection loop forever. */
+const OPERATION_TIMEOUT_MS = 60_000;
+
+export function backoffMs(attempt: number, random = Math.random): number {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 10));
+  return Math.round(base / 2 + random() * (base / 2)); // "equal jitter": never zero, never in lockstep
+}
+
+function withTimeout<T>(what: string, p: Promise<T>, ms = OPERATION_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function plainObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** Copies the SDK's twin collection into plain JSON without its helper functions and $metadata. */
+function snapshot(collection: unknown): Record<string, unknown> {
+  const parsed: unknown = JSON.parse(JSON.stringify(collection ?? {}));
+  const out = plainObject(parsed);
+  delete out['$metadata'];
+  return out;
+}
+
+export class EdgeLink {
+  private client: ModuleClient | null = null;
+  private twin: Twin | null = null;
+  private stopped = false;
+  private connecting: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private ready = false;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private failedRefreshes = 0;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly handlers: EdgeHandlers,
+    private readonly createClient: () => Promise<ModuleClient> = () => ModuleClient.fromEnvironment(Mqtt),
+  ) {}
+
+  get connected(): boolean {
+    return this.ready && this.client !== null;
+  }
+
+  /** Starts connecting in the background; never throws, never gives up. */
+  start(): void {
+    this.recoveryTimer ??= setInterval(() => this.recover(), RECOVERY_INTERVAL_MS).unref();
+    this.connecting ??= this.connectLoop().finally(() => {
+      this.connecting = null;
+    });
+  }
+
+  private async connectLoop(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      let client: ModuleClient | null = null;
+      try {
+        client = await withTimeout('reading the IoT Edge environment and trust bundle', this.createClient());
+        this.attachListeners(client);
+        await withTimeout('connecting to edgeHub', client.open());
+        this.client = client;
+        await this.setUp(client);
+        this.log.info({ attempt }, 'connected to edgeHub');
+        return;
+      } catch (err) {
+        this.ready = false;
+        this.client = null;
+        if (client) void client.close().catch(() => undefined);
+        if (this.stopped) return;
+        const delay = backoffMs(attempt);
+        this.log.warn({ err, attempt, retryInMs: delay }, 'edgeHub not reachable; retrying');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = null;
+      }
+    }
+  }
+
+  private attachListeners(client: ModuleClient): void {
+    client.on('error', (err: Error) => this.log.warn({ err }, 'IoT Hub client error'));
+    client.on('disconnect', () => {
+      if (this.client !== client || this.stopped) return;
+      // The SDK gave up reconnecting on its own: start over with a new client.
+      this.log.warn('disconnected from edgeHub; reconnecting');
+      this.ready = false;
+      this.client = null;
+      this.twin = null;
+      void client.close().catch(() => undefined);
+      this.start();
+    });
+    client.on('connect', () => {
+      // A reconnect done by the SDK itself: desired patches sent meanwhile were lost, read the twin again.
+      if (this.client === client && this.twin) void this.refresh(client);
+    });
+  }
+
+  private async setUp(client: ModuleClient): Promise<void> {
+    const twin = await withTimeout('reading the module twin', client.getTwin());
+    this.twin = twin;
+    this.applyFullDesired(twin);
+    twin.on('properties.desired', (delta: unknown) => {
+      const patch = plainObject(delta);
+      const version = typeof patch['$version'] === 'number' ? patch['$version'] : 0;
+      this.handlers.onDesired(snapshot(patch), version, false);
+    });
+    for (const name of METHODS) {
+      client.onMethod(name, (req?: DeviceMethodRequest, res?: DeviceMethodResponse) => {
+        if (req && res) void this.answer(name, req, res);
+      });
+    }
+    this.ready = true;
+    this.handlers.onConnected(snapshot(twin.properties.reported) as JsonObject);
+  }
+
+  private applyFullDesired(twin: Twin): void {
+    const desired = snapshot(twin.properties.desired);
+    const version = typeof desired['$version'] === 'number' ? desired['$version'] : 0;
+    this.handlers.onDesired(desired, version, true);
+  }
+
+  private async refresh(client: ModuleClient): Promise<void> {
+    try {
+      const twin = await withTimeout('reading the module twin', client.getTwin());
+      this.twin = twin;
+      this.ready = true;
+      this.applyFullDesired(twin);
+      this.handlers.onConnected(snapshot(twin.properties.reported) as JsonObject);
+    } catch (err) {
+      this.log.warn({ err }, 'could not read the twin after reconnecting');
+    }
+  }
+
+  /**
+   * A link marked down by a failed operation, with no word from the SDK: read the twin to see
+   * whether the connection works; after a few failures, start over with a new client.
+   */
+  private recover(): void {
+    const client = this.client;
+    if (this.stopped || this.connecting || !client || this.ready) return;
+    void this.refresh(client).then(() => {
+      if (this.ready) {
+        this.failedRefreshes = 0;
+        return;
+      }
+      if (++this.failedRefreshes >= 3 && this.client === client) {
+        this.failedRefreshes = 0;
+        this.client = null;
+        this.twin = null;
+        void client.close().catch(() => undefined);
+        this.start();
+      }
+    });
+  }
+
+  /** Marks the link down after a failed operation so the next (re)connect republishes. */
+  private markDown(err: unknown): void {
+    if (!this.ready) return;
+    this.log.warn({ err }, 'edgeHub operation failed; will republish after reconnecting');
+    this.ready = false;
+  }
+
+  private async answer(name: string, req: DeviceMethodRequest, res: DeviceMethodResponse): Promise<void> {
+    let result: MethodResult;
+    try {
+      result = await this.handlers.onMethod(name, req.payload as unknown);
+    } catch (err) {
+      this.log.error({ err, method: name }, 'direct method failed');
+      result = { status: 500, payload: { error: { code: 'InternalError', message: 'the module failed to handle the call; see its log' } } };
+    }
+    try {
+      await res.send(result.status, result.payload);
+    } catch (err) {
+      this.log.warn({ err, method: name }, 'could not send the direct method response');
+    }
+  }
+
+  async updateReported(patch: JsonObject): Promise<void> {
+    const twin = this.twin;
+    if (!twin || !this.connected) throw new Error('not connected to edgeHub');
+    try {
+      await withTimeout('updating reported properties', new Promise<void>((resolve, reject) => {
+        // The SDK's update() is callback-only: without a callback a failure is an uncaught throw.
+        twin.properties.reported.update(patch, (err?: Error) => (err ? reject(err) : resolve()));
+      }), 30_000);
+    } catch (err) {
+      if (!/\b400\b|InvalidOperation|ArgumentError|BadRequest/i.test(String(err))) this.markDown(err);
+      throw err;
+    }
+  }
+
+  async sendOutput(output: string, msg: OutputMessage): Promise<void> {
+    const client = this.client;
+    if (!client || !this.connected) throw new Error('not connected to edgeHub');
+    const message = new Message(msg.body);
+    message.contentType = 'application/json';
+    message.contentEncoding = 'utf-8';
+    for (const [k, val] of Object.entries(msg.properties)) message.properties.add(k, val);
+    try {
+      await withTimeout('sending telemetry', client.sendOutputEvent(output, message), 35_000);
+    } catch (err) {
+      this.markDown(err);
+      throw err;
+    }
+  }
+
+  /** Retry now instead of waiting out the backoff (e.g. after a failed publish). */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    this.wake?.();
+    const client = this.client;
+    this.client = null;
+    this.ready = false;
+    if (client) await withTimeout('closing the client', client.close(), 3000).catch(() => undefined);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * `eflow-netdiag module`: wires the agent to edgeHub and the process. Never exits on its own;
+ * SIGTERM (docker stop, edgeAgent) stops scheduling, aborts a running check, closes the client
+ * and exits 0 well within Docker's 10 s grace period.
+ */
+import { hubFromAziotConfig } from '../config/aziot.js';
+import { DEFAULTS } from '../config/options.js';
+import { createLogger } from '../log.js';
+import { defaultDeps } from '../probes/default-deps.js';
+import { VERSION } from '../version.js';
+import { NetdiagAgent } from './agent.js';
+import { EdgeLink } from './edge.js';
+
+/** SIGTERM must end the process within 5 s (CONTRACT.md 5.5); whatever is not done by then is dropped. */
+const STOP_BUDGET_MS = 4000;
+
+export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
+  const log = createLogger();
+  // A crash would take the device's diagnostics down with it: log and carry on.
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (ignored)'));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (ignored)'));
+
+  const fileHub = env['IOTEDGE_IOTHUBHOSTNAME'] ? null : await hubFromAziotConfig(env['NETDIAG_AZIOT_CONFIG'] ?? DEFAULTS.aziotConfig);
+  const agent = new NetdiagAgent({ env, log, checkDeps: defaultDeps(), fileHub });
+  const link = new EdgeLink(log, agent);
+  log.info({ version: VERSION, module: env['IOTEDGE_MODULEID'], device: env['IOTEDGE_DEVICEID'] }, 'eflow-netdiag module starting');
+  agent.start(link);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      const hard = setTimeout(() => resolve(0), STOP_BUDGET_MS);
+      hard.unref();
+      void agent.stop().finally(() => {
+        clearTimeout(hard);
+        log.info('stopped');
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

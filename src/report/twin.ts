@@ -1,0 +1,140 @@
+/**
+ * The module-twin projection of a Report (CONTRACT.md 5.2): compact, inside IoT Hub's twin
+ * rules (keys without . $ space or control characters, depth <= 10, strings <= 4 KB, the
+ * reported section <= 32 KB), with variable collections as arrays. `reportedPatch` turns the
+ * new document into a minimal patch against what the twin holds, with null for what is gone,
+ * because a patch merges: a cleared fault must be removed, not left behind.
+ */
+import type { Finding, Report } from './types.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** IoT Hub's limit is 32 KB for the whole reported section; keep room for the acknowledgements. */
+export const REPORT_BUDGET_BYTES = 24 * 1024;
+const MAX_STRING = 1024;
+
+/** The top-level reported keys this module owns (besides the configuration acknowledgements). */
+export const REPORT_KEYS = [
+  'schemaVersion', 'agent', 'status', 'failingComponent', 'lastCheck', 'lastStatusChangeAt',
+  'ip', 'dns', 'firewall', 'findings', 'findingsOmitted',
+] as const;
+
+function clip(text: string, max = MAX_STRING): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+function compactFinding(f: Finding): JsonObject {
+  return {
+    code: f.code, severity: f.severity, component: f.component, subject: clip(f.subject, 256),
+    message: clip(f.message), guidance: clip(f.guidance),
+  };
+}
+
+/** IoT Hub's size rule: the sum of key and value lengths, numbers 8 bytes, booleans 4. */
+export function twinSize(value: JsonValue): number {
+  if (value === null) return 4;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return 8;
+  if (typeof value === 'boolean') return 4;
+  if (Array.isArray(value)) return value.reduce<number>((n, v) => n + twinSize(v), 0);
+  return Object.entries(value).reduce((n, [k, v]) => n + Buffer.byteLength(k) + twinSize(v), 0);
+}
+
+export function reportToTwin(report: Report, lastStatusChangeAt: string, budget = REPORT_BUDGET_BYTES): JsonObject {
+  const { ip, dns, firewall } = report.components;
+  const doc: JsonObject = {
+    schemaVersion: report.schemaVersion,
+    agent: { name: report.agent.name, version: report.agent.version },
+    status: report.status,
+    failingComponent: report.failingComponent,
+    lastCheck: { checkId: report.checkId, trigger: report.trigger, startedAt: report.startedAt, durationMs: report.durationMs },
+    lastStatusChangeAt,
+    ip: {
+      status: ip.status,
+      interfaces: ip.interfaces.slice(0, 8).map((i) => ({
+        name: i.name, present: i.present, operState: i.operState, mac: i.mac, mtu: i.mtu,
+        ipv4: i.ipv4.slice(0, 8).map((a) => `${a.address}/${a.prefixLength}`),
+        assignment: i.assignment, configFile: i.configFile,
+        leaseServer: i.lease?.server ?? null, leaseExpiry: i.lease?.expiry ?? null,
+      })),
+      defaultGateway: ip.defaultGateway
+        ? { address: ip.defaultGateway.address, interface: ip.defaultGateway.interface, reachable: ip.defaultGateway.reachable, rttMs: ip.defaultGateway.rttMs }
+        : null,
+    },
+    dns: {
+      status: dns.status,
+      source: dns.source,
+      servers: dns.servers.slice(0, 8).map((s) => ({
+        address: s.address,
+        public: s.public,
+        pingLossPercent: 'error' in s.ping ? null : s.ping.lossPercent,
+        outcomes: s.queries.map((q) => `${q.name}:${q.outcome}`).join(' '),
+        rttMs: s.queries.find((q) => q.rttMs !== null)?.rttMs ?? null,
+      })),
+    },
+    firewall: {
+      status: firewall.status,
+      upstreamProtocol: firewall.upstreamProtocol,
+      endpoints: firewall.endpoints.slice(0, 24).map((e) => ({
+        host: e.host, port: e.port, protocol: e.protocol, outcome: e.outcome, address: e.address,
+        tcpConnectMs: e.tcpConnectMs, tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
+      })),
+    },
+    findings: [],
+    findingsOmitted: 0,
+  };
+  // Fill findings most severe first until the budget is spent, then say how many were left out.
+  const rank = { error: 0, warning: 1, info: 2 } as const;
+  const findings = [...report.findings].sort((a, b) => rank[a.severity] - rank[b.severity]).map(compactFinding);
+  let used = twinSize(doc);
+  const kept: JsonObject[] = [];
+  for (const f of findings) {
+    const size = twinSize(f);
+    if (used + size > budget) break;
+    kept.push(f);
+    used += size;
+  }
+  doc['findings'] = kept;
+  doc['findingsOmitted'] = findings.length - kept.length;
+  return doc;
+}
+
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The smallest patch that turns `current` (what the twin holds) into `next` for the keys in
+ * `owned`: changed values replace, objects recurse, vanished keys become null. Returns null
+ * when nothing changed.
+ */
+export function reportedPatch(current: JsonObject, next: JsonObject, owned: readonly string[] = Object.keys(next)): JsonObject | null {
+  const patch: JsonObject = {};
+  for (const key of owned) {
+    const a = current[key];
+    const b = next[key];
+    if (b === undefined) {
+      if (a !== undefined && a !== null) patch[key] = null;
+      continue;
+    }
+    if (isObject(a) && isObject(b)) {
+      const sub = reportedPatch(a, b, [...new Set([...Object.keys(a), ...Object.keys(b)])]);
+      if (sub) patch[key] = sub;
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      patch[key] = b;
+    }
+  }
+  return Object.keys(patch).length ? patch : null;
+}
+
+/** Applies a patch with IoT Hub's merge semantics (null deletes, objects merge, arrays replace). */
+export function applyPatch(doc: JsonObject, patch: JsonObject): JsonObject {
+  const out: JsonObject = { ...doc };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else if (isObject(v) && isObject(out[k])) out[k] = applyPatch(out[k] as JsonObject, v);
+    else out[k] = v;
+  }
+  return out;
+}
