@@ -38,14 +38,35 @@ export function createLogger(level = process.env['NETDIAG_LOG_LEVEL'] ?? process
       name: 'eflow-netdiag',
       level: normalized,
       redact: { paths: ['password', '*.password', 'key', '*.key', 'sharedAccessKey', '*.sharedAccessKey', 'connectionString', '*.connectionString', 'token', '*.token'], censor: '<redacted>' },
-      formatters: { log: (obj) => scrub(obj) as Record<string, unknown> },
+      formatters: {
+        log: (obj) => scrub(obj) as Record<string, unknown>,
+        bindings: (bindings) => scrub(bindings) as Record<string, unknown>,
+      },
+      // scrub() already turned errors into {type, message, code}: keep that, not pino's re-serialization.
+      serializers: { err: (e: unknown) => e },
       hooks: {
         logMethod(args, method) {
-          // Mask secrets in the message text too, not only in the merged object.
-          method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
+          // Mask secrets in the message text too, and give error-only calls a masked message
+          // (pino would otherwise copy the raw err.message into msg).
+          let list: unknown[] = [...args];
+          const [first, second] = list;
+          if (first instanceof Error) list = [{ err: first }, ...(typeof second === 'string' ? list.slice(1) : [first.message, ...list.slice(1)])];
+          else if (typeof first === 'object' && first !== null && (first as { err?: unknown }).err instanceof Error && typeof second !== 'string') {
+            list = [first, ((first as { err: Error }).err).message, ...list.slice(1)];
+          }
+          method.apply(this, list.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
         },
       },
     },
-    pino.destination({ fd: 2, sync: true }),
+    maskingStream(pino.destination({ fd: 2, sync: true })),
   );
+}
+
+/** Last line of defence: every serialized line is masked before it leaves the process (child bindings included). */
+function maskingStream(dest: { write(line: string): unknown }): { write(line: string): void } {
+  return {
+    write(line: string): void {
+      dest.write(maskSecrets(line));
+    },
+  };
 }

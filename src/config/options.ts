@@ -43,7 +43,7 @@ export const DEADLINE_RANGE = { min: 500, max: 300_000 } as const;
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'interfaces', flag: 'interface', repeatable: true, arg: 'NAME', help: 'interface to examine; repeatable (default eth0)',
-    parse: (o, x) => v.list(o, x, v.interfaceName, 8) },
+    parse: (o, x) => v.list(o, x, v.interfaceName, 8, 1) },
   { key: 'hub', flag: 'hub', repeatable: false, arg: 'HOST', help: 'IoT Hub hostname (default IOTEDGE_IOTHUBHOSTNAME, else /etc/aziot/config.toml)',
     parse: v.hostname },
   { key: 'endpoints', flag: 'endpoint', repeatable: true, arg: 'HOST:PORT', help: 'extra TLS endpoint to test (DPS, a registry...); repeatable',

@@ -7,6 +7,7 @@
 import { hubFromAziotConfig } from './aziot.js';
 import { DEFAULTS, OPTIONS, envName } from './options.js';
 import type { CheckConfig } from './types.js';
+import { hostname } from './values.js';
 
 export interface ConfigSources {
   /** Raw CLI values by option key (strings, or string arrays for repeatable flags). */
@@ -21,7 +22,7 @@ export interface ConfigSources {
 /** Resolves every option except the hub's file fallback; throws ConfigError on the first bad value. */
 export function resolveSync(sources: ConfigSources): CheckConfig {
   const env = sources.env ?? {};
-  const out: Record<string, unknown> = { ...DEFAULTS, hub: null };
+  const out: Record<string, unknown> = { ...structuredClone(DEFAULTS), hub: null };
   for (const spec of OPTIONS) {
     const flag = sources.flags?.[spec.key];
     const desired = sources.desired?.[spec.key];
@@ -42,7 +43,8 @@ export async function resolveConfig(sources: ConfigSources): Promise<CheckConfig
   const config = resolveSync(sources);
   if (config.hub === null) {
     const read = sources.readAziotHub ?? hubFromAziotConfig;
-    config.hub = await read(config.aziotConfig);
+    const fromFile = await read(config.aziotConfig);
+    if (fromFile !== null) config.hub = hostname(`the hub name in ${config.aziotConfig}`, fromFile);
   }
   return config;
 }

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { stateFingerprint, telemetrySummary } from '../report/telemetry.js';
 import { applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
 import type { Report, Trigger } from '../report/types.js';
-import { applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
+import { DESIRED_KEYS, applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
 import type { EdgeHandlers, MethodResult, OutputMessage } from './edge.js';
 import { LinkWatcher } from './link-watch.js';
 import { PayloadError, configForRequest, parseRunDiagnostics, requestKey } from './method-payload.js';
@@ -228,7 +228,8 @@ export class NetdiagAgent implements EdgeHandlers {
     this.desiredVersion = Math.max(this.desiredVersion, version);
     if (full) this.gotDesired();
     const before = { config: JSON.stringify(this.safeConfig()), interval: this.settings().intervalSeconds };
-    const update = applyDesired(this.applied, desired, version, full, (key, applied) => this.effectiveValue(key, applied));
+    const unknownAcked = Object.keys(this.acks).filter((k) => !DESIRED_KEYS.includes(k) && !(k in desired)).length;
+    const update = applyDesired(this.applied, desired, version, full, (key, applied) => this.effectiveValue(key, applied), unknownAcked);
     this.applied = update.applied;
     Object.assign(this.acks, update.acks);
     for (const [k, val] of Object.entries(update.acks)) if (val === null) delete this.acks[k];
@@ -302,6 +303,15 @@ export function fitResponse(report: Report): Report | JsonObject {
 /** Drops NETDIAG_* variables with invalid values (logged once) so a typo cannot stop the module. */
 export function sanitizeEnvironment(env: NodeJS.ProcessEnv, log: Logger): NodeJS.ProcessEnv {
   const clean = { ...env };
+  for (const [name, key] of [['NETDIAG_INTERVAL_SECONDS', 'intervalSeconds'], ['NETDIAG_TELEMETRY', 'telemetry']] as const) {
+    const raw = clean[name];
+    if (raw === undefined || raw === '') continue;
+    const probe = applyDesired({}, { [key]: raw }, 0, false, () => null);
+    if ((probe.acks[key] as JsonObject | undefined)?.['ac'] !== 200) {
+      log.error({ option: name }, `invalid value ${JSON.stringify(raw)} for ${name}: ${String((probe.acks[key] as JsonObject | undefined)?.['ad'] ?? '')}; ignoring it`);
+      delete clean[name];
+    }
+  }
   for (let i = 0; i < 32; i++) {
     try {
       resolveSync({ env: clean });

@@ -47,11 +47,15 @@ function ack(value: JsonValue, ac: number, av: number, ad: string): JsonObject {
   return { value, ac, av, ad: ad.slice(0, 512) };
 }
 
-/** A raw value safe to echo back into the twin (bounded, JSON). */
+/** A raw value safe to echo back into the twin: scalars as they are, anything nested as bounded JSON text (depth limit). */
 function echo(value: unknown): JsonValue {
-  const text = JSON.stringify(value) ?? 'null';
-  return text.length > 256 ? `${text.slice(0, 253)}...` : (JSON.parse(text) as JsonValue);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+  return text.length > 256 ? `${text.slice(0, 253)}...` : text;
 }
+
+/** Refusals of unknown keys are bounded so typos cannot push the reported section over 32 KB. */
+const MAX_UNKNOWN_ACKS = 8;
 
 /**
  * Applies a desired patch (a delta from IoT Hub) or a full desired document (after getTwin, when
@@ -64,6 +68,8 @@ export function applyDesired(
   version: number,
   full: boolean,
   effective: (key: string, applied: AppliedDesired) => JsonValue,
+  /** How many refusals of unknown keys the twin already shows. */
+  unknownAcked = 0,
 ): DesiredUpdate {
   const next: Record<string, JsonValue> = { ...current };
   const acks: JsonObject = {};
@@ -75,7 +81,9 @@ export function applyDesired(
   for (const [key, raw] of entries) {
     const parse = PARSERS.get(key);
     if (!parse) {
-      if ((REPORT_KEYS as readonly string[]).includes(key) || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) ignored.push(key);
+      const unknownAcks = Object.entries(acks).filter(([k, a]) => !PARSERS.has(k) && a !== null).length + unknownAcked;
+      if (raw === null || raw === undefined) acks[key] = null; // the key was removed: so is its refusal
+      else if ((REPORT_KEYS as readonly string[]).includes(key) || !/^[A-Za-z0-9_-]{1,64}$/.test(key) || unknownAcks >= MAX_UNKNOWN_ACKS) ignored.push(key);
       else acks[key] = ack(echo(raw), 400, version, `unknown property "${key}", ignored; known: ${DESIRED_KEYS.join(', ')}`);
       continue;
     }
@@ -107,7 +115,7 @@ export function moduleSettings(applied: AppliedDesired, env: NodeJS.ProcessEnv):
     try {
       return parse(name, raw);
     } catch {
-      return fallback; // a bad environment value is reported at start-up by validateEnvironment()
+      return fallback; // a bad environment value is logged and dropped at start-up by sanitizeEnvironment()
     }
   };
   const interval = applied['intervalSeconds'] ?? fromEnv('NETDIAG_INTERVAL_SECONDS', PARSERS.get('intervalSeconds')!, MODULE_DEFAULTS.intervalSeconds);

@@ -69,5 +69,5 @@ export function configForRequest(base: CheckConfig, req: RunDiagnosticsRequest):
 
 /** Calls with the same effective parameters share one running check. */
 export function requestKey(config: CheckConfig): string {
-  return JSON.stringify([config.components, config.timeoutMs, config.deadlineMs, config.endpoints, config.hub, config.interfaces, config.dnsNames, config.upstreamProtocol]);
+  return JSON.stringify(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -305,6 +305,8 @@ export async function queryDns(server: string, name: string, type: QueryType, ct
     rttMs: null,
     transport: 'udp',
     ...fields,
+    // Sub-microsecond digits are noise from performance.now(), not information.
+    ...(typeof fields.rttMs === 'number' ? { rttMs: Math.round(fields.rttMs * 100) / 100 } : {}),
   });
   try {
     if (net.isIP(server) === 0) return report('error', { detail: `not an IP address: ${server}` });

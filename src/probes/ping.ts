@@ -302,7 +302,21 @@ export async function pingHost(host: string, opts: PingOptions, exec: PingExec =
   }
   const count = Math.max(1, Math.min(100, Math.trunc(Number.isFinite(opts.count) ? opts.count : 3)));
   const timeoutMs = Math.max(1, Number.isFinite(opts.timeoutMs) ? opts.timeoutMs : 3000);
-  const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)]);
+  // Not run is not "no reply": reporting 100% loss here would blame the network for our deadline.
+  if (opts.signal?.aborted) return { error: 'unavailable', detail: 'not started: the check was already stopped' };
+  // A plain (ref'd) timer rather than AbortSignal.timeout: whatever the exec is, the timeout
+  // itself keeps the process alive until it fires or the ping is done.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new Error(`ping timed out after ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+    return await runAttempts(host, count, timeoutMs, signal, exec);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runAttempts(host: string, count: number, timeoutMs: number, signal: AbortSignal, exec: PingExec): Promise<PingOutcome> {
   const binary = pingBinary();
   const attempts = pingAttempts(binary, host, count, timeoutMs);
   const cacheKey = `${binary}\u0000${isIpv6(host) ? 6 : 4}`;

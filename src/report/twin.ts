@@ -77,13 +77,21 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
       status: firewall.status,
       upstreamProtocol: firewall.upstreamProtocol,
       endpoints: firewall.endpoints.slice(0, 24).map((e) => ({
-        host: e.host, port: e.port, protocol: e.protocol, outcome: e.outcome, address: e.address,
+        host: clip(e.host, 253), port: e.port, protocol: e.protocol, outcome: e.outcome, address: e.address,
         tcpConnectMs: e.tcpConnectMs, tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
       })),
     },
     findings: [],
     findingsOmitted: 0,
   };
+  // The findings matter more than the per-endpoint evidence: when the evidence alone would take
+  // more than half the budget, keep only the endpoints that are not open (and count the rest).
+  const fw = doc['firewall'] as JsonObject;
+  const eps = fw['endpoints'] as JsonObject[];
+  if (twinSize(doc) > budget / 2) {
+    fw['endpoints'] = eps.filter((e) => e['outcome'] !== 'open');
+    fw['endpointsOpen'] = eps.length - (fw['endpoints'] as JsonObject[]).length;
+  }
   // Fill findings most severe first until the budget is spent, then say how many were left out.
   const rank = { error: 0, warning: 1, info: 2 } as const;
   const findings = [...report.findings].sort((a, b) => rank[a.severity] - rank[b.severity]).map(compactFinding);
@@ -112,10 +120,11 @@ function isObject(v: JsonValue | undefined): v is JsonObject {
 export function reportedPatch(current: JsonObject, next: JsonObject, owned: readonly string[] = Object.keys(next)): JsonObject | null {
   const patch: JsonObject = {};
   for (const key of owned) {
-    const a = current[key];
-    const b = next[key];
-    if (b === undefined) {
-      if (a !== undefined && a !== null) patch[key] = null;
+    // IoT Hub deletes a key patched to null, so "absent" and null are the same state.
+    const a = current[key] ?? null;
+    const b = next[key] ?? null;
+    if (b === null) {
+      if (a !== null) patch[key] = null;
       continue;
     }
     if (isObject(a) && isObject(b)) {
@@ -133,7 +142,7 @@ export function applyPatch(doc: JsonObject, patch: JsonObject): JsonObject {
   const out: JsonObject = { ...doc };
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else if (isObject(v) && isObject(out[k])) out[k] = applyPatch(out[k] as JsonObject, v);
+    else if (isObject(v)) out[k] = applyPatch(isObject(out[k]) ? (out[k] as JsonObject) : {}, v); // nulls inside are deletions too
     else out[k] = v;
   }
   return out;

@@ -380,6 +380,15 @@ describe('pingHost with a fake exec', () => {
     }
   });
 
+  test('an already stopped check starts nothing and does not claim the host is unreachable', async () => {
+    const exec = scriptedExec([]);
+    const controller = new AbortController();
+    controller.abort();
+    const got = await pingHost('198.18.0.1', { count: 3, timeoutMs: 3000, signal: controller.signal }, exec);
+    assert.ok('error' in got && got.error === 'unavailable', JSON.stringify(got));
+    assert.equal(exec.calls.length, 0);
+  });
+
   test('the exec is handed a signal that fires at timeoutMs', async () => {
     let sawAbort = false;
     const exec: PingExec = (_b, _a, signal) =>

@@ -284,9 +284,7 @@ describe('reportedPatch', () => {
     assert.deepEqual(merged, mergeTwinPatch({}, after as HubJson));
   });
 
-  test('after the patch is merged, the same document needs no further patch', {
-    todo: 'bug: a null in the document (failingComponent, defaultGateway…) is deleted by the merge, and reportedPatch sees undefined≠null and re-sends it on every publish',
-  }, () => {
+  test('after the patch is merged, the same document needs no further patch', {}, () => {
     const next = reportToTwin(report(), CHANGED_AT);
     const twin = mergeTwinPatch({}, reportedPatch({}, next) as HubJson);
     assert.equal(reportedPatch(twin as JsonObject, next, REPORT_KEYS), null);
@@ -313,9 +311,7 @@ describe('applyPatch: IoT Hub merge semantics', () => {
     });
   }
 
-  test('nulls inside an object that did not exist yet are dropped (RFC 7386), as IoT Hub does', {
-    todo: 'bug: applyPatch stores a new object whole, nulls included, so the agent\'s copy of the twin differs from the hub\'s',
-  }, () => {
+  test('nulls inside an object that did not exist yet are dropped (RFC 7386), as IoT Hub does', {}, () => {
     assert.deepEqual(applyPatch({}, { ip: { defaultGateway: null, status: 'healthy' } }), { ip: { status: 'healthy' } });
   });
 });
