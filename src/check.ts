@@ -14,7 +14,7 @@ import { assignmentOf, matchNetworkFile } from './probes/networkd.js';
 import { isPublicResolver } from './probes/public-resolvers.js';
 import type { DefaultRoute, InterfaceObservation, NetworkdFile, ProbeContext, ResolverConfig } from './probes/types.js';
 import type {
-  DhcpLease, DnsQueryReport, DnsServerReport, EndpointProtocol, EndpointReport, GatewayReport, InterfaceReport,
+  DhcpLease, DnsQueryReport, HostInfo, DnsServerReport, EndpointProtocol, EndpointReport, GatewayReport, InterfaceReport,
   PingOutcome, Report, Trigger,
 } from './report/types.js';
 import { VERSION } from './version.js';
@@ -29,6 +29,7 @@ export interface CheckDeps {
   ping(host: string, opts: { count: number; timeoutMs: number; signal: AbortSignal }): Promise<PingOutcome>;
   queryDns(server: string, name: string, type: 'A' | 'AAAA', ctx: ProbeContext): Promise<DnsQueryReport>;
   loadTrust(caFile: string | null): Promise<{ secureContext: SecureContext; problems: string[] }>;
+  hostInfo(): Promise<HostInfo | null>;
   probeEndpoint(
     target: { host: string; port: number; protocol: EndpointProtocol },
     ctx: ProbeContext & { secureContext: SecureContext },
@@ -144,6 +145,7 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
   };
 
   try {
+    const host = deadline.guard('host info', deps.hostInfo(), () => null);
     const [ip, dns, firewall] = await Promise.all([
       wants.has('ip') ? timed('ip', () => examineIp(config, deps, deadline)) : null,
       wants.has('dns') ? timed('dns', () => examineDns(config, deps, deadline)) : null,
@@ -154,6 +156,7 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
     return {
       schemaVersion: 1,
       agent: { name: 'eflow-netdiag', version: VERSION },
+      host: await host,
       checkId: randomUUID(),
       trigger: options.trigger,
       startedAt,

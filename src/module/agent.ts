@@ -9,12 +9,13 @@ import { resolveSync } from '../config/resolve.js';
 import { ConfigError, type CheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { stateFingerprint, telemetrySummary } from '../report/telemetry.js';
-import { applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
+import { REPORT_BUDGET_BYTES, applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
 import type { Report, Trigger } from '../report/types.js';
 import { DESIRED_KEYS, applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
-import type { EdgeHandlers, MethodResult, OutputMessage } from './edge.js';
+import { TwinRefusedError, type EdgeHandlers, type MethodResult, type OutputMessage } from './edge.js';
 import { LinkWatcher } from './link-watch.js';
 import { PayloadError, configForRequest, parseRunDiagnostics, requestKey } from './method-payload.js';
+import { fitAcks, fitReport, reportBudget, reportedSize } from './twin-budget.js';
 
 export const OUTPUT_NAME = 'diagnostics';
 export const TELEMETRY_QUEUE_MAX = 50;
@@ -180,11 +181,14 @@ export class NetdiagAgent implements EdgeHandlers {
     }
   }
 
-  /** The reported document this module wants the twin to hold now. */
+  /** The reported document this module wants the twin to hold now, inside IoT Hub's 32 KB. */
   private reportedDocument(): JsonObject {
-    const doc: JsonObject = { ...this.acks };
+    const doc: JsonObject = fitAcks(this.acks);
     if (this.ignoredDesired.length) doc['ignoredDesired'] = this.ignoredDesired;
-    if (this.lastReport) Object.assign(doc, reportToTwin(this.lastReport, this.lastStatusChangeAt ?? this.lastReport.startedAt));
+    if (this.lastReport) {
+      const budget = reportBudget(reportedSize(doc), REPORT_BUDGET_BYTES);
+      Object.assign(doc, fitReport(reportToTwin(this.lastReport, this.lastStatusChangeAt ?? this.lastReport.startedAt, budget), budget));
+    }
     return doc;
   }
 
@@ -201,7 +205,12 @@ export class NetdiagAgent implements EdgeHandlers {
         await link.updateReported(patch);
         this.twinHeld = applyPatch(this.twinHeld, patch);
       } catch (err) {
-        this.opts.log.warn({ err }, 'reported properties not updated; will retry after reconnect');
+        if (err instanceof TwinRefusedError) {
+          // Retrying the same patch would be refused again; the next report or desired change tries anew.
+          this.opts.log.error({ err, patchBytes: Buffer.byteLength(JSON.stringify(patch)) }, 'edgeHub refused the reported properties');
+        } else {
+          this.opts.log.warn({ err }, 'reported properties not updated; will retry after reconnect');
+        }
       }
     });
   }
@@ -228,13 +237,22 @@ export class NetdiagAgent implements EdgeHandlers {
     this.desiredVersion = Math.max(this.desiredVersion, version);
     if (full) this.gotDesired();
     const before = { config: JSON.stringify(this.safeConfig()), interval: this.settings().intervalSeconds };
+    const clipName = (k: string): string => (k.length > 64 ? `${k.slice(0, 61)}...` : k); // key names may be 1 KB long
+    if (full) {
+      // The whole desired document (after a (re)connect): keys deleted meanwhile no longer get an
+      // acknowledgement or a mention, or the twin would keep saying something no longer true.
+      for (const k of Object.keys(this.acks)) if (!(k in desired)) delete this.acks[k];
+      this.ignoredDesired = [];
+    } else {
+      this.ignoredDesired = this.ignoredDesired.filter((k) => !Object.entries(desired).some(([d, v]) => v === null && clipName(d) === k));
+    }
     const unknownAcked = Object.keys(this.acks).filter((k) => !DESIRED_KEYS.includes(k) && !(k in desired)).length;
     const update = applyDesired(this.applied, desired, version, full, (key, applied) => this.effectiveValue(key, applied), unknownAcked);
     this.applied = update.applied;
     Object.assign(this.acks, update.acks);
     for (const [k, val] of Object.entries(update.acks)) if (val === null) delete this.acks[k];
     if (update.ignored.length) {
-      this.ignoredDesired = [...new Set([...this.ignoredDesired, ...update.ignored])].slice(0, 16);
+      this.ignoredDesired = [...new Set([...this.ignoredDesired, ...update.ignored.map(clipName)])].slice(0, 16);
       this.opts.log.warn({ keys: update.ignored }, 'desired properties ignored: their names are reserved or invalid');
     }
     this.opts.log.info({ version, full, acks: Object.fromEntries(Object.entries(update.acks).map(([k, a]) => [k, (a as JsonObject | null)?.['ac'] ?? null])) },

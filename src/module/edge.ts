@@ -72,6 +72,23 @@ function snapshot(collection: unknown): Record<string, unknown> {
   return out;
 }
 
+/** IoT Hub (or edgeHub) refused a reported patch: it broke a twin rule. */
+export class TwinRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TwinRefusedError';
+  }
+}
+
+/**
+ * The SDK reports a refusal in the response body as a plain Error carrying the hub's message
+ * (mqtt_twin_client.js), while transport failures come through translateError as named errors
+ * (NotConnectedError, TimeoutError...). Only the former is the hub's answer.
+ */
+function refusalOrTransport(err: Error): Error {
+  return err.constructor === Error && err.name === 'Error' ? new TwinRefusedError(err.message) : err;
+}
+
 export class EdgeLink {
   private client: ModuleClient | null = null;
   private twin: Twin | null = null;
@@ -234,10 +251,11 @@ export class EdgeLink {
     try {
       await withTimeout('updating reported properties', new Promise<void>((resolve, reject) => {
         // The SDK's update() is callback-only: without a callback a failure is an uncaught throw.
-        twin.properties.reported.update(patch, (err?: Error) => (err ? reject(err) : resolve()));
+        twin.properties.reported.update(patch, (err?: Error) => (err ? reject(refusalOrTransport(err)) : resolve()));
       }), 30_000);
     } catch (err) {
-      if (!/\b400\b|InvalidOperation|ArgumentError|BadRequest/i.test(String(err))) this.markDown(err);
+      // The hub answered "no": the connection is fine, and reconnecting would not change the answer.
+      if (!(err instanceof TwinRefusedError)) this.markDown(err);
       throw err;
     }
   }

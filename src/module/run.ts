@@ -19,6 +19,10 @@ export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
   // A crash would take the device's diagnostics down with it: log and carry on.
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (ignored)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (ignored)'));
+  // Node prints process warnings (e.g. MaxListenersExceededWarning) as plain text on stderr, which
+  // breaks the one-JSON-object-per-line log that edgeAgent and log shippers parse: log them instead.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log.warn({ warning: { name: warning.name, message: warning.message } }, 'node process warning'));
 
   const fileHub = env['IOTEDGE_IOTHUBHOSTNAME'] ? null : await hubFromAziotConfig(env['NETDIAG_AZIOT_CONFIG'] ?? DEFAULTS.aziotConfig);
   const agent = new NetdiagAgent({ env, log, checkDeps: defaultDeps(), fileHub });

@@ -3,6 +3,7 @@
  */
 import type { CheckDeps } from '../check.js';
 import { queryDns } from './dns-query.js';
+import { hostInfo } from './host-info.js';
 import { probeEndpoint } from './endpoint.js';
 import { observeInterfaces } from './interfaces.js';
 import { readLeaseFor } from './leases.js';
@@ -22,6 +23,7 @@ export function defaultDeps(): CheckDeps {
     ping: (host, opts) => pingHost(host, opts),
     queryDns: (server, name, type, ctx) => queryDns(server, name, type, ctx),
     loadTrust: (caFile) => loadTrust(caFile),
+    hostInfo,
     probeEndpoint: (target, ctx) => probeEndpoint(target, ctx),
   };
 }

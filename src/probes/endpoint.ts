@@ -74,6 +74,8 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
         report.resolveMs = elapsed(started);
       }
     }
+    // An injected resolver could hand back a name; connecting to it would resolve again, unbounded.
+    if (isIP(address) === 0) return fail('unresolved', 'resolve', { code: 'EBADRESP', message: `the resolver returned "${address}", not an address` });
     report.address = address;
 
     // --- TCP ---

@@ -1,6 +1,6 @@
 /**
  * What the kernel says about each examined interface: link state and counters from sysfs, every
- * address from getifaddrs (os.networkInterfaces). No process is spawned and nothing is sent.
+ * address from getifaddrs (os.networkInterfaces). Nothing is sent on the network.
  *
  * getifaddrs has a blind spot: libuv drops the addresses of an interface that is not both UP and
  * RUNNING, so a down or cable-less eth0 would look unaddressed. Only then, `ip -j addr show` (iproute2,

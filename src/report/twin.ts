@@ -16,7 +16,7 @@ const MAX_STRING = 1024;
 
 /** The top-level reported keys this module owns (besides the configuration acknowledgements). */
 export const REPORT_KEYS = [
-  'schemaVersion', 'agent', 'status', 'failingComponent', 'lastCheck', 'lastStatusChangeAt',
+  'schemaVersion', 'agent', 'host', 'status', 'failingComponent', 'lastCheck', 'lastStatusChangeAt',
   'ip', 'dns', 'firewall', 'findings', 'findingsOmitted',
 ] as const;
 
@@ -46,6 +46,7 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
   const doc: JsonObject = {
     schemaVersion: report.schemaVersion,
     agent: { name: report.agent.name, version: report.agent.version },
+    host: report.host ? { distro: clip(report.host.distro, 128), release: clip(report.host.release, 64), kernel: clip(report.host.kernel, 128) } : null,
     status: report.status,
     failingComponent: report.failingComponent,
     lastCheck: { checkId: report.checkId, trigger: report.trigger, startedAt: report.startedAt, durationMs: report.durationMs },

@@ -195,9 +195,20 @@ export interface Finding {
   guidance: string;
 }
 
+/** The OS the check ran on. */
+export interface HostInfo {
+  hostname: string;
+  distro: string;
+  release: string;
+  kernel: string;
+  arch: string;
+}
+
 export interface Report {
   schemaVersion: 1;
   agent: { name: 'eflow-netdiag'; version: string };
+  /** The OS the check ran on; null when it could not be read in time. */
+  host: HostInfo | null;
   checkId: string;
   trigger: Trigger;
   startedAt: string;

@@ -36,7 +36,10 @@ async function withLab(options: Parameters<typeof createLab>[0], body: (lab: Lab
   try {
     await body(lab);
   } catch (err) {
-    if (err instanceof Error) err.message += `\nserver logs:\n${lab.serverLogs()}`;
+    if (err instanceof Error) {
+      // node:test prints the stack, which was fixed when the error was made.
+      err.stack = `${err.stack ?? ''}\nserver logs:\n${lab.serverLogs()}`;
+    }
     throw err;
   } finally {
     await lab.destroy();

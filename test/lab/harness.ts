@@ -349,20 +349,25 @@ class LabState implements Lab {
     const ip = ipPath();
     await run(ip, ['netns', 'add', this.vmNs]);
     await run(ip, ['netns', 'add', this.netNs]);
-    // Created inside the namespaces: the host namespace never sees either end.
-    await this.ip('net', ['link', 'add', 'gw0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.vmNs]);
+    const vmAddress = options.vmAddress === undefined ? `${LAB_ADDR.vm}/${LAB_ADDR.prefixLength}` : options.vmAddress;
+    // One `ip -batch` per namespace. The veth is created inside the net namespace with its peer
+    // put straight into the vm namespace: the host namespace never sees either end.
+    await this.ipBatch('net', [
+      `link add gw0 type veth peer name eth0 netns ${this.vmNs}`,
+      'link set lo up',
+      `addr add ${LAB_ADDR.gateway}/${LAB_ADDR.prefixLength} dev gw0`,
+      'link set gw0 up',
+    ]);
+    await this.ipBatch('vm', [
+      'link set lo up',
+      ...(vmAddress === null ? [] : [`addr add ${vmAddress} dev eth0`]),
+      'link set eth0 up',
+      ...(vmAddress !== null && options.defaultRoute !== false ? [`route add default via ${LAB_ADDR.gateway} dev eth0`] : []),
+    ]);
     for (const side of ['vm', 'net'] as const) {
       // New namespaces start with forwarding off; say so explicitly so no host setting leaks in.
-      await this.exec(side, 'sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/forwarding']);
-      await this.ip(side, ['link', 'set', 'lo', 'up']);
-    }
-    await this.ip('net', ['addr', 'add', `${LAB_ADDR.gateway}/${LAB_ADDR.prefixLength}`, 'dev', 'gw0']);
-    await this.ip('net', ['link', 'set', 'gw0', 'up']);
-    const vmAddress = options.vmAddress === undefined ? `${LAB_ADDR.vm}/${LAB_ADDR.prefixLength}` : options.vmAddress;
-    if (vmAddress !== null) await this.ip('vm', ['addr', 'add', vmAddress, 'dev', 'eth0']);
-    await this.ip('vm', ['link', 'set', 'eth0', 'up']);
-    if (vmAddress !== null && options.defaultRoute !== false) {
-      await this.ip('vm', ['route', 'add', 'default', 'via', LAB_ADDR.gateway, 'dev', 'eth0']);
+      const r = await this.exec(side, 'sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/forwarding']);
+      if (r.code !== 0) throw new Error(`could not turn forwarding off in ${side}: ${r.stderr}`);
     }
     const link = JSON.parse(await this.ip('vm', ['-j', 'link', 'show', 'dev', 'eth0'])) as Array<{ ifindex: number }>;
     this.vmIfindex = link[0]?.ifindex ?? -1;
@@ -405,6 +410,10 @@ class LabState implements Lab {
 
   ip(side: LabSide, args: string[]): Promise<string> {
     return run(ipPath(), ['-n', this.nsName(side), ...args]);
+  }
+
+  private async ipBatch(side: LabSide, commands: string[]): Promise<void> {
+    await run(ipPath(), ['-n', this.nsName(side), '-batch', '-'], { input: `${commands.join('\n')}\n` });
   }
 
   async exec(side: LabSide, cmd: string, args: string[], timeoutMs = 15_000) {

@@ -45,9 +45,17 @@ async function listen(t: TestContext, server: Server, host: string): Promise<Lis
   return { port: (server.address() as AddressInfo).port, accepted };
 }
 
+/** Resolves when the server side sees the connection closed; a generous bound turns a leak into a failure, not a hang. */
 function closed(socket: Socket | undefined): Promise<void> {
   assert.ok(socket, 'the server never saw a connection');
-  return socket.closed || socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+  if (socket.closed || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error('the probe left its connection open')), 10_000);
+    socket.once('close', () => {
+      clearTimeout(guard);
+      resolve();
+    });
+  });
 }
 
 function useCa(t: TestContext, name?: string): Ca {
@@ -65,10 +73,10 @@ async function context(caFile: string | null, over: Partial<EndpointContext> = {
 // The real system resolver is only ever asked for `localhost`, which /etc/hosts answers: no query leaves.
 const localhost = (await lookup('localhost')).address;
 
-const tlsNames: Record<string, string> = {
+const tlsNames = {
   open: 'eflow-netdiag Test Root CA',
   inspector: 'Contoso TLS Inspection CA',
-};
+} as const;
 
 // ---------- open and tls-untrusted ----------
 
@@ -183,7 +191,8 @@ for (const c of tcpCases) {
 }
 
 test('tls-failed: a TCP server that says nothing until the timeout', async (t) => {
-  const srv = await listen(t, createServer(() => {}), '127.0.0.1');
+  // It reads (and ignores) the ClientHello, so it also sees the probe hang up.
+  const srv = await listen(t, createServer((s) => s.resume()), '127.0.0.1');
   const report = await probeEndpoint({ host: '127.0.0.1', port: srv.port, protocol: 'mqtt' }, await context(null, { timeoutMs: 300 }));
   assert.equal(report.outcome, 'tls-failed', JSON.stringify(report));
   assert.deepEqual(report.error, { phase: 'tls', code: 'ETIMEDOUT', message: 'tls got no answer within 300 ms' });
@@ -220,6 +229,13 @@ for (const code of resolveErrors) {
   });
 }
 
+test('unresolved: a resolver that returns something other than an address', async () => {
+  const report = await probeEndpoint({ host: 'hub.invalid', port: 8883, protocol: 'mqtt' }, await context(null, { lookup: async () => 'elsewhere.invalid' }));
+  assert.equal(report.outcome, 'unresolved');
+  assert.equal(report.address, null);
+  assert.equal(report.error?.code, 'EBADRESP');
+});
+
 test('unresolved: a resolver that never answers is abandoned at the timeout, leaving no timer', async () => {
   const ctx = await context(null, { timeoutMs: 200, lookup: () => new Promise<string>(() => {}) });
   const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -249,7 +265,7 @@ test('abort while waiting for the resolver: stops and reports it', async () => {
 test('abort during a silent handshake: stops promptly, reports tls-failed/ABORTED and closes the socket', { timeout: 20_000 }, async (t) => {
   const controller = new AbortController();
   // The probe's own timeout is far beyond the test's: only the signal can end it in time.
-  const srv = await listen(t, createServer(() => setImmediate(() => controller.abort())), '127.0.0.1');
+  const srv = await listen(t, createServer((s) => { s.resume(); setImmediate(() => controller.abort()); }), '127.0.0.1');
   const ctx = await context(null, { timeoutMs: 600_000, signal: controller.signal });
   const report = await probeEndpoint({ host: '127.0.0.1', port: srv.port, protocol: 'mqtt' }, ctx);
   assert.equal(report.outcome, 'tls-failed', JSON.stringify(report));
@@ -373,15 +389,20 @@ function probeIn(ns: string, targets: NsTarget[]): Record<string, EndpointReport
 }
 
 test('in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable, TCP reset → rejected, dead resolver → unresolved', { timeout: 90_000 }, (t) => {
+  const skipOrFail = (reason: string): void => {
+    if (process.env.CI === 'true') assert.fail(`lab test cannot run under CI=true: ${reason}`);
+    t.skip(reason);
+  };
   const missing = labUnavailable();
-  if (missing) {
-    if (process.env.CI === 'true') assert.fail(`lab test cannot run under CI=true: ${missing}`);
-    return t.skip(missing);
-  }
+  if (missing) return skipOrFail(missing);
   const ns = newLabNames().vmNs;
-  t.after(() => removeNetnsSync(ns));
+  t.after(() => removeNetnsSync(ns)); // also removes /etc/netns/<ns>
   const ip = (...args: string[]): void => { execFileSync(IP, ['-n', ns, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }); };
-  execFileSync(IP, ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    execFileSync(IP, ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    return skipOrFail(`cannot create a network namespace (ip netns add: ${String((error as { stderr?: unknown }).stderr ?? error).trim()})`);
+  }
   // The namespace's resolver is a loopback address where nothing listens: a lookup fails without leaving it.
   mkdirSync(join(NETNS_DIR, ns), { recursive: true });
   writeFileSync(join(NETNS_DIR, ns, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');

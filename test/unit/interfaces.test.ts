@@ -177,11 +177,19 @@ function skipOrFail(t: TestContext, reason: string): void {
   t.skip(reason);
 }
 
-/** A namespace named like the lab's (so a crashed run's leftover is swept), removed when the test ends. */
-function createNamespace(t: TestContext): string {
+/**
+ * A namespace named like the lab's (so a crashed run's leftover is swept), removed when the test
+ * ends; null (after skip-or-fail) when root still may not create one, e.g. without CAP_SYS_ADMIN.
+ */
+function createNamespace(t: TestContext): string | null {
   const ns = newLabNames().vmNs;
   t.after(() => removeNetnsSync(ns));
-  execFileSync(IP, ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    execFileSync(IP, ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    skipOrFail(t, `cannot create a network namespace (ip netns add: ${String((error as { stderr?: unknown }).stderr ?? error).trim()})`);
+    return null;
+  }
   return ns;
 }
 
@@ -208,6 +216,7 @@ test('observeInterfaces in a namespace: eth0 up, down, no carrier, and a missing
   const missing = labUnavailable();
   if (missing) return skipOrFail(t, missing);
   const ns = createNamespace(t);
+  if (ns === null) return;
   ipIn(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
   ipIn(ns, 'link', 'set', 'eth0', 'address', '02:00:c6:12:07:0a', 'mtu', '1400');
   ipIn(ns, 'addr', 'add', '198.18.7.10/24', 'dev', 'eth0');

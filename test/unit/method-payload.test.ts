@@ -185,7 +185,7 @@ describe('fitResponse: a method response stays under 128 KB', () => {
 
   function report(over: Partial<Report> = {}): Report {
     return {
-      schemaVersion: 1, agent: { name: 'eflow-netdiag', version: '0.1.0' }, checkId: '9b2f4c1e-3d5a-4e6f-8a7b-1c2d3e4f5a6b',
+      schemaVersion: 1, agent: { name: 'eflow-netdiag', version: '0.1.0' }, host: null, checkId: '9b2f4c1e-3d5a-4e6f-8a7b-1c2d3e4f5a6b',
       trigger: 'method', startedAt: '2026-11-26T06:00:00.000Z', durationMs: 640, status: 'healthy', failingComponent: null,
       components: {
         ip: { status: 'healthy', interfaces: [healthyInterface()], defaultGateway: { address: '198.18.0.1', interface: 'eth0', reachable: true, rttMs: 0.3 } },

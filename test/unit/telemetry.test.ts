@@ -12,7 +12,7 @@ import { assertValidReport } from '../support/report-schema.js';
 function report(over: Partial<Report> = {}): Report {
   return {
     schemaVersion: 1,
-    agent: { name: 'eflow-netdiag', version: '0.1.0' },
+    agent: { name: 'eflow-netdiag', version: '0.1.0' }, host: null,
     checkId: '7d3e9b10-2c4f-4a6b-8e1d-5f0a9c8b7e21',
     trigger: 'method',
     startedAt: '2026-11-26T06:00:00.000Z',

@@ -21,7 +21,7 @@ const CHANGED_AT = '2026-11-26T05:00:00.000Z';
 function report(over: Partial<Report> = {}): Report {
   return {
     schemaVersion: 1,
-    agent: { name: 'eflow-netdiag', version: '0.1.0' },
+    agent: { name: 'eflow-netdiag', version: '0.1.0' }, host: null,
     checkId: '3f0c8a52-6a4e-4c8e-9d3b-2f1e0a7b5c11',
     trigger: 'schedule',
     startedAt: '2026-11-26T06:00:00.000Z',
