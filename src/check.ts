@@ -87,7 +87,7 @@ class Deadline {
     outer?.addEventListener('abort', onOuter, { once: true });
     if (outer?.aborted) this.controller.abort();
     this.expired = new Promise((resolve) =>
-      this.controller.signal.addEventListener('abort', () => setTimeout(resolve, GRACE_MS).unref(), { once: true }));
+      this.controller.signal.addEventListener('abort', () => setTimeout(resolve, GRACE_MS), { once: true }));
   }
 
   get signal(): AbortSignal {
