@@ -32,8 +32,10 @@ export interface CheckDeps {
   hostInfo(): Promise<HostInfo | null>;
   probeEndpoint(
     target: { host: string; port: number; protocol: EndpointProtocol },
-    ctx: ProbeContext & { secureContext: SecureContext },
+    ctx: ProbeContext & { secureContext: SecureContext; lookup?: (host: string, signal: AbortSignal) => Promise<string> },
   ): Promise<EndpointReport>;
+  /** A system-resolver lookup for one check (shared per host); default: the probe's own. */
+  newLookup?(timeoutMs: number): (host: string, signal: AbortSignal) => Promise<string>;
 }
 
 export interface CheckOptions {
@@ -183,16 +185,18 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
 }
 
 async function examineIp(config: CheckConfig, deps: CheckDeps, deadline: Deadline): Promise<NonNullable<Observations['ip']>> {
-  const absent = (name: string): InterfaceObservation => ({
-    name, present: false, ifindex: null, operState: null, adminUp: null, mac: null, mtu: null, ipv4: [], ipv6: [], counters: null,
+  const unread = (name: string): InterfaceObservation & { observed: false } => ({
+    observed: false, name, present: false, ifindex: null, operState: null, adminUp: null, mac: null, mtu: null, ipv4: [], ipv6: [], counters: null,
   });
   const [observed, routes, networkd] = await Promise.all([
-    deadline.guard('interfaces', deps.observeInterfaces(config.interfaces), () => config.interfaces.map(absent)),
-    deadline.guard('routes', deps.readDefaultRoutes(), () => []),
+    deadline.guard('interfaces', deps.observeInterfaces(config.interfaces), () => config.interfaces.map(unread)),
+    deadline.guard('routes', deps.readDefaultRoutes(), () => null),
     deadline.guard('networkd', deps.readNetworkd(config.networkdDir), () => ({ files: [], problems: ['timed out reading'] })),
   ]);
 
-  const gatewayRoute = routes.find((r) => r.family === 4 && config.interfaces.includes(r.interface)) ?? routes.find((r) => r.family === 4);
+  const routesObserved = routes !== null;
+  const defaultRoutes = routes ?? [];
+  const gatewayRoute = defaultRoutes.find((r) => r.family === 4 && config.interfaces.includes(r.interface)) ?? defaultRoutes.find((r) => r.family === 4);
   const gatewayPing = gatewayRoute
     ? deadline.guard(`ping gateway ${gatewayRoute.gateway}`,
       deps.ping(gatewayRoute.gateway, { count: PING_COUNT, timeoutMs: config.timeoutMs, signal: deadline.signal }), timedOutPing)
@@ -205,6 +209,7 @@ async function examineIp(config: CheckConfig, deps: CheckDeps, deadline: Deadlin
       : await deadline.guard(`lease ${o.name}`, deps.readLease(config.leasesDir, o.ifindex), () => null);
     return {
       name: o.name,
+      ...('observed' in o ? { observed: false } : {}),
       present: o.present,
       operState: o.operState,
       adminUp: o.adminUp,
@@ -233,7 +238,7 @@ async function examineIp(config: CheckConfig, deps: CheckDeps, deadline: Deadlin
       ...(ping ? { ping } : {}),
     };
   }
-  return { interfaces, defaultRoutes: routes, defaultGateway };
+  return { interfaces, defaultRoutes, routesObserved, defaultGateway };
 }
 
 async function examineDns(config: CheckConfig, deps: CheckDeps, deadline: Deadline): Promise<NonNullable<Observations['dns']>> {
@@ -256,9 +261,10 @@ async function examineDns(config: CheckConfig, deps: CheckDeps, deadline: Deadli
 
 async function examineFirewall(config: CheckConfig, deps: CheckDeps, deadline: Deadline): Promise<NonNullable<Observations['firewall']>> {
   const trust = await deps.loadTrust(config.caFile);
+  const lookup = deps.newLookup?.(config.timeoutMs);
   const endpoints = await Promise.all(endpointTargets(config).map(async (t): Promise<EndpointReport> => {
     const report = await deadline.guard(`connect ${t.host}:${t.port}`,
-      deps.probeEndpoint(t, { signal: deadline.signal, timeoutMs: config.timeoutMs, secureContext: trust.secureContext }),
+      deps.probeEndpoint(t, { signal: deadline.signal, timeoutMs: config.timeoutMs, secureContext: trust.secureContext, ...(lookup ? { lookup } : {}) }),
       (): EndpointReport => ({
         host: t.host, port: t.port, protocol: t.protocol, address: null, outcome: 'blocked', resolveMs: null, tcpConnectMs: null,
         error: { phase: 'connect', code: 'DEADLINE', message: 'the check deadline was reached first' },

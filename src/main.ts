@@ -47,18 +47,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Exit explicitly once the answer is out: a getaddrinfo call the deadline gave up on cannot be
+// cancelled and would otherwise hold the process open for the resolver's whole timeout.
+// (stdout and stderr writes are synchronous on Linux for files, pipes and terminals.)
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exit(code);
   },
   (err: unknown) => {
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`eflow-netdiag: ${maskSecrets(err.message)}\n`);
-      process.exitCode = EXIT.usage;
+      process.exit(EXIT.usage);
     } else {
       const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
       process.stderr.write(`eflow-netdiag: internal error: ${maskSecrets(text)}\n`);
-      process.exitCode = EXIT.internal;
+      process.exit(EXIT.internal);
     }
   },
 );

@@ -27,7 +27,7 @@ export function statusOf(findings: Finding[]): OverallStatus {
 export function diagnose(obs: Observations): Diagnosis {
   const ip = diagnoseIp(obs);
   const dns = diagnoseDns(obs);
-  const ipStatus: ComponentStatus = obs.ip ? statusOf(ip.findings) : 'skipped';
+  const ipStatus: ComponentStatus = obs.ip ? (ip.inconclusive ? 'inconclusive' : statusOf(ip.findings)) : 'skipped';
 
   let dnsStatus: ComponentStatus = 'skipped';
   let dnsFindings: Finding[] = [];

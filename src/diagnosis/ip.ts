@@ -10,6 +10,8 @@ export interface LayerVerdict {
   findings: Finding[];
   /** The layers after this one cannot work because of it: they become inconclusive. */
   blocking: boolean;
+  /** Nothing could be judged (the evidence never arrived). */
+  inconclusive?: boolean;
 }
 
 /** Drops count as a symptom only above this share of traffic: a few drops are normal (unknown protocols, multicast). */
@@ -65,7 +67,10 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
   const presentNames = ip.interfaces.filter((i) => i.present).map((i) => i.name);
   let anyUsable = false;
 
-  for (const i of ip.interfaces) {
+  const observed = ip.interfaces.filter((i) => i.observed !== false);
+  // Unread is not missing: never blame an interface the deadline kept us from seeing.
+  if (observed.length === 0) return { findings: [], blocking: false, inconclusive: true };
+  for (const i of observed) {
     if (!i.present) {
       findings.push(finding('IP_INTERFACE_MISSING', 'error', i.name, ipWords.missing(i.name, presentNames)));
       continue;
@@ -97,7 +102,7 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
     if (symptoms) findings.push(finding('IP_INTERFACE_ERRORS', 'warning', i.name, ipWords.interfaceErrors(i.name, symptoms)));
   }
 
-  const hasV4Default = ip.defaultRoutes.some((r) => r.family === 4);
+  const hasV4Default = ip.routesObserved === false || ip.defaultRoutes.some((r) => r.family === 4);
   // Without a usable address the missing route is a consequence, not a second cause.
   if (anyUsable && !hasV4Default) {
     findings.push(finding('IP_NO_DEFAULT_ROUTE', 'error', obs.config.interfaces.join(','), ipWords.noDefaultRoute(obs.config.interfaces)));

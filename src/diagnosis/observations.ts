@@ -8,6 +8,8 @@ export interface Observations {
   ip: {
     interfaces: InterfaceReport[];
     defaultRoutes: DefaultRoute[];
+    /** false when the routing table could not be read before the deadline. */
+    routesObserved?: boolean;
     defaultGateway: GatewayReport | null;
   } | null;
   dns: {

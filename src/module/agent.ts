@@ -8,8 +8,8 @@ import { runCheck } from '../check.js';
 import { resolveSync } from '../config/resolve.js';
 import { ConfigError, type CheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { stateFingerprint, telemetrySummary } from '../report/telemetry.js';
-import { REPORT_BUDGET_BYTES, applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
+import { TELEMETRY_MAX_BYTES, stateFingerprint, telemetrySummary, type TelemetrySummary } from '../report/telemetry.js';
+import { REPORT_BUDGET_BYTES, REPORT_KEYS, applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
 import type { Report, Trigger } from '../report/types.js';
 import { DESIRED_KEYS, applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
 import { TwinRefusedError, type EdgeHandlers, type MethodResult, type OutputMessage } from './edge.js';
@@ -50,6 +50,9 @@ export class NetdiagAgent implements EdgeHandlers {
   private ignoredDesired: string[] = [];
   private lastReport: Report | null = null;
   private lastStatusChangeAt: string | null = null;
+  /** The verdict the twin held from before this process started; undefined until the twin is read. */
+  private priorRun: (Verdict & { lastStatusChangeAt: string }) | null | undefined = undefined;
+  private verdictChangedHere = false;
   private twinHeld: JsonObject = {};
   private twinKnown = false;
   private publishing: Promise<void> = Promise.resolve();
@@ -120,6 +123,7 @@ export class NetdiagAgent implements EdgeHandlers {
     const key = requestKey(config);
     const running = this.running.get(key);
     if (running) return running;
+    this.opts.log.debug({ trigger }, 'check started');
     const work = (async () => {
       const report = await runCheck(config, this.opts.checkDeps, { trigger, signal: this.aborter.signal });
       if (!this.stopped) this.publish(report);
@@ -132,8 +136,13 @@ export class NetdiagAgent implements EdgeHandlers {
 
   private publish(report: Report): void {
     const prev = this.lastReport;
-    if (!prev || prev.status !== report.status || prev.failingComponent !== report.failingComponent || !this.lastStatusChangeAt) {
+    if (prev && sameVerdict(prev, report) && this.lastStatusChangeAt) {
+      // unchanged: the status has held since lastStatusChangeAt
+    } else if (!prev && this.priorRun && sameVerdict(this.priorRun, report)) {
+      this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt; // same verdict as before the restart
+    } else {
       this.lastStatusChangeAt = report.startedAt;
+      if (prev) this.verdictChangedHere = true;
     }
     this.lastReport = report;
     this.opts.log.info({ checkId: report.checkId, trigger: report.trigger, status: report.status, failingComponent: report.failingComponent,
@@ -148,7 +157,7 @@ export class NetdiagAgent implements EdgeHandlers {
     const fingerprint = stateFingerprint(report);
     if (mode === 'onChange' && fingerprint === this.lastSentFingerprint) return;
     this.lastSentFingerprint = fingerprint;
-    const body = JSON.stringify({ ...telemetrySummary(report), ...(this.droppedTelemetry ? { droppedWhileOffline: this.droppedTelemetry } : {}) });
+    const body = JSON.stringify(telemetrySummary(report));
     this.queue.push({ body, properties: { status: report.status, failingComponent: report.failingComponent ?? 'none', trigger: report.trigger } });
     while (this.queue.length > TELEMETRY_QUEUE_MAX) {
       this.queue.shift();
@@ -164,17 +173,19 @@ export class NetdiagAgent implements EdgeHandlers {
     try {
       while (this.queue.length && this.link?.connected && !this.stopped) {
         const head = this.queue[0]!;
+        // The first message delivered after losses says how many: the cloud side sees the gap.
+        const dropped = this.droppedTelemetry;
         try {
-          await this.link.sendOutput(OUTPUT_NAME, head);
+          await this.link.sendOutput(OUTPUT_NAME, dropped ? { ...head, body: withDroppedCount(head.body, dropped) } : head);
           if (this.queue[0] === head) this.queue.shift();
+          if (dropped) {
+            this.opts.log.warn({ dropped }, 'telemetry messages were dropped while offline (queue full)');
+            this.droppedTelemetry -= dropped;
+          }
         } catch (err) {
           this.opts.log.warn({ err, queued: this.queue.length }, 'telemetry not delivered; kept for after reconnect');
           break;
         }
-      }
-      if (!this.queue.length && this.droppedTelemetry) {
-        this.opts.log.warn({ dropped: this.droppedTelemetry }, 'telemetry messages were dropped while offline (queue full)');
-        this.droppedTelemetry = 0;
       }
     } finally {
       this.flushing = false;
@@ -183,7 +194,7 @@ export class NetdiagAgent implements EdgeHandlers {
 
   /** The reported document this module wants the twin to hold now, inside IoT Hub's 32 KB. */
   private reportedDocument(): JsonObject {
-    const doc: JsonObject = fitAcks(this.acks);
+    const doc: JsonObject = { ...fitAcks(this.acks) }; // a copy: the report is merged into it
     if (this.ignoredDesired.length) doc['ignoredDesired'] = this.ignoredDesired;
     if (this.lastReport) {
       const budget = reportBudget(reportedSize(doc), REPORT_BUDGET_BYTES);
@@ -198,7 +209,10 @@ export class NetdiagAgent implements EdgeHandlers {
       const link = this.link;
       if (!link?.connected || !this.twinKnown || this.stopped) return;
       const next = this.reportedDocument();
-      const owned = [...new Set([...Object.keys(this.twinHeld), ...Object.keys(next)])];
+      // Until this process has a report of its own, the previous run's report stays: it is the
+      // last known state, better than a twin with no status at all while the first check runs.
+      const owned = [...new Set([...Object.keys(this.twinHeld), ...Object.keys(next)])]
+        .filter((k) => this.lastReport || !(REPORT_KEYS as readonly string[]).includes(k));
       const patch = reportedPatch(this.twinHeld, next, owned);
       if (!patch) return;
       try {
@@ -222,10 +236,16 @@ export class NetdiagAgent implements EdgeHandlers {
     delete held['$version'];
     this.twinHeld = held;
     this.twinKnown = true;
-    // Keep the time of the last status change across restarts when the status did not change.
-    if (this.lastReport && held['status'] === this.lastReport.status && held['failingComponent'] === this.lastReport.failingComponent
-      && typeof held['lastStatusChangeAt'] === 'string' && this.lastStatusChangeAt === this.lastReport.startedAt) {
-      this.lastStatusChangeAt = held['lastStatusChangeAt'];
+    if (this.priorRun === undefined) {
+      // The first twin read tells what the previous run (before a restart) last reported, so
+      // lastStatusChangeAt survives restarts when the verdict did not change.
+      this.priorRun = typeof held['status'] === 'string' && typeof held['lastStatusChangeAt'] === 'string'
+        ? { status: held['status'], failingComponent: held['failingComponent'] ?? null, lastStatusChangeAt: held['lastStatusChangeAt'] }
+        : null;
+      // Checks made before the twin could be read (edgeHub late) may continue that verdict too.
+      if (this.lastReport && this.priorRun && !this.verdictChangedHere && sameVerdict(this.priorRun, this.lastReport)) {
+        this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt;
+      }
     }
     this.publishTwin();
     void this.flushTelemetry();
@@ -280,6 +300,7 @@ export class NetdiagAgent implements EdgeHandlers {
   }
 
   async onMethod(name: string, payload: unknown): Promise<MethodResult> {
+    this.opts.log.debug({ method: name }, 'direct method called');
     if (name === 'getLastReport') {
       return this.lastReport
         ? { status: 200, payload: fitResponse(this.lastReport) }
@@ -305,6 +326,28 @@ export class NetdiagAgent implements EdgeHandlers {
     await Promise.allSettled([...this.running.values()]);
     await this.link?.close();
   }
+}
+
+interface Verdict {
+  status: unknown;
+  failingComponent: unknown;
+}
+
+function sameVerdict(a: Verdict, b: Verdict): boolean {
+  return a.status === b.status && (a.failingComponent ?? null) === (b.failingComponent ?? null);
+}
+
+/** Adds `droppedWhileOffline` to a telemetry summary, still inside one 4 KB block (least severe findings go first). */
+export function withDroppedCount(body: string, dropped: number): string {
+  const summary = JSON.parse(body) as TelemetrySummary & { droppedWhileOffline?: number };
+  summary.droppedWhileOffline = dropped;
+  let text = JSON.stringify(summary);
+  while (Buffer.byteLength(text) > TELEMETRY_MAX_BYTES && summary.findings.length > 0) {
+    summary.findings.pop();
+    summary.findingsOmitted += 1;
+    text = JSON.stringify(summary);
+  }
+  return text;
 }
 
 /** A direct-method response must stay under 128 KB: drop bulky evidence before the verdict. */

@@ -10,11 +10,13 @@ import { defaultDeps } from '../probes/default-deps.js';
 import { VERSION } from '../version.js';
 import { NetdiagAgent } from './agent.js';
 import { EdgeLink } from './edge.js';
+import { maskProcessOutput } from './mask-output.js';
 
 /** SIGTERM must end the process within 5 s (CONTRACT.md 5.5); whatever is not done by then is dropped. */
 const STOP_BUDGET_MS = 4000;
 
 export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
+  maskProcessOutput();
   const log = createLogger();
   // A crash would take the device's diagnostics down with it: log and carry on.
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (ignored)'));

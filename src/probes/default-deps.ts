@@ -11,6 +11,7 @@ import { readNetworkdDir } from './networkd.js';
 import { pingHost } from './ping.js';
 import { readResolvers } from './resolvers.js';
 import { readDefaultRoutes } from './routes.js';
+import { sharedLookup, systemLookup } from './system-lookup.js';
 import { loadTrust } from './trust.js';
 
 export function defaultDeps(): CheckDeps {
@@ -23,7 +24,8 @@ export function defaultDeps(): CheckDeps {
     ping: (host, opts) => pingHost(host, opts),
     queryDns: (server, name, type, ctx) => queryDns(server, name, type, ctx),
     loadTrust: (caFile) => loadTrust(caFile),
-    hostInfo,
+    hostInfo: () => hostInfo(),
+    newLookup: (timeoutMs) => sharedLookup(systemLookup({ timeoutMs })),
     probeEndpoint: (target, ctx) => probeEndpoint(target, ctx),
   };
 }

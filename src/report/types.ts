@@ -51,6 +51,8 @@ export interface DhcpLease {
 
 export interface InterfaceReport {
   name: string;
+  /** false when the deadline came before the interface could be read: nothing below is known. */
+  observed?: boolean;
   present: boolean;
   /** Kernel operstate: up, down, unknown, dormant, lowerlayerdown… null when absent. */
   operState: string | null;

@@ -46,7 +46,7 @@ async function withLab(options: Parameters<typeof createLab>[0], body: (lab: Lab
   }
 }
 
-describe('namespace lab harness', { skip, concurrency: 3 }, () => {
+describe('namespace lab harness', { skip, concurrency: 3, timeout: 120_000 }, () => {
   test('topology: eth0 in the vm, gateway and servers in net, nothing outside 198.18.0.0/15', async () => {
     await withLab({}, async (lab) => {
       assert.ok(lab.vmNs.length <= 15 && lab.netNs.length <= 15, `names too long: ${lab.vmNs} ${lab.netNs}`);

@@ -11,10 +11,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCa, issueServerCert, removeCa } from '../support/pki.js';
 import type { Ca } from '../support/pki.js';
+import { assertValidReport } from '../support/report-schema.js';
 import type { Report } from '../../src/report/types.js';
 import { NETNS_DIR, newLabNames, removeNetnsSync, sweepLeftovers } from './lab-names.js';
 import type { LabNames } from './lab-names.js';
@@ -22,7 +24,6 @@ import { exec, ipPath, run, startInNetns } from './lab-process.js';
 import type { LabServer } from './lab-process.js';
 import type { NsProbe, NsProbeResult } from './ns-probe.js';
 import { findTool } from './require-lab.js';
-import { assertValidReport } from '../support/report-schema.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI_PATH = join(REPO_ROOT, 'dist', 'main.js');
@@ -69,7 +70,8 @@ export interface DnsmasqOptions {
   ns?: LabSide;
   /** Names it answers with an A record; AAAA gets NODATA. Default: the hub name → the hub address. */
   hosts?: Record<string, string>;
-  /** Domains answered from local data only: unknown names under them are NXDOMAIN. */
+  /** Domains answered from local data only (unknown names NXDOMAIN); '#' is every domain.
+   *  Default ['#'] without an upstream, [] with one. */
   localDomains?: string[];
   /** Forward everything it does not know to this server (makes it a stub). */
   upstream?: string;
@@ -108,6 +110,8 @@ export interface LabOptions {
   serverAddresses?: string[];
   /** resolv.conf content for the vm. Default `nameserver 198.18.1.53`. */
   resolvConf?: string;
+  /** /etc/hosts inside the vm. Default: localhost and the machine's own hostname. */
+  hostsFile?: string;
   /** systemd-resolved's upstream file; null: the file does not exist. Default null. */
   resolvedConf?: string | null;
   /** `.network` files by file name. Default one DHCP file for eth0. */
@@ -327,7 +331,8 @@ class LabState implements Lab {
   inspectionCa!: Ca;
   vmIfindex = -1;
   readonly servers: LabServer[] = [];
-  private readonly netAddresses = new Set<string>();
+  /** Address → its `ip addr add`, so servers sharing an address all wait for it to exist. */
+  private readonly netAddresses = new Map<string, Promise<string>>();
   private readonly nftReady = new Set<LabSide>();
   private destroyed = false;
 
@@ -366,7 +371,11 @@ class LabState implements Lab {
     ]);
     for (const side of ['vm', 'net'] as const) {
       // New namespaces start with forwarding off; say so explicitly so no host setting leaks in.
-      const r = await this.exec(side, 'sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/forwarding']);
+      const r = await this.exec(side, 'sh', ['-c', [
+        'echo 0 > /proc/sys/net/ipv4/ip_forward',
+        'echo 0 > /proc/sys/net/ipv4/conf/all/forwarding',
+        '{ [ ! -e /proc/sys/net/ipv6/conf/all/forwarding ] || echo 0 > /proc/sys/net/ipv6/conf/all/forwarding; }',
+      ].join(' && ')]);
       if (r.code !== 0) throw new Error(`could not turn forwarding off in ${side}: ${r.stderr}`);
     }
     const link = JSON.parse(await this.ip('vm', ['-j', 'link', 'show', 'dev', 'eth0'])) as Array<{ ifindex: number }>;
@@ -382,7 +391,9 @@ class LabState implements Lab {
     mkdirSync(join(NETNS_DIR, this.vmNs), { recursive: true });
     // Bind-mounted over /etc by `ip netns exec`: only the lab's DNS can answer lookups in the vm.
     writeFileSync(join(NETNS_DIR, this.vmNs, 'nsswitch.conf'), 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n');
-    writeFileSync(join(NETNS_DIR, this.vmNs, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n');
+    // The machine's own name resolves locally, as on any installed system: without it, tools that
+    // look up the hostname (hostname -f) would query the lab DNS and skew DNS scenarios.
+    writeFileSync(join(NETNS_DIR, this.vmNs, 'hosts'), options.hostsFile ?? `127.0.0.1 localhost\n127.0.1.1 ${hostname()}\n::1 localhost\n`);
     this.writeResolvConf(options.resolvConf ?? resolvConf(LAB_ADDR.dns));
     this.writeResolvedConf(options.resolvedConf ?? null);
     for (const [name, text] of Object.entries(options.networkFiles ?? { '10-eth0.network': DHCP_NETWORK_FILE })) {
@@ -422,10 +433,13 @@ class LabState implements Lab {
   }
 
   private async addNetAddress(address: string): Promise<void> {
-    if (this.netAddresses.has(address)) return;
-    this.netAddresses.add(address);
-    // On loopback: the address is local to the net namespace, reached from the vm via the gateway.
-    await this.ip('net', ['addr', 'add', `${address}/32`, 'dev', 'lo']);
+    let added = this.netAddresses.get(address);
+    if (added === undefined) {
+      // On loopback: the address is local to the net namespace, reached from the vm via the gateway.
+      added = this.ip('net', ['addr', 'add', `${address}/32`, 'dev', 'lo']);
+      this.netAddresses.set(address, added);
+    }
+    await added;
   }
 
   private async nftTable(side: LabSide): Promise<void> {
@@ -527,8 +541,9 @@ class LabState implements Lab {
     for (const [name, address] of Object.entries(opts.hosts ?? { [HUB_NAME]: LAB_ADDR.hub })) {
       args.push(`--host-record=${name},${address}`);
     }
-    // Without local domains a name it does not know is REFUSED (no upstream); with them, NXDOMAIN.
-    for (const domain of opts.localDomains ?? (opts.upstream === undefined ? ['azure-devices.net', 'azure-devices-provisioning.net'] : [])) {
+    // With no upstream, dnsmasq REFUSEs names it does not know, which sends a stub resolver on to
+    // the next server; a real recursive resolver says NXDOMAIN. '#' makes every domain local.
+    for (const domain of opts.localDomains ?? (opts.upstream === undefined ? ['#'] : [])) {
       args.push(`--local=/${domain}/`);
     }
     if (opts.upstream !== undefined) args.push(`--server=${opts.upstream}`);

@@ -54,6 +54,8 @@ export interface StopResult extends ExitInfo {
 export interface ModuleProcess {
   readonly moduleId: string;
   readonly pid: number;
+  /** performance.now() when it was spawned. */
+  readonly startedAt: number;
   /** True until the process has exited. */
   readonly running: boolean;
   readonly exit: Promise<ExitInfo>;
@@ -133,6 +135,7 @@ function moduleEnvironment(iotedge: Record<string, string>, netdiag: Record<stri
 }
 
 function spawnModule(lab: Lab, moduleId: string, env: NodeJS.ProcessEnv): ModuleProcess {
+  const startedAt = performance.now();
   // `ip netns exec` execs the command, so the pid (and the signals sent to it) are node's own.
   const child: ChildProcess = spawn(ipPath(), ['netns', 'exec', lab.vmNs, process.execPath, CLI_PATH, 'module'], {
     cwd: REPO_ROOT,
@@ -178,6 +181,7 @@ function spawnModule(lab: Lab, moduleId: string, env: NodeJS.ProcessEnv): Module
   const proc: ModuleProcess = {
     moduleId,
     pid: child.pid ?? -1,
+    startedAt,
     get running() {
       return running;
     },

@@ -10,7 +10,7 @@ import type { Report } from '../../src/report/types.js';
 import { LAB_ADDR } from '../lab/harness.js';
 import { requireLab } from '../lab/require-lab.js';
 import { assertHealthyLogs, assertTelemetryOf, assertTwinShowsReport, errorFrom, reportFrom } from './assertions.js';
-import { startModuleLab } from './module-harness.js';
+import { secretLeaks, startModuleLab } from './module-harness.js';
 import type { ModuleLab, ModuleProcess } from './module-harness.js';
 
 const skip = requireLab();
@@ -21,12 +21,17 @@ const SLOW_PORT = 9;
 describe('module: startup report and direct methods', { skip }, () => {
   let ml: ModuleLab;
   let mod: ModuleProcess;
+  let debugging: ModuleProcess;
   let lastCheckId = '';
 
   before(async () => {
     ml = await startModuleLab({ label: 'module-methods', lab: { hub: { ports: { 5671: 'reset' } } } });
     await ml.lab.drop({ protocol: 'tcp', port: SLOW_PORT });
-    mod = await ml.startModule({ moduleId: MODULE });
+    [mod, debugging] = await Promise.all([
+      ml.startModule({ moduleId: MODULE }),
+      // An operator troubleshooting the SDK sets DEBUG: its libraries then print the MQTT CONNECT.
+      ml.startModule({ moduleId: 'debugging', env: { DEBUG: '*' } }),
+    ]);
   });
   after(async () => {
     await ml?.close();
@@ -153,6 +158,14 @@ describe('module: startup report and direct methods', { skip }, () => {
   it('keeps every reported patch inside IoT Hub\'s twin rules', () => {
     assert.ok(ml.emu.acceptedPatches.filter((p) => p.moduleId === MODULE).length >= 4);
     assert.deepEqual(ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`), []);
+  });
+
+  it('masks the SAS token even in the SDK\'s own debug output (DEBUG=*)', async () => {
+    await ml.until(() => ml.reported('debugging')['lastCheck'], 'the debugging module published its startup report', 20_000);
+    assert.ok(debugging.strayLines().length > 0, 'the SDK wrote debug output');
+    assert.ok(debugging.stderr.includes('SharedAccessSignature=<redacted>'), 'the CONNECT password was printed, masked');
+    assert.deepEqual(secretLeaks(debugging.stderr, [ml.emu.identity('debugging')?.hubKey ?? '']), []);
+    assert.equal(debugging.running, true);
   });
 
   it('logs structured lines without secrets, and never crashed', () => {

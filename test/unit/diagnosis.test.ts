@@ -303,3 +303,14 @@ test('diagnosis: skipped layers stay skipped', () => {
   const d = diagnose(obs);
   assert.deepEqual(d.components, { ip: 'healthy', dns: 'skipped', firewall: 'skipped' });
 });
+
+test('diagnosis: an interface the deadline kept us from reading is not reported missing', () => {
+  const obs = healthy();
+  obs.ip!.interfaces = [healthyInterface({ observed: false, present: false, ipv4: [], operState: null, adminUp: null })];
+  obs.ip!.defaultRoutes = [];
+  obs.ip!.routesObserved = false;
+  const d = diagnose(obs);
+  assert.equal(d.components.ip, 'inconclusive');
+  assert.ok(!d.findings.some((f) => f.component === 'ip'));
+  assert.equal(d.components.dns, 'healthy');
+});

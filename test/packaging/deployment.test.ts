@@ -1,0 +1,271 @@
+/**
+ * deployment.template.json and module.json, checked against what edgeAgent, edgeHub and the IoT
+ * Edge tooling accept (research: azure-iot-sdk-and-edgehub-protocol.md section 5) and against the
+ * module's own code: the route names the module's real output, the default desired properties
+ * pass the module's own validation and equal its defaults, and the binds cover the paths the
+ * engine reads by default.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, normalize } from 'node:path';
+import { describe, test } from 'node:test';
+import { DEFAULTS } from '../../src/config/options.js';
+import { OUTPUT_NAME } from '../../src/module/agent.js';
+import { DESIRED_KEYS, MODULE_DEFAULTS, applyDesired, type AppliedDesired } from '../../src/module/desired.js';
+import type { JsonValue } from '../../src/report/twin.js';
+import { parseStages } from '../../scripts/dockerfile.mjs';
+import {
+  CREATE_OPTIONS_CHUNK,
+  CREATE_OPTIONS_MAX_CHUNKS,
+  IMAGE_REFERENCE,
+  MODULEDIR_PLACEHOLDER,
+  ROOT,
+  chunkCreateOptions,
+  isObject,
+  objectAt,
+  parseRoute,
+  readJson,
+  type Json,
+  type JsonObject,
+} from './manifest.js';
+
+const MODULE = 'netdiag';
+const manifest = readJson('deployment.template.json');
+const moduleJson = readJson('module.json');
+const pkg = readJson('package.json');
+const content = objectAt(manifest, 'modulesContent');
+const agent = objectAt(content, '$edgeAgent', 'properties.desired');
+const hub = objectAt(content, '$edgeHub', 'properties.desired');
+const userModules = objectAt(agent, 'modules');
+const systemModules = objectAt(agent, 'systemModules');
+const netdiag = objectAt(userModules, MODULE);
+const netdiagCreate = objectAt(netdiag, 'settings', 'createOptions');
+const hostConfig = objectAt(netdiagCreate, 'HostConfig');
+
+const strings = (v: Json | undefined): string[] => {
+  assert.ok(Array.isArray(v) && v.every((x) => typeof x === 'string'), `expected an array of strings, got ${JSON.stringify(v)}`);
+  return v as string[];
+};
+
+describe('deployment manifest: edgeAgent', () => {
+  test('is a template of the current format with edgeAgent, edgeHub and the module twin', () => {
+    assert.equal(manifest['$schema-template'], '4.0.0');
+    assert.deepEqual(Object.keys(content).sort(), ['$edgeAgent', '$edgeHub', MODULE].sort());
+  });
+
+  test('edgeAgent schemaVersion is 1.1 (edgeAgent refuses anything above 1.1; 1.5 is the runtime image, not a schema)', () => {
+    assert.equal(agent['schemaVersion'], '1.1');
+    const runtime = objectAt(agent, 'runtime');
+    assert.equal(runtime['type'], 'docker');
+    assert.equal(typeof objectAt(runtime, 'settings')['minDockerVersion'], 'string');
+  });
+
+  test('system modules: edgeAgent and edgeHub of the same runtime line, edgeHub publishing 5671, 8883 and 443', () => {
+    assert.deepEqual(Object.keys(systemModules).sort(), ['edgeAgent', 'edgeHub']);
+    const agentImage = objectAt(systemModules, 'edgeAgent', 'settings')['image'];
+    const hubImage = objectAt(systemModules, 'edgeHub', 'settings')['image'];
+    const tag = (image: Json | undefined, repo: string) => {
+      const m = new RegExp(`^mcr\\.microsoft\\.com/${repo}:(\\d+\\.\\d+)$`).exec(String(image));
+      assert.ok(m, `${String(image)} is ${repo} from mcr.microsoft.com with a major.minor tag`);
+      return m[1];
+    };
+    assert.equal(tag(agentImage, 'azureiotedge-agent'), tag(hubImage, 'azureiotedge-hub'));
+    const edgeHub = objectAt(systemModules, 'edgeHub');
+    assert.equal(edgeHub['status'], 'running');
+    assert.equal(edgeHub['restartPolicy'], 'always');
+    const bindings = objectAt(edgeHub, 'settings', 'createOptions', 'HostConfig', 'PortBindings');
+    for (const port of ['5671', '8883', '443']) {
+      assert.deepEqual(bindings[`${port}/tcp`], [{ HostPort: port }], `edgeHub publishes ${port} on the same host port`);
+    }
+  });
+
+  test(`one user module, "${MODULE}", running and always restarted, its twin section under the same name`, () => {
+    assert.deepEqual(Object.keys(userModules), [MODULE]);
+    assert.match(MODULE, /^[A-Za-z0-9_]+$/, 'IoT Edge tooling accepts [A-Za-z0-9_] module names');
+    assert.equal(netdiag['version'], '1.0');
+    assert.equal(netdiag['type'], 'docker');
+    assert.equal(netdiag['status'], 'running');
+    assert.equal(netdiag['restartPolicy'], 'always');
+    assert.ok(isObject(objectAt(content, MODULE, 'properties.desired')));
+  });
+});
+
+describe('deployment manifest: createOptions', () => {
+  const all = { ...systemModules, ...userModules };
+  for (const [name, spec] of Object.entries(all)) {
+    test(`${name}: an object that the tooling turns into at most ${CREATE_OPTIONS_MAX_CHUNKS} chunks of ${CREATE_OPTIONS_CHUNK} characters`, () => {
+      assert.ok(isObject(spec));
+      const createOptions = objectAt(spec, 'settings')['createOptions'];
+      assert.ok(isObject(createOptions), 'createOptions is written as a JSON object, not a pre-escaped string');
+      const text = JSON.stringify(createOptions);
+      // iotedgedev measures Python's json.dumps output, which escapes non-ASCII: keep them equal.
+      assert.match(text, /^[\x20-\x7e]*$/, 'ASCII only, so the chunk sizes computed here are the tooling\'s');
+      const chunks = chunkCreateOptions(createOptions);
+      assert.ok(chunks.length <= CREATE_OPTIONS_MAX_CHUNKS, `${chunks.length} chunks`);
+      assert.ok(chunks.every((c) => c.length <= CREATE_OPTIONS_CHUNK));
+      assert.deepEqual(JSON.parse(chunks.join('')), createOptions, 'edgeAgent joins the chunks back into the same object');
+    });
+  }
+
+  test('host networking the way edgeAgent accepts it: NetworkMode host AND NetworkingConfig.EndpointsConfig.host', () => {
+    assert.equal(hostConfig['NetworkMode'], 'host');
+    // Without EndpointsConfig edgeAgent attaches the module to the azure-iot-edge network, which
+    // conflicts with NetworkMode host (InjectNetworkAliases in CombinedEdgeletConfigProvider.cs).
+    const endpoints = objectAt(netdiagCreate, 'NetworkingConfig', 'EndpointsConfig');
+    assert.deepEqual(Object.keys(endpoints), ['host']);
+    assert.ok(isObject(endpoints['host']));
+    assert.equal(hostConfig['PortBindings'], undefined, 'nothing to publish: the module listens on no port');
+    assert.equal(netdiagCreate['ExposedPorts'], undefined);
+  });
+
+  test('capabilities: exactly the ones the image sets on ping (NET_RAW), everything else dropped, nothing privileged', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const runtime = parseStages(dockerfile).stages.at(-1);
+    assert.ok(runtime);
+    const setcaps = runtime.instructions
+      .filter((i) => i.keyword === 'RUN')
+      .flatMap((i) => [...i.args.matchAll(/setcap\s+(?!-v)([a-z_,]+)\+e?i?p/g)].flatMap((m) => (m[1] ?? '').split(',')));
+    const imageCaps = [...new Set(setcaps.map((c) => c.replace(/^cap_/, '').toUpperCase()))].sort();
+    assert.deepEqual(imageCaps, ['NET_RAW'], 'the image grants ping cap_net_raw and nothing else');
+    // NET_ADMIN is not needed: the module only reads interfaces, routes and files, and ping needs
+    // only a raw ICMP socket. The bounding set must still contain NET_RAW for the file capability.
+    assert.deepEqual(strings(hostConfig['CapAdd']), imageCaps);
+    assert.deepEqual(strings(hostConfig['CapDrop']), ['ALL']);
+    assert.equal(hostConfig['Privileged'], undefined);
+    assert.equal(hostConfig['Devices'], undefined);
+    assert.equal(netdiagCreate['User'], undefined, 'the image\'s non-root user is kept');
+    // no-new-privileges would stop ping from gaining its file capability as the non-root user.
+    const securityOpt = hostConfig['SecurityOpt'] === undefined ? [] : strings(hostConfig['SecurityOpt']);
+    assert.ok(!securityOpt.some((o) => o.startsWith('no-new-privileges')), 'no-new-privileges would disable ping');
+  });
+
+  test('binds: read-only, same path inside and out, covering every host path the engine reads by default', () => {
+    const binds = strings(hostConfig['Binds']);
+    assert.ok(binds.length > 0);
+    assert.equal(hostConfig['Mounts'], undefined, 'every host path goes through Binds, where ":ro" is checked here');
+    const targets: string[] = [];
+    for (const bind of binds) {
+      const [source, target, options, ...rest] = bind.split(':');
+      assert.equal(rest.length, 0, bind);
+      assert.ok(source && target && options, `${bind} is source:target:options`);
+      assert.ok(options.split(',').includes('ro'), `${bind} is read-only`);
+      assert.ok(isAbsolute(source) && normalize(source) === source, `${bind}: absolute, normalised host path`);
+      assert.equal(target, source, `${bind}: the module's default paths are the host's, so the path must not move`);
+      assert.ok(!['/', '/etc', '/run', '/var/run'].includes(source), `${bind} exposes too much`);
+      assert.doesNotMatch(source, /docker\.sock|\/iotedge|aziot\/(keyd|certd|identityd)|\/var\/lib\/aziot/, `${bind} must not expose the runtime or its secrets`);
+      targets.push(target);
+    }
+    const covered = (path: string) => targets.some((t) => path === t || path.startsWith(`${t}/`));
+    // The files the engine reads by default (src/config/options.ts DEFAULTS), CONTRACT.md 6.
+    for (const path of [DEFAULTS.networkdDir, DEFAULTS.leasesDir, DEFAULTS.resolvedConf, DEFAULTS.aziotConfig]) {
+      assert.ok(covered(path), `${path} (read by default) is bound from the host`);
+    }
+    for (const path of ['/etc/systemd/network', '/run/systemd', '/etc/aziot/config.toml']) {
+      assert.ok(targets.includes(path), `${path} is bound (CONTRACT.md 6)`);
+    }
+    // With NetworkMode host, Docker gives the container a copy of the host's /etc/resolv.conf (the
+    // EFLOW VM's names the 127.0.0.53 stub, reachable in the host network namespace), and the live
+    // upstream list comes from /run/systemd/resolve through the /run/systemd bind. A single-file
+    // bind of /etc/resolv.conf would pin the inode and go stale when resolved rewrites the file.
+    assert.ok(!targets.includes(DEFAULTS.resolvConf), 'no single-file bind of /etc/resolv.conf');
+  });
+});
+
+describe('deployment manifest: edgeHub routes', () => {
+  test('schemaVersion 1.2 and store-and-forward for when the device is offline', () => {
+    assert.equal(hub['schemaVersion'], '1.2');
+    const ttl = objectAt(hub, 'storeAndForwardConfiguration')['timeToLiveSecs'];
+    assert.ok(Number.isInteger(ttl) && (ttl as number) > 0);
+  });
+
+  test(`the module's "${OUTPUT_NAME}" output goes to $upstream, and every route names a deployed module and a real output`, () => {
+    const routes = objectAt(hub, 'routes');
+    const parsed = Object.entries(routes).map(([name, value]) => {
+      const text = typeof value === 'string' ? value : isObject(value) ? value['route'] : null;
+      assert.equal(typeof text, 'string', `route ${name} is a string or {route}`);
+      return { name, ...parseRoute(text as string) };
+    });
+    const toUpstream = parsed.filter((r) => r.module === MODULE && r.output === OUTPUT_NAME && r.sink === '$upstream');
+    assert.equal(toUpstream.length, 1, `exactly one route FROM /messages/modules/${MODULE}/outputs/${OUTPUT_NAME} INTO $upstream`);
+    assert.equal(toUpstream[0]?.condition, null, 'every diagnostics message goes up; IoT Hub routing filters on its properties');
+    for (const r of parsed) {
+      if (r.module !== null) assert.ok(r.module in userModules, `route ${r.name} names module ${r.module}, which is deployed`);
+      if (r.module === MODULE) assert.equal(r.output, OUTPUT_NAME, `route ${r.name}: the module only sends on ${OUTPUT_NAME}`);
+    }
+  });
+});
+
+describe('deployment manifest: the module twin', () => {
+  const desired = objectAt(content, MODULE, 'properties.desired');
+
+  test('the default desired properties are the module\'s own defaults (deploying them changes nothing)', () => {
+    assert.deepEqual(desired, {
+      intervalSeconds: MODULE_DEFAULTS.intervalSeconds,
+      telemetry: MODULE_DEFAULTS.telemetry,
+      upstreamProtocol: DEFAULTS.upstreamProtocol,
+      interfaces: DEFAULTS.interfaces,
+      timeoutMs: DEFAULTS.timeoutMs,
+      deadlineMs: DEFAULTS.deadlineMs,
+    });
+  });
+
+  test('the module accepts every one of them: ac 200, the same value back, nothing unknown or ignored', () => {
+    for (const key of Object.keys(desired)) assert.ok(DESIRED_KEYS.includes(key), `${key} is a desired property the module knows`);
+    const effective = (key: string, applied: AppliedDesired): JsonValue => applied[key] ?? null;
+    const update = applyDesired({}, { ...desired, $version: 2 }, 2, true, effective);
+    assert.deepEqual(update.ignored, []);
+    assert.deepEqual(Object.keys(update.acks).sort(), Object.keys(desired).sort());
+    for (const [key, value] of Object.entries(desired)) {
+      const ack = update.acks[key];
+      assert.ok(isObject(ack as Json), `an acknowledgement for ${key}`);
+      const a = ack as JsonObject;
+      assert.equal(a['ac'], 200, `${key}: ${String(a['ad'])}`);
+      assert.equal(a['av'], 2);
+      assert.deepEqual(a['value'], value, `${key} is acknowledged in the canonical form it was written in`);
+    }
+  });
+});
+
+describe('module.json', () => {
+  const image = objectAt(moduleJson, 'image');
+  const tag = objectAt(image, 'tag');
+  const platforms = objectAt(tag, 'platforms');
+
+  test('IoT Edge module-project format, version equal to package.json', () => {
+    assert.equal(moduleJson['$schema-version'], '0.0.1');
+    assert.equal(tag['version'], pkg['version']);
+    assert.deepEqual(image['buildOptions'], []);
+    assert.equal(moduleJson['language'], 'javascript', 'what generator-azure-iot-edge-module writes for Node.js modules');
+  });
+
+  test('every platform builds from a Dockerfile inside the build context', () => {
+    const context = join(ROOT, String(image['contextPath'] ?? '.'));
+    assert.ok(statSync(context).isDirectory());
+    assert.ok(Object.keys(platforms).includes('amd64'), 'amd64 (iotedgedev\'s default platform, the EFLOW VM\'s)');
+    for (const [platform, dockerfile] of Object.entries(platforms)) {
+      assert.equal(typeof dockerfile, 'string');
+      const path = join(ROOT, dockerfile as string);
+      assert.ok(existsSync(path), `${platform}: ${String(dockerfile)} exists`);
+      assert.ok(path.startsWith(context), `${platform}: the Dockerfile is inside the context`);
+    }
+  });
+
+  test('the repository, with the registry filled in, gives valid image tags the way iotedgedev forms them', () => {
+    const repository = String(image['repository']);
+    assert.match(repository, /^\$\{CONTAINER_REGISTRY_SERVER\}\/eflow-netdiag$/);
+    for (const platform of Object.keys(platforms)) {
+      const full = `${repository.replace('${CONTAINER_REGISTRY_SERVER}', 'localhost:5000').toLowerCase()}:${String(tag['version'])}-${platform}`;
+      assert.match(full, IMAGE_REFERENCE, full);
+    }
+  });
+
+  test('the deployment\'s image placeholder points at this module.json and one of its platforms', () => {
+    const placeholder = String(objectAt(netdiag, 'settings')['image']);
+    const m = MODULEDIR_PLACEHOLDER.exec(placeholder);
+    assert.ok(m, `${placeholder} is a \${MODULEDIR<path>} placeholder (module.json is not under modules/<name>/)`);
+    // The placeholder is resolved relative to the template's folder (iotedgedev modules.py).
+    assert.ok(existsSync(join(ROOT, m[1] ?? '', 'module.json')), `${m[1]}/module.json exists next to the template`);
+    const platform = m[2]?.slice(1) ?? 'amd64';
+    assert.ok(platform in platforms, `platform ${platform} is built by module.json`);
+  });
+});
