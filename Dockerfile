@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # eflow-netdiag as an IoT Edge module: a small Alpine image on a supported Node.js LTS, running as
 # the unprivileged `node` user (uid 1000). Build context: the repository root (module.json says
 # contextPath "."), e.g. `docker build -t localhost:5000/eflow-netdiag:0.1.0-amd64 .`

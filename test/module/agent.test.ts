@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { CheckDeps } from '../../src/check.js';
 import type { Link } from '../../src/module/agent.js';
-import { NetdiagAgent, TELEMETRY_QUEUE_MAX } from '../../src/module/agent.js';
+import { NetdiagAgent, TELEMETRY_QUEUE_MAX, withDroppedCount } from '../../src/module/agent.js';
 import { TwinRefusedError } from '../../src/module/edge.js';
 import type { OutputMessage } from '../../src/module/edge.js';
 import { REPORTED_MAX_BYTES, fitAcks, fitReport, reportedSize } from '../../src/module/twin-budget.js';
@@ -168,6 +168,21 @@ describe('NetdiagAgent', () => {
   });
 });
 
+describe('withDroppedCount', () => {
+  it('adds the count and still fits one 4 KB block, dropping the least severe findings first', () => {
+    const findings = Array.from({ length: 40 }, (_, i) => ({ code: 'FW_PORT_REJECTED', severity: i < 5 ? 'error' : 'warning', component: 'firewall', subject: `${'h'.repeat(60)}${i}:1` }));
+    const summary = { schemaVersion: 1, checkId: 'c', trigger: 'schedule', startedAt: 's', durationMs: 1, status: 'unhealthy', failingComponent: 'firewall', findings, findingsOmitted: 0, timings: {} };
+    while (Buffer.byteLength(JSON.stringify(summary)) > 4096) summary.findings.pop();
+    summary.findingsOmitted = 40 - summary.findings.length;
+    const body = withDroppedCount(JSON.stringify(summary), 7);
+    assert.ok(Buffer.byteLength(body) <= 4096);
+    const out = JSON.parse(body) as typeof summary & { droppedWhileOffline: number };
+    assert.equal(out.droppedWhileOffline, 7);
+    assert.equal(out.findings.length + out.findingsOmitted, 40);
+    assert.deepEqual(out.findings.slice(0, 5).map((f) => f.severity), ['error', 'error', 'error', 'error', 'error']);
+  });
+});
+
 describe('the reported section stays inside 32 KB', () => {
   const bigAck = (i: number): JsonObject => ({ value: `/${'x'.repeat(4000)}${i}`, ac: 200, av: 3, ad: 'applied' });
 
@@ -184,8 +199,6 @@ describe('the reported section stays inside 32 KB', () => {
   });
 
   it('fits any report projection into its budget: evidence strings first, then findings (counted)', () => {
-    const { agent } = makeAgent();
-    void agent;
     const base = healthyInterface({ name: 'eth0', configFile: `/${'n'.repeat(4000)}` });
     const report = {
       schemaVersion: 1, agent: { name: 'eflow-netdiag', version: '0.1.0' }, checkId: 'c', trigger: 'method', startedAt: '2026-11-26T06:00:00.000Z',
