@@ -196,8 +196,12 @@ async function examineIp(config: CheckConfig, deps: CheckDeps, deadline: Deadlin
 
   const routesObserved = routes !== null;
   const defaultRoutes = routes ?? [];
-  const gatewayRoute = defaultRoutes.find((r) => r.family === 4 && config.interfaces.includes(r.interface)) ?? defaultRoutes.find((r) => r.family === 4);
-  const gatewayPing = gatewayRoute
+  // Only a gateway on an examined interface is pinged: with --interface lo on a workstation, the
+  // machine's own gateway is none of this check's business.
+  const gatewayRoute = defaultRoutes.find((r) => r.family === 4 && config.interfaces.includes(r.interface))
+    ?? defaultRoutes.find((r) => r.family === 4);
+  const pingGateway = gatewayRoute !== undefined && config.interfaces.includes(gatewayRoute.interface);
+  const gatewayPing = gatewayRoute && pingGateway
     ? deadline.guard(`ping gateway ${gatewayRoute.gateway}`,
       deps.ping(gatewayRoute.gateway, { count: PING_COUNT, timeoutMs: config.timeoutMs, signal: deadline.signal }), timedOutPing)
     : Promise.resolve(null);

@@ -46,7 +46,7 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
   const doc: JsonObject = {
     schemaVersion: report.schemaVersion,
     agent: { name: report.agent.name, version: report.agent.version },
-    host: report.host ? { distro: clip(report.host.distro, 128), release: clip(report.host.release, 64), kernel: clip(report.host.kernel, 128) } : null,
+    ...(report.host ? { host: { distro: clip(report.host.distro, 128), release: clip(report.host.release, 64), kernel: clip(report.host.kernel, 128) } } : {}),
     status: report.status,
     failingComponent: report.failingComponent,
     lastCheck: { checkId: report.checkId, trigger: report.trigger, startedAt: report.startedAt, durationMs: report.durationMs },

@@ -95,8 +95,8 @@ export function startInNetns(opts: StartOptions): Promise<{ server: LabServer; m
     let pending = '';
     let settled = false;
     const timer = setTimeout(() => {
-      settle(new Error(`${opts.name} did not become ready within ${opts.readyTimeoutMs ?? 15_000} ms:\n${log}`));
-    }, opts.readyTimeoutMs ?? 15_000);
+      settle(new Error(`${opts.name} did not become ready within ${opts.readyTimeoutMs ?? 60_000} ms:\n${log}`));
+    }, opts.readyTimeoutMs ?? 60_000);
 
     function settle(result: Error | RegExpMatchArray): void {
       if (settled) return;
