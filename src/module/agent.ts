@@ -136,11 +136,9 @@ export class NetdiagAgent implements EdgeHandlers {
 
   private publish(report: Report): void {
     const prev = this.lastReport;
-    if (prev && sameVerdict(prev, report) && this.lastStatusChangeAt) {
-      // unchanged: the status has held since lastStatusChangeAt
-    } else if (!prev && this.priorRun && sameVerdict(this.priorRun, report)) {
-      this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt; // same verdict as before the restart
-    } else {
+    if (!prev && this.priorRun && sameVerdict(this.priorRun, report)) {
+      this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt; // the verdict from before the restart holds on
+    } else if (!prev || !sameVerdict(prev, report) || !this.lastStatusChangeAt) {
       this.lastStatusChangeAt = report.startedAt;
       if (prev) this.verdictChangedHere = true;
     }

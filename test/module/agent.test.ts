@@ -150,6 +150,34 @@ describe('NetdiagAgent', () => {
     await agent.stop();
   });
 
+  it('keeps lastStatusChangeAt from before a restart when the verdict is the same, even if edgeHub came late', async () => {
+    const { agent } = makeAgent();
+    const link = new FakeLink();
+    agent.start(link);
+    await agent.onMethod('runDiagnostics', null); // checked while edgeHub was away
+    link.connected = true;
+    const earlier = '2026-01-01T00:00:00.000Z';
+    agent.onConnected({ status: 'healthy', lastStatusChangeAt: earlier, lastCheck: { checkId: 'old' }, $version: 9 });
+    await settle();
+    assert.equal(link.patches.length, 1);
+    assert.equal(link.patches[0]!['lastStatusChangeAt'], undefined, 'unchanged, so not in the patch');
+    assert.equal(link.patches[0]!['failingComponent'], undefined, 'absent before and after: null is never written');
+    // A different verdict is a change, dated by the check that saw it.
+    const bad = fakeDeps();
+    bad.probeEndpoint = async (t) => endpoint(t.port, { host: t.host, outcome: 'rejected', tls: undefined, error: { phase: 'connect', code: 'ECONNREFUSED', message: 'refused' } });
+    const { agent: other } = makeAgent(bad);
+    const link2 = new FakeLink();
+    link2.connected = true;
+    other.start(link2);
+    other.onConnected({ status: 'healthy', lastStatusChangeAt: earlier });
+    const report = (await other.onMethod('runDiagnostics', null)).payload as Report;
+    await settle();
+    assert.equal(report.status, 'unhealthy');
+    assert.equal(link2.patches.at(-1)!['lastStatusChangeAt'], report.startedAt);
+    await agent.stop();
+    await other.stop();
+  });
+
   it('keeps working when edgeHub refuses a reported patch', async () => {
     const { agent, lines } = makeAgent();
     const link = new FakeLink();

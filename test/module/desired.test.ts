@@ -41,7 +41,7 @@ describe('module: desired properties', { skip }, () => {
     const dnsmasq = [LAB_ADDR.dns, LAB_ADDR.dns2, LAB_ADDR.dns3].map((address) => ({ address, hosts }));
     ml = await startModuleLab({ label: 'module-desired', lab: { dnsmasq } });
     // The deployment manifest's desired properties, in the twin before the module starts.
-    mod = await ml.startModule({ moduleId: MODULE, desired: { timeoutMs: 1200, telemetry: 'always' } });
+    mod = await ml.startModule({ moduleId: MODULE, desired: { timeoutMs: 2600, telemetry: 'always' } });
     await ml.until(() => ml.reported(MODULE)['lastCheck'], 'the startup report is in the twin', 20_000);
   });
   after(async () => {
@@ -80,7 +80,7 @@ describe('module: desired properties', { skip }, () => {
 
   it('applies and acknowledges the deployment\'s desired properties at start', async () => {
     const version = ml.emu.twin(MODULE).desired['$version'];
-    assert.deepEqual({ ...ack('timeoutMs'), ad: 'x' }, { value: 1200, ac: 200, av: version, ad: 'x' });
+    assert.deepEqual({ ...ack('timeoutMs'), ad: 'x' }, { value: 2600, ac: 200, av: version, ad: 'x' });
     assert.deepEqual({ ...ack('telemetry'), ad: 'x' }, { value: 'always', ac: 200, av: version, ad: 'x' });
     assert.equal(typeof ack('timeoutMs')?.ad, 'string');
     const report = await lastReport();
@@ -90,9 +90,9 @@ describe('module: desired properties', { skip }, () => {
 
   it('applies a valid timeoutMs, acknowledges it with ac 200 and the desired version, and checks again', async () => {
     const before = lastCheckId();
-    const version = await change({ timeoutMs: 1500 });
+    const version = await change({ timeoutMs: 2700 });
     const a = ack('timeoutMs');
-    assert.equal(a?.value, 1500);
+    assert.equal(a?.value, 2700);
     assert.equal(a?.ac, 200);
     assert.equal(a?.av, version);
     assert.equal(typeof a?.ad, 'string');
@@ -130,7 +130,7 @@ describe('module: desired properties', { skip }, () => {
       ['intervalSeconds', 300],
       ['upstreamProtocol', 'Amqp'],
       ['endpoints', [{ host: LAB_ADDR.hub, port: 443 }]],
-      ['timeoutMs', 1500],
+      ['timeoutMs', 2700],
     ];
     for (const [key, previous] of expect) {
       const a = ack(key);
@@ -173,7 +173,7 @@ describe('module: desired properties', { skip }, () => {
     for (const patch of patches) {
       await ml.emu.updateDesired(patch, MODULE);
     }
-    const version = await change({ timeoutMs: 1400 });
+    const version = await change({ timeoutMs: 2800 });
     assert.equal(ack('timeoutMs')?.av, version, 'the module still processes desired patches after all that');
     for (const key of ['deadlineMs', 'hub', 'interfaces', 'dnsNames', 'telemetry', 'intervalSeconds', 'expectedIp', 'upstreamProtocol', 'switchType']) {
       assert.equal(ack(key)?.ac, 400, `${key} refused`);
@@ -187,7 +187,7 @@ describe('module: desired properties', { skip }, () => {
     for (const p of patches) for (const k of Object.keys(p)) cleared[k] = null;
     await ml.emu.updateDesired(cleared, MODULE);
     await ml.until(() => !('nested' in ml.reported(MODULE)) && ack('hub')?.ac === 200, 'the refusals are replaced');
-    await ml.until(() => ack('timeoutMs')?.value === 1000, 'timeoutMs is back to its environment value');
+    await ml.until(() => ack('timeoutMs')?.value === 2500, 'timeoutMs is back to its environment value');
   });
 
   it('keeps the twin inside IoT Hub\'s limits with 16 long endpoints and many findings', async () => {

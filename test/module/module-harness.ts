@@ -290,8 +290,10 @@ export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab>
     NETDIAG_LEASES_DIR: theLab.paths.leasesDir,
     NETDIAG_CA_FILE: theLab.paths.caFile,
     NETDIAG_AZIOT_CONFIG: theLab.paths.aziotConfig,
-    NETDIAG_TIMEOUT: '1000',
-    NETDIAG_DEADLINE: '4000',
+    // Short enough for a fast suite, long enough that a loaded CI machine does not turn a
+    // slow answer into a finding.
+    NETDIAG_TIMEOUT: '2500',
+    NETDIAG_DEADLINE: '6000',
     // The most talkative level: more chances for a secret to slip into a line.
     NETDIAG_LOG_LEVEL: 'debug',
   };
