@@ -5,6 +5,7 @@
  * as timed out and the report is returned anyway.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { SecureContext } from 'node:tls';
 import type { CheckConfig, Endpoint } from './config/types.js';
 import { DEFAULT_DPS_HOST } from './config/options.js';
@@ -83,10 +84,16 @@ class Deadline {
   private readonly expired: Promise<void>;
   private readonly timer: NodeJS.Timeout;
 
+  private readonly detach: () => void;
+
   constructor(ms: number, outer?: AbortSignal) {
+    // Every probe of a check listens on this one signal: more than Node's default of 10.
+    setMaxListeners(0, this.controller.signal);
     this.timer = setTimeout(() => this.controller.abort(), ms);
     const onOuter = () => this.controller.abort();
     outer?.addEventListener('abort', onOuter, { once: true });
+    // The module's signal lives as long as the process: a listener left on it per check would leak.
+    this.detach = () => outer?.removeEventListener('abort', onOuter);
     if (outer?.aborted) this.controller.abort();
     this.expired = new Promise((resolve) =>
       this.controller.signal.addEventListener('abort', () => setTimeout(resolve, GRACE_MS), { once: true }));
@@ -94,11 +101,6 @@ class Deadline {
 
   get signal(): AbortSignal {
     return this.controller.signal;
-  }
-
-  /** A signal for one probe: its own timeout or the deadline, whichever comes first. */
-  probeSignal(timeoutMs: number): AbortSignal {
-    return AbortSignal.any([this.controller.signal, AbortSignal.timeout(timeoutMs)]);
   }
 
   guard<T>(name: string, work: Promise<T>, late: () => T): Promise<T> {
@@ -118,6 +120,7 @@ class Deadline {
 
   dispose(): void {
     this.disposed = true;
+    this.detach();
     clearTimeout(this.timer);
     this.controller.abort(); // releases every probe still listening
   }

@@ -8,6 +8,7 @@ import { runCheck } from '../check.js';
 import { resolveSync } from '../config/resolve.js';
 import { ConfigError, type CheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { mergeSkipped } from '../report/merge.js';
 import { TELEMETRY_MAX_BYTES, stateFingerprint, telemetrySummary, type TelemetrySummary } from '../report/telemetry.js';
 import { REPORT_BUDGET_BYTES, REPORT_KEYS, applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
 import type { Report, Trigger } from '../report/types.js';
@@ -134,8 +135,10 @@ export class NetdiagAgent implements EdgeHandlers {
     return work;
   }
 
-  private publish(report: Report): void {
+  private publish(checked: Report): void {
     const prev = this.lastReport;
+    // The twin describes the device: layers a partial runDiagnostics skipped keep their last result.
+    const report = mergeSkipped(checked, prev);
     if (!prev && this.priorRun && sameVerdict(this.priorRun, report)) {
       this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt; // the verdict from before the restart holds on
     } else if (!prev || !sameVerdict(prev, report) || !this.lastStatusChangeAt) {

@@ -225,6 +225,8 @@ export interface Report {
   findings: Finding[];
   /** Wall time of each probe family, for telemetry and the bench. */
   timings: Record<string, number>;
+  /** Layers this check skipped, shown from an earlier check (module state after a partial runDiagnostics). */
+  carriedOver?: Array<{ component: ComponentName; checkId: string; startedAt: string }>;
   /** Probes still running when the deadline fired, by name (they are reported as timed out). */
   timedOut: string[];
 }
