@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Report } from '../../src/report/types.js';
+import { mergeSkipped } from '../../src/report/merge.js';
 import { LAB_ADDR } from '../lab/harness.js';
 import { requireLab } from '../lab/require-lab.js';
 import { assertHealthyLogs, assertTelemetryOf, assertTwinShowsReport, errorFrom, reportFrom } from './assertions.js';
@@ -74,6 +75,7 @@ describe('module: startup report and direct methods', { skip }, () => {
   });
 
   it('runDiagnostics {components: ["dns"], deadlineMs: 3000} examines DNS only, within 3 s', async () => {
+    const previous = reportFrom(await invoke('getLastReport', null));
     const report = reportFrom(await invoke('runDiagnostics', { components: ['dns'], deadlineMs: 3000 }, 5));
     assert.equal(report.trigger, 'method');
     assert.ok(report.durationMs <= 3000, `durationMs ${report.durationMs} within the 3000 ms deadline`);
@@ -83,11 +85,17 @@ describe('module: startup report and direct methods', { skip }, () => {
     assert.deepEqual(report.components.firewall.endpoints, []);
     assert.equal(report.status, 'healthy');
     await ml.until(() => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId, 'the twin shows the DNS-only run');
-    // The fault seen by the earlier full checks is not true of this run: it must be gone from the twin.
-    assertTwinShowsReport(ml.reported(MODULE), report);
-    assert.deepEqual(ml.reported(MODULE)['findings'], []);
+    // The twin describes the device: the layers this call skipped keep the earlier full check's
+    // result and findings (a DNS-only call must not hide a broken firewall from the fleet view).
+    const state = mergeSkipped(report, previous);
+    assert.deepEqual(state.carriedOver?.map((c) => c.component), ['ip', 'firewall']);
+    assertTwinShowsReport(ml.reported(MODULE), state);
+    assert.equal(ml.reported(MODULE)['status'], previous.status);
+    const last = reportFrom(await invoke('getLastReport', null));
+    assert.equal(last.checkId, report.checkId);
+    assert.deepEqual(last.carriedOver?.map((c) => c.checkId), [previous.checkId, previous.checkId]);
     const event = await ml.eventFor(MODULE, report.checkId);
-    assertTelemetryOf(event, report);
+    assertTelemetryOf(event, state);
     assert.equal(event.properties['trigger'], 'method');
     lastCheckId = report.checkId;
   });
