@@ -4,7 +4,7 @@
  * bundle; so we trust Node's roots + the system bundle + `--ca-file`, like the edge runtime would.
  * Built once per check and shared by every TLS probe (parsing ~300 roots is the costly part).
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
@@ -27,6 +27,9 @@ export interface Trust {
   /** How many certificates the ca-file contributed. */
   caFileCertificates: number;
 }
+
+/** The context built last, reused while the roots are unchanged. */
+let lastContext: { key: string; context: SecureContext; systemBundle: string | null; problems: string[] } | null = null;
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -70,6 +73,14 @@ export async function loadTrust(caFile: string | null, readFile: ReadTextFile = 
     }
   }
 
+  // Parsing ~300 roots into an OpenSSL store costs milliseconds and native memory that the module
+  // would otherwise pay on every check: the same roots give the same (immutable) context.
+  const key = createHash('sha256').update(systemPem ?? '').update('\0').update(extra.join('\n')).digest('hex');
+  if (lastContext?.key === key) {
+    return { secureContext: lastContext.context, problems: [...problems, ...lastContext.problems], systemBundle: lastContext.systemBundle, caFileCertificates: extra.length };
+  }
+  const before = problems.length;
+
   const ca = [...rootCertificates, ...extra];
   let secureContext: SecureContext;
   try {
@@ -80,6 +91,7 @@ export async function loadTrust(caFile: string | null, readFile: ReadTextFile = 
     systemBundle = null;
     secureContext = createSecureContext({ ca });
   }
+  lastContext = { key, context: secureContext, systemBundle, problems: problems.slice(before) };
   return { secureContext, problems, systemBundle, caFileCertificates: extra.length };
 }
 
