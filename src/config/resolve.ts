@@ -32,6 +32,18 @@ export function resolveSync(sources: ConfigSources): CheckConfig {
     else if (fromEnv !== undefined && fromEnv !== '') out[spec.key] = spec.parse(envName(spec), fromEnv);
   }
   const config = out as unknown as CheckConfig;
+  // edgeAgent passes its UpstreamProtocol to every module: the protocol the runtime really uses
+  // decides which ports matter, unless an operator said otherwise.
+  const runtimeProtocol = env['UpstreamProtocol'];
+  if (sources.flags?.upstreamProtocol === undefined && (sources.desired?.upstreamProtocol ?? null) === null
+    && !env['NETDIAG_UPSTREAM_PROTOCOL'] && runtimeProtocol) {
+    const spec = OPTIONS.find((s) => s.key === 'upstreamProtocol');
+    try {
+      config.upstreamProtocol = spec?.parse('UpstreamProtocol', runtimeProtocol) as CheckConfig['upstreamProtocol'];
+    } catch {
+      // The runtime's own variable is not ours to refuse: keep the default.
+    }
+  }
   if (config.hub === null && env['IOTEDGE_IOTHUBHOSTNAME']) {
     const hubSpec = OPTIONS.find((s) => s.key === 'hub');
     config.hub = hubSpec?.parse('IOTEDGE_IOTHUBHOSTNAME', env['IOTEDGE_IOTHUBHOSTNAME']) as string;

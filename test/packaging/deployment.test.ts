@@ -199,10 +199,11 @@ describe('deployment manifest: the module twin', () => {
   const desired = objectAt(content, MODULE, 'properties.desired');
 
   test('the default desired properties are the module\'s own defaults (deploying them changes nothing)', () => {
+    // upstreamProtocol is left out on purpose: the module then follows the UpstreamProtocol that
+    // edgeAgent passes to modules, i.e. the protocol the runtime really uses.
     assert.deepEqual(desired, {
       intervalSeconds: MODULE_DEFAULTS.intervalSeconds,
       telemetry: MODULE_DEFAULTS.telemetry,
-      upstreamProtocol: DEFAULTS.upstreamProtocol,
       interfaces: DEFAULTS.interfaces,
       timeoutMs: DEFAULTS.timeoutMs,
       deadlineMs: DEFAULTS.deadlineMs,

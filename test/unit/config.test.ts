@@ -440,3 +440,12 @@ describe('sanitizeEnvironment (the module drops bad NETDIAG_* values instead of 
     assert.equal(lines().length, 0);
   });
 });
+
+test('upstreamProtocol follows the UpstreamProtocol edgeAgent gives modules, below every explicit source', () => {
+  assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs' } }).upstreamProtocol, 'MqttWs');
+  assert.equal(resolveSync({ env: { UpstreamProtocol: 'amqpws' } }).upstreamProtocol, 'AmqpWs');
+  assert.equal(resolveSync({ env: { UpstreamProtocol: 'Http' } }).upstreamProtocol, 'Amqp');
+  assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs', NETDIAG_UPSTREAM_PROTOCOL: 'Mqtt' } }).upstreamProtocol, 'Mqtt');
+  assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs' }, desired: { upstreamProtocol: 'Amqp' } }).upstreamProtocol, 'Amqp');
+  assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs' }, flags: { upstreamProtocol: 'Mqtt' } }).upstreamProtocol, 'Mqtt');
+});
