@@ -54,12 +54,13 @@ RUN apk add --no-cache iputils-ping libcap-setcap \
            /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 
 ENV NODE_ENV=production
-# Memory: the module's heap holds ~13 MB, but V8's default young generation (16 MB semi-spaces)
-# and glibc's per-thread malloc arenas let RSS climb well past that. Measured with `npm run bench`
-# (module, 1,000 checks): the small semi-space keeps RSS flat at about 10 MB less, at no visible CPU
-# cost for a process that is idle between checks. MALLOC_ARENA_MAX is ignored by musl; it matters
-# when the image is rebased on a glibc distribution.
-ENV NODE_OPTIONS="--max-semi-space-size=1" MALLOC_ARENA_MAX=2
+# Memory: the module's heap holds ~13 MB, but V8's default young generation (16 MB semi-spaces),
+# JIT code and glibc's per-thread malloc arenas let RSS climb well past that. Measured with
+# `npm run bench` (module, 1,000 runDiagnostics in the lab, Node 20/glibc): defaults 94 MB idle and
+# 122+ MB under load; a 1 MB semi-space 79/87 MB; adding --jitless 69/77 MB, with the same method
+# round trip (442 ms: the check waits on the network, not on JavaScript). MALLOC_ARENA_MAX is
+# ignored by musl; it matters when the image is rebased on a glibc distribution.
+ENV NODE_OPTIONS="--max-semi-space-size=1 --jitless" MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Owned by root and only readable by the module: the process cannot rewrite its own code.
 COPY --from=prod-deps /app/node_modules ./node_modules

@@ -2,7 +2,7 @@
  * What probes share. A probe measures and never judges, never throws for a network or file
  * problem (it returns it as data), and stops promptly when its AbortSignal fires.
  */
-import type { DhcpLease, InterfaceCounters, Ipv4Address, Ipv6Address } from '../report/types.js';
+import type { DhcpLease, InterfaceReport } from '../report/types.js';
 
 /** Per-probe context: the signal fires at the probe's timeout or the check's deadline. */
 export interface ProbeContext {
@@ -11,18 +11,10 @@ export interface ProbeContext {
 }
 
 /** What the interfaces probe saw of one interface, before any config file is consulted. */
-export interface InterfaceObservation {
-  name: string;
-  present: boolean;
+export type InterfaceObservation = Pick<InterfaceReport, 'name' | 'present' | 'operState' | 'adminUp' | 'mac' | 'mtu' | 'ipv4' | 'ipv6' | 'counters'> & {
+  /** Names the DHCP lease file (/run/systemd/netif/leases/<ifindex>). */
   ifindex: number | null;
-  operState: string | null;
-  adminUp: boolean | null;
-  mac: string | null;
-  mtu: number | null;
-  ipv4: Ipv4Address[];
-  ipv6: Ipv6Address[];
-  counters: InterfaceCounters | null;
-}
+};
 
 /** One default route from the kernel routing table. */
 export interface DefaultRoute {

@@ -57,6 +57,8 @@ async function main(): Promise<void> {
       NETDIAG_NETWORKD_DIR: join(scratch, 'absent'),
       NETDIAG_LEASES_DIR: join(scratch, 'absent'),
       NETDIAG_AZIOT_CONFIG: join(scratch, 'absent'),
+      // The image's runtime settings (the Dockerfile's ENV), so the module is proven with them.
+      ...imageRuntimeEnv(),
     });
     const [cmd, ...args] = asUser([process.execPath, 'dist/main.js', 'module'], IMAGE_UID);
     child = spawn(cmd as string, args, { cwd: prodDir, env: moduleEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -113,3 +115,12 @@ main().then(
     process.exit(1);
   },
 );
+
+/** NODE_OPTIONS and MALLOC_ARENA_MAX exactly as the Dockerfile's runtime stage sets them. */
+function imageRuntimeEnv(): Record<string, string> {
+  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  const env: Record<string, string> = {};
+  for (const m of dockerfile.matchAll(/\b(NODE_OPTIONS|MALLOC_ARENA_MAX)=("([^"]*)"|\S+)/g)) env[m[1]!] = m[3] ?? m[2]!;
+  if (!env['NODE_OPTIONS']) throw new Error('the Dockerfile sets no NODE_OPTIONS: update imageRuntimeEnv');
+  return env;
+}
