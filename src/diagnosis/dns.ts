@@ -50,7 +50,13 @@ function staticAddressing(interfaces: InterfaceReport[] | undefined): boolean {
  * Endpoints the system resolver could not resolve although DNS works: a name that does not
  * exist, or a resolver path (hosts, nsswitch, resolved) that differs from the servers asked.
  */
-function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<string>): Finding[] {
+/** Which advice fits a name that does not resolve: the configured hub, a public Azure name, or something else. */
+function nameKind(name: string, hub: string | null): 'hub' | 'azure' | 'other' {
+  if (hub && name === hub) return 'hub';
+  return /(^|\.)(azure-devices-provisioning\.net|azurecr\.io|azure\.com|windows\.net)$/.test(name) || name.endsWith('.azure-devices.net') ? 'azure' : 'other';
+}
+
+function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<string>, hub: string | null): Finding[] {
   const seen = new Set<string>();
   const out: Finding[] = [];
   for (const e of endpoints) {
@@ -58,7 +64,7 @@ function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<strin
     seen.add(e.host);
     const code = e.error?.code ?? 'unknown';
     if (code === 'ENOTFOUND' || code === 'ENODATA') {
-      out.push(finding('DNS_NAME_NOT_FOUND', 'error', e.host, dnsWords.nameNotFound(e.host, ['the system resolver'])));
+      out.push(finding('DNS_NAME_NOT_FOUND', 'error', e.host, dnsWords.nameNotFound(e.host, ['the system resolver'], nameKind(e.host, hub))));
     } else {
       out.push(finding('DNS_SYSTEM_RESOLVER_FAILED', 'error', e.host, dnsWords.systemResolverFailed(e.host, code)));
     }
@@ -95,12 +101,12 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
     const answered = working.some((s) => s.queries.some((q) => q.name === name && q.outcome === 'answered'));
     if (saidNx.length > 0) {
       // When another server does know the name, the resolver may still get lucky: a warning.
-      findings.push(finding('DNS_NAME_NOT_FOUND', answered ? 'warning' : 'error', name, dnsWords.nameNotFound(name, saidNx.map((s) => s.address))));
+      findings.push(finding('DNS_NAME_NOT_FOUND', answered ? 'warning' : 'error', name, dnsWords.nameNotFound(name, saidNx.map((s) => s.address), nameKind(name, obs.config.hub))));
     }
   }
 
   if (working.length > 0 && obs.firewall) {
-    findings.push(...endpointNameFindings(obs.firewall.endpoints, new Set(dns.names)));
+    findings.push(...endpointNameFindings(obs.firewall.endpoints, new Set(dns.names), obs.config.hub));
   }
 
   const hubUnknownEverywhere = findings.some((f) => f.code === 'DNS_NAME_NOT_FOUND' && f.severity === 'error');

@@ -110,10 +110,14 @@ export const dnsWords = {
     guidance:
       'SERVFAIL or a broken answer means the server cannot reach its own upstream or a middlebox mangles DNS: check the server\'s forwarders, or use another resolver with Set-EflowVmDnsServers.',
   }),
-  nameNotFound: (name: string, servers: string[]): Words => ({
+  nameNotFound: (name: string, servers: string[], kind: 'hub' | 'azure' | 'other'): Words => ({
     message: `${name} does not exist according to ${servers.join(', ')} (NXDOMAIN).`,
     guidance:
-      'Check the hub name for typos (it is the HostName of the device connection string, as in /etc/aziot/config.toml); with a private endpoint or split DNS, the server must know the privatelink zone.',
+      kind === 'hub'
+        ? 'Check the hub name for typos (it is the HostName of the device connection string, as in /etc/aziot/config.toml); with a private endpoint or split DNS, the server must know the privatelink zone.'
+        : kind === 'azure'
+          ? `${name} is a public Azure name, so a server that denies it does not resolve internet names for the VM (an internal-only or filtering resolver): make it forward to the internet, allow *.azure-devices.net and *.azure-devices-provisioning.net, or set a resolver that does with Set-EflowVmDnsServers.`
+          : `Check the name for typos; if it is an internal name, the VM must use the DNS server that knows its zone (Set-EflowVmDnsServers).`,
   }),
   systemResolverFailed: (host: string, code: string): Words => ({
     message: `The system resolver could not resolve ${host} (${code}) although the DNS servers answered our own queries.`,

@@ -56,7 +56,8 @@ function counterSymptoms(i: InterfaceReport): string | null {
 export function describePing(p: PingOutcome | undefined): string {
   if (!p) return 'was not tried';
   if ('error' in p) return p.error === 'not-permitted' ? 'is not permitted in this container (no NET_RAW)' : 'is not available';
-  return `lost ${p.received === 0 ? 'every' : `${p.sent - p.received} of ${p.sent}`} echo request${p.sent === 1 ? '' : 's'}`;
+  if (p.received === 0) return p.sent === 1 ? 'lost its echo request' : `lost all ${p.sent} echo requests`;
+  return `lost ${p.sent - p.received} of ${p.sent} echo requests`;
 }
 
 export function diagnoseIp(obs: Observations): LayerVerdict {

@@ -314,3 +314,16 @@ test('diagnosis: an interface the deadline kept us from reading is not reported 
   assert.ok(!d.findings.some((f) => f.component === 'ip'));
   assert.equal(d.components.dns, 'healthy');
 });
+
+test('diagnosis: NXDOMAIN advice depends on the name: the hub (typo), a public Azure name (resolver), another name', () => {
+  const guidanceFor = (name: string, hub: string | null) => {
+    const obs = healthy();
+    obs.config.hub = hub;
+    obs.dns!.names = [name];
+    obs.dns!.servers[0]!.queries = [{ name, type: 'A', outcome: 'nxdomain', rcode: 'NXDOMAIN', answers: [], rttMs: 1, transport: 'udp' }];
+    return diagnose(obs).findings.find((f) => f.code === 'DNS_NAME_NOT_FOUND')!.guidance;
+  };
+  assert.match(guidanceFor(HUB, HUB), /typos/);
+  assert.match(guidanceFor('global.azure-devices-provisioning.net', null), /public Azure name/);
+  assert.match(guidanceFor('registry.contoso.internal', HUB), /internal name/);
+});
