@@ -74,6 +74,11 @@ export const ipWords = {
     guidance:
       'Many gateways ignore ping, so this alone is not fatal; if DNS or ports also fail, check the gateway address (Get-EflowVmEndpoint shows the configured one) and the Hyper-V switch (Get-EflowNetwork).',
   }),
+  pingNotPermitted: (targets: string[]): Words => ({
+    message: `ping is not permitted here (${targets.join(', ')}), so "unreachable" and "filtered" cannot be told apart by ping.`,
+    guidance:
+      'Give the module the NET_RAW capability (CapAdd ["NET_RAW"] in createOptions, as deployment.template.json does) and do not set no-new-privileges; on a host, run as root or give ping cap_net_raw.',
+  }),
   interfaceErrors: (name: string, summary: string): Words => ({
     message: `Interface ${name} shows ${summary}.`,
     guidance:

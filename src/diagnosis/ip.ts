@@ -113,6 +113,12 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
     findings.push(finding('IP_GATEWAY_UNREACHABLE', 'warning', gw.address, ipWords.gatewayUnreachable(gw.address, gw.interface, describePing(gw.ping))));
   }
 
+  // Ping that is not permitted weakens every "unreachable" verdict: say so once.
+  const deniedPings = [
+    ...(gw?.ping && 'error' in gw.ping && gw.ping.error === 'not-permitted' ? [`gateway ${gw.address}`] : []),
+    ...(obs.dns?.servers ?? []).filter((s) => 'error' in s.ping && s.ping.error === 'not-permitted').map((s) => `DNS ${s.address}`),
+  ];
+  if (deniedPings.length) findings.push(finding('IP_PING_NOT_PERMITTED', 'info', 'ping', ipWords.pingNotPermitted(deniedPings)));
   // With several examined NICs, one working NIC with a default route is enough for the layers above to be judged.
   return { findings, blocking: !anyUsable || !hasV4Default };
 }

@@ -66,7 +66,13 @@ export function renderText(r: Report): string {
   }
 
   const { ip, dns, firewall } = r.components;
-  out.push(`IP        ${ip.status}`);
+  // Say why a layer was not judged: an unexplained "skipped" is what iotedge check users complain about.
+  const why = (layer: 'ip' | 'dns' | 'firewall', status: string): string => {
+    if (status !== 'inconclusive') return status;
+    const earlier = (['ip', 'dns'] as const).slice(0, layer === 'firewall' ? 2 : layer === 'dns' ? 1 : 0).find((c) => r.components[c].status === 'unhealthy');
+    return earlier ? `inconclusive (cannot be judged while ${LAYER_NAME[earlier]} is broken)` : 'inconclusive (its evidence did not arrive before the deadline)';
+  };
+  out.push(`IP        ${why('ip', ip.status)}`);
   ip.interfaces.forEach((i) => out.push(interfaceLine(i)));
   if (ip.status !== 'skipped') {
     const gw = ip.defaultGateway;
@@ -74,10 +80,10 @@ export function renderText(r: Report): string {
       ? `    default gateway ${gw.address} via ${gw.interface}: ${gw.reachable === null ? 'not tested' : gw.reachable ? 'answers' : 'no answer'}${gw.rttMs !== null ? ` (${gw.rttMs} ms)` : ''}`
       : '    no default route');
   }
-  out.push(`DNS       ${dns.status}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`);
+  out.push(`DNS       ${why('dns', dns.status)}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`);
   dns.servers.forEach((s) => out.push(serverLine(s)));
   if (dns.status !== 'skipped' && dns.servers.length === 0) out.push('    no servers configured');
-  out.push(`Firewall  ${firewall.status}  (upstream protocol ${firewall.upstreamProtocol})`);
+  out.push(`Firewall  ${why('firewall', firewall.status)}  (upstream protocol ${firewall.upstreamProtocol})`);
   firewall.endpoints.forEach((e) => out.push(endpointLine(e)));
   if (r.timedOut.length) out.push('', `Cut short by the deadline: ${r.timedOut.join(', ')}`);
   return `${out.join('\n')}\n`;

@@ -327,3 +327,16 @@ test('diagnosis: NXDOMAIN advice depends on the name: the hub (typo), a public A
   assert.match(guidanceFor('global.azure-devices-provisioning.net', null), /public Azure name/);
   assert.match(guidanceFor('registry.contoso.internal', HUB), /internal name/);
 });
+
+test('diagnosis: ping without NET_RAW is said once, as info, and does not change the verdict', () => {
+  const obs = healthy();
+  obs.ip!.defaultGateway = { address: '198.18.0.1', interface: 'eth0', reachable: null, rttMs: null, ping: { error: 'not-permitted' } };
+  obs.dns!.servers[0]!.ping = { error: 'not-permitted' };
+  const d = diagnose(obs);
+  assert.equal(d.status, 'healthy');
+  const f = d.findings.filter((x) => x.code === 'IP_PING_NOT_PERMITTED');
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.severity, 'info');
+  assert.match(f[0]!.message, /gateway 198\.18\.0\.1.*DNS 198\.18\.0\.53/);
+  assert.match(f[0]!.guidance, /NET_RAW/);
+});
