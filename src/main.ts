@@ -47,8 +47,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Exit explicitly once the answer is out: a getaddrinfo call the deadline gave up on cannot be
-// cancelled and would otherwise hold the process open for the resolver's whole timeout.
+// Exit explicitly once the answer is out: the verdict is final, and nothing a probe left behind
+// (a child being killed, a socket closing) may keep a person waiting for the prompt.
 // (stdout and stderr writes are synchronous on Linux for files, pipes and terminals.)
 main(process.argv.slice(2)).then(
   (code) => {

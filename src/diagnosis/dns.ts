@@ -5,6 +5,7 @@
  */
 import type { DnsQueryReport, DnsServerReport, EndpointReport, Finding, InterfaceReport } from '../report/types.js';
 import { dnsWords, type Words } from './guidance.js';
+import { publicResolverProvider } from '../probes/public-resolvers.js';
 import type { LayerVerdict } from './ip.js';
 import { describePing } from './ip.js';
 import type { Observations } from './observations.js';
@@ -92,7 +93,7 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
       const { code, words } = classify(s);
       findings.push(finding(code, severity, s.address, words));
     }
-    if (s.public) findings.push(finding('DNS_PUBLIC_SERVER', works ? 'info' : 'warning', s.address, dnsWords.publicServer(s.address, !works)));
+    if (s.public) findings.push(finding('DNS_PUBLIC_SERVER', works ? 'info' : 'warning', s.address, dnsWords.publicServer(s.address, publicResolverProvider(s.address) ?? 'well known', !works)));
   }
 
   // A name that must resolve but that a working server says does not exist.

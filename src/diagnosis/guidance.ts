@@ -129,8 +129,8 @@ export const dnsWords = {
     guidance:
       'Look at /etc/hosts, /etc/nsswitch.conf and systemd-resolved ("resolvectl query <name>"): the VM\'s resolver path differs from the servers examined here.',
   }),
-  publicServer: (server: string, failing: boolean): Words => ({
-    message: `${server} is a public DNS resolver${failing ? ' and it is not answering' : ''}.`,
+  publicServer: (server: string, provider: string, failing: boolean): Words => ({
+    message: `${server} is a public DNS resolver (${provider})${failing ? ' and it is not answering' : ''}.`,
     guidance: failing
       ? 'Corporate networks often block public resolvers: use your network\'s own DNS server with Set-EflowVmDnsServers.'
       : 'Public resolvers work on open networks but are often blocked on corporate ones and cannot see private endpoints; prefer your network\'s DNS server.',

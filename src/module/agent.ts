@@ -10,13 +10,13 @@ import { ConfigError, type CheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { mergeSkipped } from '../report/merge.js';
 import { TELEMETRY_MAX_BYTES, stateFingerprint, telemetrySummary, type TelemetrySummary } from '../report/telemetry.js';
-import { REPORT_BUDGET_BYTES, REPORT_KEYS, applyPatch, reportToTwin, reportedPatch, type JsonObject, type JsonValue } from '../report/twin.js';
+import { REPORT_BUDGET_BYTES, REPORT_KEYS, applyPatch, reportToTwin, reportedPatch, reportedSize, type JsonObject, type JsonValue } from '../report/twin.js';
 import type { Report, Trigger } from '../report/types.js';
 import { DESIRED_KEYS, applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
 import { TwinRefusedError, type EdgeHandlers, type MethodResult, type OutputMessage } from './edge.js';
 import { LinkWatcher } from './link-watch.js';
 import { PayloadError, configForRequest, parseRunDiagnostics, requestKey } from './method-payload.js';
-import { fitAcks, fitReport, reportBudget, reportedSize } from './twin-budget.js';
+import { fitAcks, reportBudget } from './twin-budget.js';
 
 export const OUTPUT_NAME = 'diagnostics';
 export const TELEMETRY_QUEUE_MAX = 50;
@@ -199,7 +199,7 @@ export class NetdiagAgent implements EdgeHandlers {
     if (this.ignoredDesired.length) doc['ignoredDesired'] = this.ignoredDesired;
     if (this.lastReport) {
       const budget = reportBudget(reportedSize(doc), REPORT_BUDGET_BYTES);
-      Object.assign(doc, fitReport(reportToTwin(this.lastReport, this.lastStatusChangeAt ?? this.lastReport.startedAt, budget), budget));
+      Object.assign(doc, reportToTwin(this.lastReport, this.lastStatusChangeAt ?? this.lastReport.startedAt, budget));
     }
     return doc;
   }

@@ -4,11 +4,11 @@
  * the system resolver (getaddrinfo, so /etc/hosts counts), one connect to the address it returns,
  * then TLS with SNI against the trusted roots. It measures and never judges, and never throws.
  */
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { createConnection, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { DetailedPeerCertificate, PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
+import { systemLookup } from './system-lookup.js';
 import type { EndpointOutcome, EndpointProtocol, EndpointReport, TlsReport } from '../report/types.js';
 
 export interface EndpointTarget {
@@ -24,7 +24,7 @@ export interface EndpointContext {
   timeoutMs: number;
   /** From loadTrust(): shared by every probe of a check. */
   secureContext: SecureContext;
-  /** Resolves host to one address. @default the system resolver (dns.promises.lookup) */
+  /** Resolves host to one address. @default systemLookup(): /etc/hosts, then the servers of resolv.conf */
   lookup?: (host: string, signal: AbortSignal) => Promise<string>;
 }
 
@@ -37,7 +37,6 @@ class Stopped extends Error {
   }
 }
 
-const systemLookup = async (host: string): Promise<string> => (await dnsLookup(host)).address;
 
 export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext): Promise<EndpointReport> {
   const report: EndpointReport = {
@@ -67,7 +66,9 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
       const started = performance.now();
       try {
         // getaddrinfo cannot be cancelled: on timeout we stop waiting and let it finish unobserved.
-        address = await bounded((ctx.lookup ?? systemLookup)(target.host, ctx.signal), ctx.timeoutMs, ctx.signal, 'resolve');
+        // One resolution path for every caller: /etc/hosts, then c-ares (see system-lookup.ts for why not getaddrinfo).
+        const lookup = ctx.lookup ?? systemLookup({ timeoutMs: ctx.timeoutMs });
+        address = await bounded(lookup(target.host, ctx.signal), ctx.timeoutMs, ctx.signal, 'resolve');
       } catch (error) {
         return fail('unresolved', 'resolve', error);
       } finally {

@@ -20,7 +20,7 @@ export const REPORT_KEYS = [
   'ip', 'dns', 'firewall', 'findings', 'findingsOmitted',
 ] as const;
 
-function clip(text: string, max = MAX_STRING): string {
+export function clip(text: string, max = MAX_STRING): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
@@ -89,27 +89,66 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
   // more than half the budget, keep only the endpoints that are not open (and count the rest).
   const fw = doc['firewall'] as JsonObject;
   const eps = fw['endpoints'] as JsonObject[];
-  if (twinSize(doc) > budget / 2) {
+  if (reportedSize(doc) > budget / 2) {
     fw['endpoints'] = eps.filter((e) => e['outcome'] !== 'open');
     fw['endpointsOpen'] = eps.length - (fw['endpoints'] as JsonObject[]).length;
   }
-  // Fill findings most severe first until the budget is spent, then say how many were left out.
+  // Most severe first, so fitting to the budget leaves out the least severe.
   const rank = { error: 0, warning: 1, info: 2 } as const;
-  const findings = [...report.findings].sort((a, b) => rank[a.severity] - rank[b.severity]).map(compactFinding);
-  let used = twinSize(doc);
-  const kept: JsonObject[] = [];
-  for (const f of findings) {
-    const size = twinSize(f);
-    if (used + size > budget) break;
-    kept.push(f);
-    used += size;
-  }
-  doc['findings'] = kept;
-  doc['findingsOmitted'] = findings.length - kept.length;
-  return doc;
+  doc['findings'] = [...report.findings].sort((a, b) => rank[a.severity] - rank[b.severity]).map(compactFinding);
+  return fitReport(doc, budget);
 }
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
+/**
+ * The larger of IoT Hub's size formula and the JSON length: edgeHub measures the patch as JSON,
+ * where quotes and braces count and a number can be shorter than the formula's 8 bytes.
+ */
+export function reportedSize(value: JsonValue): number {
+  return Math.max(twinSize(value), Buffer.byteLength(JSON.stringify(value)));
+}
+
+function clipStrings(value: JsonValue, max: number): JsonValue {
+  if (typeof value === 'string') return clip(value, max);
+  if (Array.isArray(value)) return value.map((v) => clipStrings(v, max));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clipStrings(v, max)]));
+  return value;
+}
+
+const EVIDENCE_STRING_MAX = 256;
+
+/**
+ * A twin document within `budget`, whatever it holds: long evidence strings (paths, the
+ * per-server query outcomes) are shortened first, then findings are left out from the end
+ * (the least severe; counted in findingsOmitted, as the contract asks), and only then evidence
+ * entries (counted in `<list>Omitted` next to the list).
+ */
+export function fitReport(doc: JsonObject, budget: number): JsonObject {
+  if (reportedSize(doc) <= budget) return doc;
+  const out = structuredClone(doc);
+  for (const section of ['ip', 'dns', 'firewall']) {
+    const value = out[section];
+    if (value !== undefined) out[section] = clipStrings(value, EVIDENCE_STRING_MAX);
+  }
+  const findings = out['findings'];
+  if (Array.isArray(findings)) {
+    while (reportedSize(out) > budget && findings.length > 0) {
+      findings.pop();
+      out['findingsOmitted'] = (typeof out['findingsOmitted'] === 'number' ? out['findingsOmitted'] : 0) + 1;
+    }
+  }
+  for (const [section, list] of [['dns', 'servers'], ['firewall', 'endpoints'], ['ip', 'interfaces']] as const) {
+    const holder = out[section];
+    const items = isObject(holder) ? holder[list] : undefined;
+    if (!isObject(holder) || !Array.isArray(items)) continue;
+    while (reportedSize(out) > budget && items.length > 0) {
+      items.pop();
+      holder[`${list}Omitted`] = (typeof holder[`${list}Omitted`] === 'number' ? (holder[`${list}Omitted`] as number) : 0) + 1;
+    }
+  }
+  return out;
+}
+
+export function isObject(v: JsonValue | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

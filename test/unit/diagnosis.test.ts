@@ -340,3 +340,11 @@ test('diagnosis: ping without NET_RAW is said once, as info, and does not change
   assert.match(f[0]!.message, /gateway 198\.18\.0\.1.*DNS 198\.18\.0\.53/);
   assert.match(f[0]!.guidance, /NET_RAW/);
 });
+
+test('diagnosis: a public resolver finding names its provider', () => {
+  const obs = healthy();
+  obs.dns!.servers[0]!.address = '9.9.9.9';
+  obs.dns!.servers[0]!.public = true;
+  const f = diagnose(obs).findings.find((x) => x.code === 'DNS_PUBLIC_SERVER');
+  assert.match(f!.message, /9\.9\.9\.9 is a public DNS resolver \(Quad9\)/);
+});
