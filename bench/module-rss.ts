@@ -4,6 +4,7 @@
  * running inside the lab's vm namespace). Targets: under 80 MB, growth under 5 MB.
  */
 import { readFileSync } from 'node:fs';
+import { runtimeEnv } from '../scripts/dockerfile.mjs';
 import { startModuleLab } from '../test/module/module-harness.js';
 
 const CHECKS = Number(process.env['BENCH_MODULE_CHECKS'] ?? 1000);
@@ -15,12 +16,9 @@ function rssKb(pid: number, field: 'VmRSS' | 'RssAnon' = 'VmRSS'): number {
   return m ? Number(m[1]) : NaN;
 }
 
-/** NODE_OPTIONS and MALLOC_ARENA_MAX as the Dockerfile sets them. */
+/** The runtime stage's ENV (NODE_OPTIONS, MALLOC_ARENA_MAX…), so the module runs as deployed. */
 function imageEnv(): Record<string, string> {
-  const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
-  const env: Record<string, string> = {};
-  for (const m of dockerfile.matchAll(/\b(NODE_OPTIONS|MALLOC_ARENA_MAX)=("([^"]*)"|\S+)/g)) env[m[1]!] = m[3] ?? m[2]!;
-  return env;
+  return runtimeEnv(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'));
 }
 
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;

@@ -25,3 +25,4 @@ export function parseStages(text: string): { globalArgs: Map<string, string>; st
 export function execForm(args: string): string[] | null;
 export function nodeMajorOfImage(image: string): number | null;
 export function dockerfileNodeMajor(text: string): number;
+export function runtimeEnv(text: string): Record<string, string>;

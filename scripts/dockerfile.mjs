@@ -115,6 +115,17 @@ export function dockerfileNodeMajor(text) {
   return [...majors][0];
 }
 
+/** The environment the final (runtime) stage sets with ENV KEY=VALUE: what the module runs with. */
+export function runtimeEnv(text) {
+  const { stages } = parseStages(text);
+  const env = {};
+  for (const ins of stages.at(-1)?.instructions ?? []) {
+    if (ins.keyword !== 'ENV') continue;
+    for (const m of ins.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|\S+)/g)) env[m[1]] = m[3] ?? m[2];
+  }
+  return env;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [command, file = 'Dockerfile'] = process.argv.slice(2);
   if (command !== 'node-major') {

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { runtimeEnv } from '../../scripts/dockerfile.mjs';
 import { startEdgeHubEmulator, type EdgeHubEmulator } from '../hub/emulator.js';
 import type { JsonObject } from '../hub/twin-rules.js';
 import { IMAGE_UID, asUser, cleanEnv } from './netns.js';
@@ -116,11 +117,9 @@ main().then(
   },
 );
 
-/** NODE_OPTIONS and MALLOC_ARENA_MAX exactly as the Dockerfile's runtime stage sets them. */
+/** The runtime stage's ENV exactly as the Dockerfile sets it. */
 function imageRuntimeEnv(): Record<string, string> {
-  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
-  const env: Record<string, string> = {};
-  for (const m of dockerfile.matchAll(/\b(NODE_OPTIONS|MALLOC_ARENA_MAX)=("([^"]*)"|\S+)/g)) env[m[1]!] = m[3] ?? m[2]!;
+  const env = runtimeEnv(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'));
   if (!env['NODE_OPTIONS']) throw new Error('the Dockerfile sets no NODE_OPTIONS: update imageRuntimeEnv');
   return env;
 }
