@@ -16,13 +16,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCa, issueServerCert, removeCa } from '../support/pki.js';
 import type { Ca } from '../support/pki.js';
+import type { DnsServerMode } from '../support/dns-server.js';
 import { assertValidReport } from '../support/report-schema.js';
 import type { Report } from '../../src/report/types.js';
-import { NETNS_DIR, newLabNames, removeNetnsSync, sweepLeftovers } from './lab-names.js';
+import { ISOLATED_NSSWITCH_CONF, NETNS_DIR, newLabNames, removeNetnsSync, sweepLeftovers } from './lab-names.js';
 import type { LabNames } from './lab-names.js';
 import { exec, ipPath, run, startInNetns } from './lab-process.js';
 import type { LabServer } from './lab-process.js';
 import type { NsProbe, NsProbeResult } from './ns-probe.js';
+import type { PortMode as TlsHubPortMode } from './tls-hub-server.js';
 import { findTool } from './require-lab.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,17 +52,10 @@ export const LAB_ADDR = {
   nowhere: '198.18.1.99',
 } as const;
 
-export type PortMode = 'trusted' | 'untrusted' | 'close' | 'reset';
-export type ScriptedDnsMode =
-  | 'answer'
-  | 'silent'
-  | 'refused'
-  | 'servfail'
-  | 'nxdomain'
-  | 'truncate'
-  | 'wrong-id'
-  | 'garbage'
-  | 'wrong-id-then-answer';
+/** How each hub port behaves: the modes of tls-hub-server.ts, which the harness runs. */
+export type PortMode = TlsHubPortMode;
+/** The canned behaviours of test/support/dns-server.ts, which the harness runs for scriptedDns. */
+export type ScriptedDnsMode = DnsServerMode;
 export type LabSide = 'vm' | 'net';
 
 export interface DnsmasqOptions {
@@ -390,7 +385,7 @@ class LabState implements Lab {
     mkdirSync(this.paths.leasesDir);
     mkdirSync(join(NETNS_DIR, this.vmNs), { recursive: true });
     // Bind-mounted over /etc by `ip netns exec`: only the lab's DNS can answer lookups in the vm.
-    writeFileSync(join(NETNS_DIR, this.vmNs, 'nsswitch.conf'), 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n');
+    writeFileSync(join(NETNS_DIR, this.vmNs, 'nsswitch.conf'), ISOLATED_NSSWITCH_CONF);
     // The machine's own name resolves locally, as on any installed system: without it, tools that
     // look up the hostname (hostname -f) would query the lab DNS and skew DNS scenarios.
     writeFileSync(join(NETNS_DIR, this.vmNs, 'hosts'), options.hostsFile ?? `127.0.0.1 localhost\n127.0.1.1 ${hostname()}\n::1 localhost\n`);

@@ -13,6 +13,12 @@ import { findTool } from './require-lab.js';
 const NETNS_PATTERN = /^ndl(\d+)-[a-z0-9]{3}[vn]$/;
 const TMPDIR_PATTERN = /^ndl(\d+)-[a-z0-9]{3}-/;
 export const NETNS_DIR = '/etc/netns';
+/**
+ * An nsswitch.conf for /etc/netns/<ns>/ (bind-mounted over /etc by `ip netns exec`): hosts come
+ * from the files and DNS only, so no nss plugin (resolve, mdns, myhostname…) answers or leaves the
+ * namespace, and a lookup reaches nothing but the namespace's own resolv.conf.
+ */
+export const ISOLATED_NSSWITCH_CONF = 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n';
 
 export interface LabNames {
   id: string;

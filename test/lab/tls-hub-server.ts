@@ -15,7 +15,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 
-type PortMode = 'trusted' | 'untrusted' | 'close' | 'reset';
+export type PortMode = 'trusted' | 'untrusted' | 'close' | 'reset';
 const MODES: readonly PortMode[] = ['trusted', 'untrusted', 'close', 'reset'];
 
 function fail(message: string): never {

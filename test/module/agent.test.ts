@@ -12,11 +12,11 @@ import type { Link } from '../../src/module/agent.js';
 import { NetdiagAgent, TELEMETRY_QUEUE_MAX, withDroppedCount } from '../../src/module/agent.js';
 import { TwinRefusedError } from '../../src/module/edge.js';
 import type { OutputMessage } from '../../src/module/edge.js';
-import { fitReport, reportedSize } from '../../src/report/twin.js';
 import { REPORTED_MAX_BYTES, fitAcks } from '../../src/module/twin-budget.js';
-import { reportToTwin, type JsonObject } from '../../src/report/twin.js';
+import { fitReport, reportToTwin, reportedSize, type JsonObject } from '../../src/report/twin.js';
 import type { Report } from '../../src/report/types.js';
 import { assertValidReport } from '../support/report-schema.js';
+import { makeReport } from '../support/reports.js';
 import { endpoint, healthyInterface, healthyServer, HUB } from '../support/observations.js';
 
 /** Healthy fake probes; `hold` keeps the DNS query pending until released. */
@@ -229,22 +229,24 @@ describe('the reported section stays inside 32 KB', () => {
 
   it('fits any report projection into its budget: evidence strings first, then findings (counted)', () => {
     const base = healthyInterface({ name: 'eth0', configFile: `/${'n'.repeat(4000)}` });
-    const report = {
-      schemaVersion: 1, agent: { name: 'eflow-netdiag', version: '0.1.0' }, checkId: 'c', trigger: 'method', startedAt: '2026-11-26T06:00:00.000Z',
-      durationMs: 1, status: 'unhealthy', failingComponent: 'firewall', host: null,
+    const healthy = makeReport();
+    const report = makeReport({
+      trigger: 'method', status: 'unhealthy', failingComponent: 'firewall',
       components: {
         ip: { status: 'healthy', interfaces: [base], defaultGateway: null },
-        dns: { status: 'healthy', source: 'resolv.conf', files: [], servers: [healthyServer()] },
+        dns: healthy.components.dns,
         firewall: { status: 'unhealthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443)] },
       },
       findings: Array.from({ length: 60 }, (_, i) => ({
         code: 'FW_PORT_REJECTED', severity: i < 10 ? 'error' : 'warning', component: 'firewall', subject: `h${i}:1`,
         message: 'm'.repeat(400), guidance: 'g'.repeat(400),
-      })),
-      timings: {}, timedOut: [],
-    } as unknown as Report;
+      }) as const),
+    });
+    assertValidReport(report);
     const budget = 12 * 1024;
-    const doc = fitReport(reportToTwin(report, report.startedAt, budget), budget);
+    // reportToTwin fits itself; fitReport on its output must change nothing more.
+    const doc = reportToTwin(report, report.startedAt, budget);
+    assert.deepEqual(fitReport(doc, budget), doc);
     assert.ok(reportedSize(doc) <= budget, `${reportedSize(doc)} bytes`);
     const kept = doc['findings'] as JsonObject[];
     assert.equal(kept.length + (doc['findingsOmitted'] as number), 60);

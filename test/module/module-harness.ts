@@ -29,6 +29,9 @@ import { splice } from './splice.js';
 
 const FORWARD_SCRIPT = fileURLToPath(new URL('./ns-forward.ts', import.meta.url));
 
+/** A TCP port the lab drops (nft) when asked (`slowPort`): a probe of it lasts its whole timeout. */
+export const SLOW_PORT = 9;
+
 /** The contract's SIGTERM budget (CONTRACT.md 5.5); a module still running after it is killed. */
 export const STOP_BUDGET_MS = 5000;
 
@@ -249,6 +252,8 @@ export interface ModuleLabOptions {
   label: string;
   lab?: LabOptions;
   emulator?: EdgeHubEmulatorOptions;
+  /** Drop TCP to SLOW_PORT in the lab, for checks that must still be running a while later. */
+  slowPort?: boolean;
 }
 
 export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab> {
@@ -278,6 +283,7 @@ export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab>
       cwd: REPO_ROOT,
       ready: /^READY \d+/,
     }));
+    if (opts.slowPort) await lab.drop({ protocol: 'tcp', port: SLOW_PORT });
   } catch (err) {
     await close();
     throw err;

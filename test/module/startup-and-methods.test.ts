@@ -11,13 +11,11 @@ import { mergeSkipped } from '../../src/report/merge.js';
 import { LAB_ADDR } from '../lab/harness.js';
 import { requireLab } from '../lab/require-lab.js';
 import { assertHealthyLogs, assertTelemetryOf, assertTwinShowsReport, errorFrom, reportFrom } from './assertions.js';
-import { secretLeaks, startModuleLab } from './module-harness.js';
+import { SLOW_PORT, secretLeaks, startModuleLab } from './module-harness.js';
 import type { ModuleLab, ModuleProcess } from './module-harness.js';
 
 const skip = requireLab();
 const MODULE = 'netdiag';
-/** A port nothing may reach in the lab (dropped by nft): a probe of it lasts its whole timeout. */
-const SLOW_PORT = 9;
 
 describe('module: startup report and direct methods', { skip }, () => {
   let ml: ModuleLab;
@@ -26,8 +24,7 @@ describe('module: startup report and direct methods', { skip }, () => {
   let lastCheckId = '';
 
   before(async () => {
-    ml = await startModuleLab({ label: 'module-methods', lab: { hub: { ports: { 5671: 'reset' } } } });
-    await ml.lab.drop({ protocol: 'tcp', port: SLOW_PORT });
+    ml = await startModuleLab({ label: 'module-methods', lab: { hub: { ports: { 5671: 'reset' } } }, slowPort: true });
     [mod, debugging] = await Promise.all([
       ml.startModule({ moduleId: MODULE }),
       // An operator troubleshooting the SDK sets DEBUG: its libraries then print the MQTT CONNECT.

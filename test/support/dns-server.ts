@@ -195,7 +195,12 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
   let tcp: net.Server | undefined;
   for (let attempt = 0; tcp === undefined; attempt++) {
     const u = dgram.createSocket(udpType);
-    await bindUdp(u, options.port ?? 0, host);
+    try {
+      await bindUdp(u, options.port ?? 0, host);
+    } catch (err) {
+      u.close(); // a socket that failed to bind still holds a handle
+      throw err;
+    }
     const t = net.createServer();
     try {
       await listenTcp(t, u.address().port, host);

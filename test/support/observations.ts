@@ -2,7 +2,7 @@
  * Literal observations of a healthy EFLOW VM, to be bent into each fault by the diagnosis tests.
  */
 import type { Observations } from '../../src/diagnosis/observations.js';
-import type { DnsServerReport, EndpointReport, InterfaceReport } from '../../src/report/types.js';
+import type { DnsServerReport, EndpointReport, GatewayReport, InterfaceReport } from '../../src/report/types.js';
 
 export const HUB = 'lab-hub.azure-devices.net';
 
@@ -17,6 +17,11 @@ export function healthyInterface(over: Partial<InterfaceReport> = {}): Interface
     counters: { rxPackets: 1000, rxBytes: 100000, rxErrors: 0, rxDropped: 0, txPackets: 900, txBytes: 90000, txErrors: 0, txDropped: 0 },
     ...over,
   };
+}
+
+/** eth0's default gateway, answering pings. */
+export function healthyGateway(over: Partial<GatewayReport> = {}): GatewayReport {
+  return { address: '198.18.0.1', interface: 'eth0', reachable: true, rttMs: 0.1, ...over };
 }
 
 export function healthyServer(address = '198.18.0.53', over: Partial<DnsServerReport> = {}): DnsServerReport {
@@ -43,7 +48,7 @@ export function healthy(): Observations {
     ip: {
       interfaces: [healthyInterface()],
       defaultRoutes: [{ gateway: '198.18.0.1', interface: 'eth0', metric: 100, family: 4 }],
-      defaultGateway: { address: '198.18.0.1', interface: 'eth0', reachable: true, rttMs: 0.1 },
+      defaultGateway: healthyGateway(),
     },
     dns: {
       resolvers: { source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: ['198.18.0.53'], stub: false, problems: [] },

@@ -103,14 +103,17 @@ describe('hubFromAziotToml', () => {
   }
 
   test('no returned value ever carries the key, the signature or the connection string', () => {
+    let checked = 0;
     for (const c of cases) {
       const hub = hubFromAziotToml(c.toml);
       if (hub === null) continue;
+      checked++;
       for (const secret of [KEY, 'U2VjcmV0U2ln', 'SharedAccess', 'DeviceId', ';']) {
         assert.ok(!hub.includes(secret), `${c.name}: ${hub}`);
       }
       assert.match(hub, /^[a-z0-9.-]+$/, `${c.name}: only a hostname is returned`);
     }
+    assert.ok(checked > 0, 'some case returns a hub name to check');
   });
 });
 

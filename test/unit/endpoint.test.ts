@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createServer as createTlsServer } from 'node:tls';
 import { probeEndpoint } from '../../src/probes/endpoint.js';
 import type { EndpointContext } from '../../src/probes/endpoint.js';
@@ -15,8 +14,9 @@ import { loadTrust, SYSTEM_CA_BUNDLES } from '../../src/probes/trust.js';
 import type { EndpointReport } from '../../src/report/types.js';
 import { createCa, issueServerCert, removeCa } from '../support/pki.js';
 import type { Ca } from '../support/pki.js';
-import { NETNS_DIR, newLabNames, removeNetnsSync } from '../lab/lab-names.js';
+import { ipPath } from '../lab/lab-process.js';
 import { findTool } from '../lab/require-lab.js';
+import { createTestNetns, ipIn, isolateLookups, netnsUnavailable, nodeInNetns, REPO_ROOT, skipOrFail } from '../support/netns.js';
 
 // ---------- loopback servers ----------
 
@@ -339,28 +339,6 @@ test('loadTrust: an unreadable (not missing) system bundle is a problem, and the
 
 // ---------- blocked, unreachable and a real failed lookup, in a throw-away namespace ----------
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const IP = findTool('ip') ?? 'ip';
-
-function labUnavailable(): string | null {
-  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'network namespaces need root (uid 0)';
-  if (findTool('ip') === null) return 'the `ip` command (iproute2) is missing: apt-get install -y iproute2';
-  if (findTool('nft') === null) return 'the `nft` command (nftables) is missing: apt-get install -y nftables';
-  return null;
-}
-
-/** glibc reads resolv.conf (bind-mounted per namespace) only through `dns`; other modules could leave the namespace. */
-function nsswitchIsFilesAndDns(): boolean {
-  try {
-    const line = readFileSync('/etc/nsswitch.conf', 'utf8').split('\n').find((l) => /^\s*hosts\s*:/.test(l));
-    const sources = (line ?? '').replace(/^\s*hosts\s*:/, '').replace(/\[[^\]]*\]/g, '').trim().split(/\s+/);
-    return sources.length > 0 && sources.every((s) => s === 'files' || s === 'dns');
-  } catch {
-    return false;
-  }
-}
-
 interface NsTarget {
   label: string;
   host: string;
@@ -373,7 +351,7 @@ interface NsTarget {
 function probeIn(ns: string, targets: NsTarget[]): Record<string, EndpointReport> {
   const code = `
     import { createSecureContext } from 'node:tls';
-    import { probeEndpoint } from ${JSON.stringify(join(repoRoot, 'src/probes/endpoint.ts'))};
+    import { probeEndpoint } from ${JSON.stringify(join(REPO_ROOT, 'src/probes/endpoint.ts'))};
     const targets = ${JSON.stringify(targets)};
     const secureContext = createSecureContext();
     const results = await Promise.all(targets.map(async (t) => {
@@ -381,31 +359,18 @@ function probeIn(ns: string, targets: NsTarget[]): Record<string, EndpointReport
       return [t.label, await probeEndpoint({ host: t.host, port: t.port, protocol: 'custom' }, { signal, timeoutMs: t.timeoutMs, secureContext })];
     }));
     process.stdout.write(JSON.stringify(Object.fromEntries(results)));`;
-  const r = spawnSync(IP, ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', code], {
-    cwd: repoRoot, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL',
-  });
-  assert.equal(r.status, 0, `child failed: ${r.error?.message ?? ''} ${r.stderr}`);
-  return JSON.parse(r.stdout) as Record<string, EndpointReport>;
+  return nodeInNetns<Record<string, EndpointReport>>(ns, code, 60_000);
 }
 
 test('in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable, TCP reset → rejected, dead resolver → unresolved', { timeout: 90_000 }, (t) => {
-  const skipOrFail = (reason: string): void => {
-    if (process.env.CI === 'true') assert.fail(`lab test cannot run under CI=true: ${reason}`);
-    t.skip(reason);
-  };
-  const missing = labUnavailable();
-  if (missing) return skipOrFail(missing);
-  const ns = newLabNames().vmNs;
-  t.after(() => removeNetnsSync(ns)); // also removes /etc/netns/<ns>
-  const ip = (...args: string[]): void => { execFileSync(IP, ['-n', ns, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }); };
-  try {
-    execFileSync(IP, ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (error) {
-    return skipOrFail(`cannot create a network namespace (ip netns add: ${String((error as { stderr?: unknown }).stderr ?? error).trim()})`);
-  }
-  // The namespace's resolver is a loopback address where nothing listens: a lookup fails without leaving it.
-  mkdirSync(join(NETNS_DIR, ns), { recursive: true });
-  writeFileSync(join(NETNS_DIR, ns, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+  const missing = netnsUnavailable(['nft']);
+  if (missing) return skipOrFail(t, missing);
+  const ns = createTestNetns(t); // removed, with /etc/netns/<ns>, when the test ends
+  if (ns === null) return;
+  const ip = (...args: string[]): void => ipIn(ns, ...args);
+  // The namespace's resolver is a loopback address where nothing listens, and glibc asks nothing
+  // else (files and DNS only): a lookup fails without leaving the namespace.
+  isolateLookups(ns, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
   ip('link', 'set', 'lo', 'up');
   ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
   ip('addr', 'add', '198.18.40.10/24', 'dev', 'eth0');
@@ -421,7 +386,7 @@ test('in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable
         ip daddr 198.18.40.1 tcp dport 443 reject with icmp type host-unreachable
       }
     }`;
-  execFileSync(IP, ['netns', 'exec', ns, findTool('nft') ?? 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'ignore', 'pipe'] });
+  execFileSync(ipPath(), ['netns', 'exec', ns, findTool('nft') ?? 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'ignore', 'pipe'] });
 
   const targets: NsTarget[] = [
     { label: 'dropped', host: '198.18.40.1', port: 8883, timeoutMs: 1000 },
@@ -429,10 +394,8 @@ test('in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable
     { label: 'reset', host: '198.18.40.1', port: 5671, timeoutMs: 2000 },
     { label: 'icmpUnreachable', host: '198.18.40.1', port: 443, timeoutMs: 2000 },
     { label: 'noRoute', host: '198.18.99.1', port: 443, timeoutMs: 2000 },
+    { label: 'deadResolver', host: 'lab-hub.invalid', port: 8883, timeoutMs: 5000 },
   ];
-  const realLookup = nsswitchIsFilesAndDns();
-  if (realLookup) targets.push({ label: 'deadResolver', host: 'lab-hub.invalid', port: 8883, timeoutMs: 5000 });
-  else t.diagnostic('the real failed lookup is not exercised: /etc/nsswitch.conf hosts uses more than files and dns');
 
   const r = probeIn(ns, targets);
   assert.equal(r.dropped?.outcome, 'blocked', JSON.stringify(r.dropped));
@@ -446,9 +409,7 @@ test('in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable
   assert.equal(r.icmpUnreachable?.error?.code, 'EHOSTUNREACH');
   assert.equal(r.noRoute?.outcome, 'unreachable', JSON.stringify(r.noRoute));
   assert.equal(r.noRoute?.error?.code, 'ENETUNREACH');
-  if (realLookup) {
-    assert.equal(r.deadResolver?.outcome, 'unresolved', JSON.stringify(r.deadResolver));
-    assert.equal(r.deadResolver?.error?.phase, 'resolve');
-    assert.equal(r.deadResolver?.address, null);
-  }
+  assert.equal(r.deadResolver?.outcome, 'unresolved', JSON.stringify(r.deadResolver));
+  assert.equal(r.deadResolver?.error?.phase, 'resolve');
+  assert.equal(r.deadResolver?.address, null);
 });

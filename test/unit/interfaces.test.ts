@@ -1,18 +1,15 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   ipv4Broadcast, ipv6Scope, netmaskToPrefix, observeInterfaces, parseIpAddrJson,
 } from '../../src/probes/interfaces.js';
 import type { InterfaceObservation } from '../../src/probes/types.js';
-import { newLabNames, removeNetnsSync } from '../lab/lab-names.js';
-import { findTool } from '../lab/require-lab.js';
+import { createTestNetns, ipIn, netnsUnavailable, nodeInNetns, REPO_ROOT, skipOrFail } from '../support/netns.js';
 
 // ---------- a fixture /sys tree ----------
 
@@ -160,62 +157,21 @@ test('parseIpAddrJson keeps well-formed addresses only', () => {
 
 // ---------- for real, in a throw-away network namespace ----------
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-const IP = findTool('ip') ?? 'ip';
-
-/** Why the lab cannot run here, or null when it can. */
-function labUnavailable(): string | null {
-  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'network namespaces need root (uid 0)';
-  if (findTool('ip') === null) return 'the `ip` command (iproute2) is missing: apt-get install -y iproute2';
-  return null;
-}
-
-function skipOrFail(t: TestContext, reason: string): void {
-  if (process.env.CI === 'true') assert.fail(`lab test cannot run under CI=true: ${reason}`);
-  t.skip(reason);
-}
-
-/**
- * A namespace named like the lab's (so a crashed run's leftover is swept), removed when the test
- * ends; null (after skip-or-fail) when root still may not create one, e.g. without CAP_SYS_ADMIN.
- */
-function createNamespace(t: TestContext): string | null {
-  const ns = newLabNames().vmNs;
-  t.after(() => removeNetnsSync(ns));
-  try {
-    execFileSync(IP, ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (error) {
-    skipOrFail(t, `cannot create a network namespace (ip netns add: ${String((error as { stderr?: unknown }).stderr ?? error).trim()})`);
-    return null;
-  }
-  return ns;
-}
-
-function ipIn(ns: string, ...args: string[]): void {
-  execFileSync(IP, ['-n', ns, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 /** Runs the real probes inside the namespace, in a child node, and returns what they saw. */
 function observeIn(ns: string, names: string[]): { interfaces: InterfaceObservation[]; routes: unknown } {
-  const src = (file: string): string => JSON.stringify(join(repoRoot, 'src/probes', file));
+  const src = (file: string): string => JSON.stringify(join(REPO_ROOT, 'src/probes', file));
   const code = `
     import { observeInterfaces } from ${src('interfaces.ts')};
     import { readDefaultRoutes } from ${src('routes.ts')};
     const [interfaces, routes] = await Promise.all([observeInterfaces(${JSON.stringify(names)}), readDefaultRoutes()]);
     process.stdout.write(JSON.stringify({ interfaces, routes }));`;
-  const r = spawnSync(IP, ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', code], {
-    cwd: repoRoot, encoding: 'utf8', timeout: 30_000,
-  });
-  assert.equal(r.status, 0, `child failed: ${r.error?.message ?? ''} ${r.stderr}`);
-  return JSON.parse(r.stdout) as { interfaces: InterfaceObservation[]; routes: unknown };
+  return nodeInNetns<{ interfaces: InterfaceObservation[]; routes: unknown }>(ns, code, 30_000);
 }
 
 test('observeInterfaces in a namespace: eth0 up, down, no carrier, and a missing interface', async (t) => {
-  const missing = labUnavailable();
+  const missing = netnsUnavailable();
   if (missing) return skipOrFail(t, missing);
-  const ns = createNamespace(t);
+  const ns = createTestNetns(t);
   if (ns === null) return;
   ipIn(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
   ipIn(ns, 'link', 'set', 'eth0', 'address', '02:00:c6:12:07:0a', 'mtu', '1400');

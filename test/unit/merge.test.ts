@@ -2,26 +2,32 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mergeSkipped } from '../../src/report/merge.js';
 import type { Report } from '../../src/report/types.js';
-import { endpoint, healthyInterface, healthyServer } from '../support/observations.js';
+import { endpoint } from '../support/observations.js';
 import { assertValidReport } from '../support/report-schema.js';
+import { healthyComponents, makeReport } from '../support/reports.js';
 
+/** A healthy scheduled check with no gateway, no resolver file and only port 443. */
 function report(over: Partial<Report>): Report {
-  return {
-    schemaVersion: 1, agent: { name: 'eflow-netdiag', version: '0.1.0' }, host: null, checkId: '00000000-0000-4000-8000-000000000001',
-    trigger: 'schedule', startedAt: '2026-11-26T06:00:00.000Z', durationMs: 500, status: 'healthy', failingComponent: null,
+  const healthy = healthyComponents();
+  return makeReport({
     components: {
-      ip: { status: 'healthy', interfaces: [healthyInterface()], defaultGateway: null },
-      dns: { status: 'healthy', source: 'resolv.conf', files: [], servers: [healthyServer()] },
-      firewall: { status: 'healthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443)] },
+      ip: { ...healthy.ip, defaultGateway: null },
+      dns: { ...healthy.dns, files: [] },
+      firewall: { ...healthy.firewall, endpoints: [endpoint(443)] },
     },
-    findings: [], timings: {}, timedOut: [], ...over,
-  };
+    ...over,
+  });
 }
 
 const blockedFirewall = report({
   status: 'unhealthy', failingComponent: 'firewall',
   components: { ...report({}).components, firewall: { status: 'unhealthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443, { outcome: 'blocked' })] } },
   findings: [{ code: 'FW_PORT_BLOCKED', severity: 'error', component: 'firewall', subject: 'hub:443', message: 'dropped', guidance: 'open it' }],
+});
+
+test('merge: the literal reports used here are valid Reports', () => {
+  assertValidReport(report({}));
+  assertValidReport(blockedFirewall);
 });
 
 test('merge: a DNS-only run keeps the firewall fault it did not look at', () => {

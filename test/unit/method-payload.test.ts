@@ -13,8 +13,9 @@ import {
   METHOD_DEADLINE_MAX_MS, METHOD_MAX_ENDPOINTS, PayloadError, configForRequest, parseRunDiagnostics, requestKey, type RunDiagnosticsRequest,
 } from '../../src/module/method-payload.js';
 import type { Finding, Report } from '../../src/report/types.js';
-import { endpoint, healthyInterface, healthyServer, HUB } from '../support/observations.js';
+import { healthyGateway, healthyServer, HUB } from '../support/observations.js';
 import { assertValidReport } from '../support/report-schema.js';
+import { healthyComponents, makeReport } from '../support/reports.js';
 
 const endpoints = (n: number) => Array.from({ length: n }, (_, i) => ({ host: `h${i}.example`, port: 443 }));
 
@@ -184,16 +185,12 @@ describe('fitResponse: a method response stays under 128 KB', () => {
   const LIMIT = 128 * 1024;
 
   function report(over: Partial<Report> = {}): Report {
-    return {
-      schemaVersion: 1, agent: { name: 'eflow-netdiag', version: '0.1.0' }, host: null, checkId: '9b2f4c1e-3d5a-4e6f-8a7b-1c2d3e4f5a6b',
-      trigger: 'method', startedAt: '2026-11-26T06:00:00.000Z', durationMs: 640, status: 'healthy', failingComponent: null,
-      components: {
-        ip: { status: 'healthy', interfaces: [healthyInterface()], defaultGateway: { address: '198.18.0.1', interface: 'eth0', reachable: true, rttMs: 0.3 } },
-        dns: { status: 'healthy', source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: [healthyServer()] },
-        firewall: { status: 'healthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(8883), endpoint(5671), endpoint(443)] },
-      },
-      findings: [], timings: { ip: 10, dns: 20, firewall: 30 }, timedOut: [], ...over,
-    };
+    const healthy = healthyComponents();
+    return makeReport({
+      checkId: '9b2f4c1e-3d5a-4e6f-8a7b-1c2d3e4f5a6b', trigger: 'method', durationMs: 640,
+      components: { ...healthy, ip: { ...healthy.ip, defaultGateway: healthyGateway({ rttMs: 0.3 }) } },
+      timings: { ip: 10, dns: 20, firewall: 30 }, ...over,
+    });
   }
 
   test('a normal report is returned as it is', () => {

@@ -6,32 +6,31 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TELEMETRY_MAX_BYTES, stateFingerprint, telemetrySummary } from '../../src/report/telemetry.js';
 import type { Finding, Report, Severity } from '../../src/report/types.js';
-import { endpoint, healthyInterface, healthyServer, HUB } from '../support/observations.js';
+import { healthyGateway } from '../support/observations.js';
 import { assertValidReport } from '../support/report-schema.js';
+import { healthyComponents, makeReport } from '../support/reports.js';
 
+/** DNS broken, the firewall not judged: the report the telemetry tests start from. */
 function report(over: Partial<Report> = {}): Report {
-  return {
-    schemaVersion: 1,
-    agent: { name: 'eflow-netdiag', version: '0.1.0' }, host: null,
+  const healthy = healthyComponents();
+  return makeReport({
     checkId: '7d3e9b10-2c4f-4a6b-8e1d-5f0a9c8b7e21',
     trigger: 'method',
-    startedAt: '2026-11-26T06:00:00.000Z',
     durationMs: 812,
     status: 'unhealthy',
     failingComponent: 'dns',
     components: {
-      ip: { status: 'healthy', interfaces: [healthyInterface()], defaultGateway: { address: '198.18.0.1', interface: 'eth0', reachable: true, rttMs: 0.3 } },
-      dns: { status: 'unhealthy', source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: [healthyServer()] },
-      firewall: { status: 'inconclusive', upstreamProtocol: 'Amqp', endpoints: [endpoint(8883), endpoint(5671), endpoint(443)] },
+      ip: { ...healthy.ip, defaultGateway: healthyGateway({ rttMs: 0.3 }) },
+      dns: { ...healthy.dns, status: 'unhealthy' },
+      firewall: { ...healthy.firewall, status: 'inconclusive' },
     },
     findings: [
       { code: 'DNS_SERVER_NOT_ANSWERING', severity: 'error', component: 'dns', subject: '198.18.0.53', message: 'queries timed out after 3000 ms (ping 0.4 ms)', guidance: 'ask the network team to allow DNS to 198.18.0.53' },
       { code: 'DNS_PUBLIC_SERVER', severity: 'info', component: 'dns', subject: '8.8.8.8', message: 'a public resolver is configured', guidance: 'prefer the corporate resolver' },
     ],
     timings: { ip: 15, dns: 3010, firewall: 120 },
-    timedOut: [],
     ...over,
-  };
+  });
 }
 
 function finding(i: number, severity: Severity, subjectLength = 60): Finding {

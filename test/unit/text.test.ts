@@ -2,20 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderText } from '../../src/report/text.js';
 import type { Report } from '../../src/report/types.js';
-import { endpoint, healthyInterface, healthyServer, HUB } from '../support/observations.js';
+import { endpoint, healthyServer, HUB } from '../support/observations.js';
+import { assertValidReport } from '../support/report-schema.js';
+import { makeReport } from '../support/reports.js';
 
 function report(over: Partial<Report> = {}): Report {
-  return {
-    schemaVersion: 1, agent: { name: 'eflow-netdiag', version: '0.1.0' }, host: null, checkId: '00000000-0000-4000-8000-00000000000a',
-    trigger: 'cli', startedAt: '2026-11-26T06:00:00.000Z', durationMs: 500, status: 'healthy', failingComponent: null,
-    components: {
-      ip: { status: 'healthy', interfaces: [healthyInterface()], defaultGateway: { address: '198.18.0.1', interface: 'eth0', reachable: true, rttMs: 0.1 } },
-      dns: { status: 'healthy', source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: [healthyServer()] },
-      firewall: { status: 'healthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(8883), endpoint(5671), endpoint(443)] },
-    },
-    findings: [], timings: {}, timedOut: [], ...over,
-  };
+  return makeReport({ checkId: '00000000-0000-4000-8000-00000000000a', trigger: 'cli', ...over });
 }
+
+test('text: the literal report used here is a valid Report', () => assertValidReport(report()));
 
 test('text: a healthy report says so on its first line and lists each layer', () => {
   const lines = renderText(report()).split('\n');
@@ -38,7 +33,12 @@ test('text: verdict, then the failing layer with its next step, then other findi
     ],
     timedOut: ['dns 198.18.0.53 x'],
   }));
-  const at = (s: string) => text.indexOf(s);
+  // indexOf is -1 for a missing piece, which would pass any "comes before" check: each must be there.
+  const at = (s: string) => {
+    const i = text.indexOf(s);
+    assert.ok(i >= 0, `the text has ${JSON.stringify(s)}:\n${text}`);
+    return i;
+  };
   assert.match(text, /^UNHEALTHY: the first broken layer is DNS/);
   assert.ok(at('DNS_SERVER_UNREACHABLE') < at('IP_GATEWAY_UNREACHABLE'), 'the root cause comes before other findings');
   assert.ok(at('Next step: use Set-EflowVmDnsServers') > 0);
