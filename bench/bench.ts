@@ -24,7 +24,10 @@ const ms = (n: number) => `${Math.round(n)} ms`;
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
 /** Runs a command in the vm namespace, sampling the process's VmHWM (peak RSS) until it exits. */
-function runMeasured(lab: Lab, args: string[]): Promise<{ wallMs: number; peakKb: number; stdout: string; code: number | null }> {
+function runMeasured(
+  lab: Lab,
+  args: string[],
+): Promise<{ wallMs: number; peakKb: number; stdout: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // `ip netns exec` execs the command, so the child's pid is node's own.
@@ -49,8 +52,22 @@ function runMeasured(lab: Lab, args: string[]): Promise<{ wallMs: number; peakKb
 }
 
 function checkArgs(lab: Lab, extra: string[] = []): string[] {
-  return ['check', '--json', '--aziot-config', lab.paths.aziotConfig, '--resolv-conf', lab.paths.resolvConf,
-    '--networkd-dir', lab.paths.networkdDir, '--leases-dir', lab.paths.leasesDir, '--expected-ip', '198.18.0.10', ...lab.hubArgs(), ...extra];
+  return [
+    'check',
+    '--json',
+    '--aziot-config',
+    lab.paths.aziotConfig,
+    '--resolv-conf',
+    lab.paths.resolvConf,
+    '--networkd-dir',
+    lab.paths.networkdDir,
+    '--leases-dir',
+    lab.paths.leasesDir,
+    '--expected-ip',
+    '198.18.0.10',
+    ...lab.hubArgs(),
+    ...extra,
+  ];
 }
 
 async function main(): Promise<void> {
@@ -60,10 +77,19 @@ async function main(): Promise<void> {
   const lab = await createLab({ label: 'bench' });
   try {
     // 1. Healthy full check, in-process (warm: the first run is reported apart).
-    const inproc = await runMeasured(lab, [process.execPath, 'bench/inproc-check.mjs', String(HEALTHY_RUNS + 1), ...checkArgs(lab).slice(2)]);
+    const inproc = await runMeasured(lab, [
+      process.execPath,
+      'bench/inproc-check.mjs',
+      String(HEALTHY_RUNS + 1),
+      ...checkArgs(lab).slice(2),
+    ]);
     const parsed = JSON.parse(inproc.stdout) as { durations: number[]; statuses: string[]; maxRssKb: number };
     if (parsed.statuses.some((s) => s !== 'healthy')) throw new Error(`lab not healthy: ${parsed.statuses.join(',')}`);
-    results.push(['healthy check, in-process (median of ' + HEALTHY_RUNS + ', after 1 warm-up)', ms(median(parsed.durations.slice(1))), '< 1000 ms']);
+    results.push([
+      'healthy check, in-process (median of ' + HEALTHY_RUNS + ', after 1 warm-up)',
+      ms(median(parsed.durations.slice(1))),
+      '< 1000 ms',
+    ]);
     results.push(['healthy check, in-process, first run', ms(parsed.durations[0]!), '']);
     results.push([`peak RSS, in-process after ${HEALTHY_RUNS + 1} checks`, mb(parsed.maxRssKb), '< 80 MB']);
 
@@ -89,8 +115,11 @@ async function main(): Promise<void> {
       dropped.push(r.wallMs);
       droppedPeak = Math.max(droppedPeak, r.peakKb);
     }
-    results.push([`everything dropped, default --timeout ${DEFAULT_TIMEOUT_MS} / --deadline 15000, CLI (median of ${DROPPED_RUNS})`,
-      `${ms(median(dropped))} (${(median(dropped) / DEFAULT_TIMEOUT_MS).toFixed(2)} x timeout)`, `< ${2.5 * DEFAULT_TIMEOUT_MS} ms`]);
+    results.push([
+      `everything dropped, default --timeout ${DEFAULT_TIMEOUT_MS} / --deadline 15000, CLI (median of ${DROPPED_RUNS})`,
+      `${ms(median(dropped))} (${(median(dropped) / DEFAULT_TIMEOUT_MS).toFixed(2)} x timeout)`,
+      `< ${2.5 * DEFAULT_TIMEOUT_MS} ms`,
+    ]);
     results.push(['peak RSS, CLI process, everything dropped', mb(droppedPeak), '< 80 MB']);
   } finally {
     await lab.destroy();

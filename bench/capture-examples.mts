@@ -4,11 +4,19 @@ import { startModuleLab } from '../test/module/module-harness.js';
 const ml = await startModuleLab({ label: 'readme' });
 try {
   await ml.lab.reject({ protocol: 'tcp', port: 5671 });
-  const mod = await ml.startModule({ moduleId: 'netdiag', env: { NETDIAG_LOG_LEVEL: 'warn' }, desired: { intervalSeconds: 600, colour: 'blue' } as never });
+  const mod = await ml.startModule({
+    moduleId: 'netdiag',
+    env: { NETDIAG_LOG_LEVEL: 'warn' },
+    desired: { intervalSeconds: 600, colour: 'blue' } as never,
+  });
   await ml.until(() => ml.reported('netdiag')['lastCheck'], 'startup report', 60_000);
   const res = await ml.invoke('netdiag', 'runDiagnostics', null, { responseTimeoutInSeconds: 30 });
   const report = res.payload as { checkId: string };
-  await ml.until(() => (ml.reported('netdiag')['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId, 'twin', 20_000);
+  await ml.until(
+    () => (ml.reported('netdiag')['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId,
+    'twin',
+    20_000,
+  );
   const event = await ml.eventFor('netdiag', report.checkId);
   const bad = await ml.invoke('netdiag', 'runDiagnostics', { deadlineMs: 999999 });
   console.log('=== REPORTED');

@@ -32,7 +32,10 @@ export async function benchModule(): Promise<Array<[string, string, string]>> {
   const ml = await startModuleLab({ label: 'bench-mod' });
   try {
     // The module runs with the image's memory settings (the Dockerfile's ENV line), as deployed.
-    const mod = await ml.startModule({ moduleId: 'netdiag', env: { NETDIAG_LOG_LEVEL: 'warn', NETDIAG_DEADLINE: '5000', ...imageEnv() } });
+    const mod = await ml.startModule({
+      moduleId: 'netdiag',
+      env: { NETDIAG_LOG_LEVEL: 'warn', NETDIAG_DEADLINE: '5000', ...imageEnv() },
+    });
     await ml.until(() => ml.reported('netdiag')['lastCheck'], 'the startup report in the twin', 60_000);
     await new Promise((r) => setTimeout(r, 3000)); // let start-up garbage settle
     const idle = rssKb(mod.pid);

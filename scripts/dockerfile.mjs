@@ -85,7 +85,8 @@ function unquote(s) {
 export function execForm(args) {
   if (!args.trim().startsWith('[')) return null;
   const parsed = JSON.parse(args);
-  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new Error(`not a JSON string array: ${args}`);
+  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string'))
+    throw new Error(`not a JSON string array: ${args}`);
   return parsed;
 }
 
@@ -106,12 +107,16 @@ export function dockerfileNodeMajor(text) {
   for (const stage of stages) {
     if (!names.has(stage.image)) {
       const major = nodeMajorOfImage(stage.image);
-      if (major === null) throw new Error(`Dockerfile line ${stage.line}: FROM ${stage.imageRaw} is not a node:<major> image`);
+      if (major === null)
+        throw new Error(`Dockerfile line ${stage.line}: FROM ${stage.imageRaw} is not a node:<major> image`);
       majors.add(major);
     }
     if (stage.name) names.add(stage.name);
   }
-  if (majors.size !== 1) throw new Error(`Dockerfile stages use ${majors.size === 0 ? 'no' : 'different'} Node.js majors: ${[...majors].join(', ')}`);
+  if (majors.size !== 1)
+    throw new Error(
+      `Dockerfile stages use ${majors.size === 0 ? 'no' : 'different'} Node.js majors: ${[...majors].join(', ')}`,
+    );
   return [...majors][0];
 }
 

@@ -15,8 +15,17 @@ import { assignmentOf, matchNetworkFile } from './probes/networkd.js';
 import { isPublicResolver } from './probes/public-resolvers.js';
 import type { DefaultRoute, InterfaceObservation, NetworkdFile, ProbeContext, ResolverConfig } from './probes/types.js';
 import type {
-  DhcpLease, DnsQueryReport, HostInfo, DnsServerReport, EndpointProtocol, EndpointReport, GatewayReport, InterfaceReport,
-  PingOutcome, Report, Trigger,
+  DhcpLease,
+  DnsQueryReport,
+  HostInfo,
+  DnsServerReport,
+  EndpointProtocol,
+  EndpointReport,
+  GatewayReport,
+  InterfaceReport,
+  PingOutcome,
+  Report,
+  Trigger,
 } from './report/types.js';
 import { VERSION } from './version.js';
 
@@ -33,7 +42,10 @@ export interface CheckDeps {
   hostInfo(): Promise<HostInfo | null>;
   probeEndpoint(
     target: { host: string; port: number; protocol: EndpointProtocol },
-    ctx: ProbeContext & { secureContext: SecureContext; lookup?: (host: string, signal: AbortSignal) => Promise<string> },
+    ctx: ProbeContext & {
+      secureContext: SecureContext;
+      lookup?: (host: string, signal: AbortSignal) => Promise<string>;
+    },
   ): Promise<EndpointReport>;
   /** A system-resolver lookup for one check (shared per host); default: the probe's own. */
   newLookup?(timeoutMs: number): (host: string, signal: AbortSignal) => Promise<string>;
@@ -62,7 +74,9 @@ export function protocolForPort(port: number): EndpointProtocol {
 }
 
 /** The endpoints a check tests: the hub's (or DPS's) three ports, then every extra one. */
-export function endpointTargets(config: Pick<CheckConfig, 'hub' | 'endpoints'>): Array<Endpoint & { protocol: EndpointProtocol; role: 'hub' | 'dps' | 'extra' }> {
+export function endpointTargets(
+  config: Pick<CheckConfig, 'hub' | 'endpoints'>,
+): Array<Endpoint & { protocol: EndpointProtocol; role: 'hub' | 'dps' | 'extra' }> {
   const host = config.hub ?? DEFAULT_DPS_HOST;
   const role = config.hub ? 'hub' : 'dps';
   const targets = HUB_PORTS.map((p) => ({ host, port: p.port, protocol: p.protocol, role }) as const);
@@ -96,7 +110,8 @@ class Deadline {
     this.detach = () => outer?.removeEventListener('abort', onOuter);
     if (outer?.aborted) this.controller.abort();
     this.expired = new Promise((resolve) =>
-      this.controller.signal.addEventListener('abort', () => setTimeout(resolve, GRACE_MS), { once: true }));
+      this.controller.signal.addEventListener('abort', () => setTimeout(resolve, GRACE_MS), { once: true }),
+    );
   }
 
   get signal(): AbortSignal {
@@ -127,7 +142,16 @@ class Deadline {
 }
 
 function timedOutQuery(name: string, type: 'A' | 'AAAA'): DnsQueryReport {
-  return { name, type, outcome: 'timeout', rcode: null, answers: [], rttMs: null, transport: 'udp', detail: 'check deadline reached' };
+  return {
+    name,
+    type,
+    outcome: 'timeout',
+    rcode: null,
+    answers: [],
+    rttMs: null,
+    transport: 'udp',
+    detail: 'check deadline reached',
+  };
 }
 
 function timedOutPing(): PingOutcome {
@@ -176,7 +200,11 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
           files: dns?.resolvers.files ?? [],
           servers: dns?.servers ?? [],
         },
-        firewall: { status: d.components.firewall, upstreamProtocol: config.upstreamProtocol, endpoints: firewall?.endpoints ?? [] },
+        firewall: {
+          status: d.components.firewall,
+          upstreamProtocol: config.upstreamProtocol,
+          endpoints: firewall?.endpoints ?? [],
+        },
       },
       findings: d.findings,
       timings,
@@ -187,51 +215,84 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
   }
 }
 
-async function examineIp(config: CheckConfig, deps: CheckDeps, deadline: Deadline): Promise<NonNullable<Observations['ip']>> {
+async function examineIp(
+  config: CheckConfig,
+  deps: CheckDeps,
+  deadline: Deadline,
+): Promise<NonNullable<Observations['ip']>> {
   const unread = (name: string): InterfaceObservation & { observed: false } => ({
-    observed: false, name, present: false, ifindex: null, operState: null, adminUp: null, mac: null, mtu: null, ipv4: [], ipv6: [], counters: null,
+    observed: false,
+    name,
+    present: false,
+    ifindex: null,
+    operState: null,
+    adminUp: null,
+    mac: null,
+    mtu: null,
+    ipv4: [],
+    ipv6: [],
+    counters: null,
   });
   const [observed, routes, networkd] = await Promise.all([
     deadline.guard('interfaces', deps.observeInterfaces(config.interfaces), () => config.interfaces.map(unread)),
     deadline.guard('routes', deps.readDefaultRoutes(), () => null),
-    deadline.guard('networkd', deps.readNetworkd(config.networkdDir), () => ({ files: [], problems: ['timed out reading'] })),
+    deadline.guard('networkd', deps.readNetworkd(config.networkdDir), () => ({
+      files: [],
+      problems: ['timed out reading'],
+    })),
   ]);
 
   const routesObserved = routes !== null;
   const defaultRoutes = routes ?? [];
   // Only a gateway on an examined interface is pinged: with --interface lo on a workstation, the
   // machine's own gateway is none of this check's business.
-  const gatewayRoute = defaultRoutes.find((r) => r.family === 4 && config.interfaces.includes(r.interface))
-    ?? defaultRoutes.find((r) => r.family === 4);
+  const gatewayRoute =
+    defaultRoutes.find((r) => r.family === 4 && config.interfaces.includes(r.interface)) ??
+    defaultRoutes.find((r) => r.family === 4);
   const pingGateway = gatewayRoute !== undefined && config.interfaces.includes(gatewayRoute.interface);
-  const gatewayPing = gatewayRoute && pingGateway
-    ? deadline.guard(`ping gateway ${gatewayRoute.gateway}`,
-      deps.ping(gatewayRoute.gateway, { count: PING_COUNT, timeoutMs: config.timeoutMs, signal: deadline.signal }), timedOutPing)
-    : Promise.resolve(null);
+  const gatewayPing =
+    gatewayRoute && pingGateway
+      ? deadline.guard(
+          `ping gateway ${gatewayRoute.gateway}`,
+          deps.ping(gatewayRoute.gateway, { count: PING_COUNT, timeoutMs: config.timeoutMs, signal: deadline.signal }),
+          timedOutPing,
+        )
+      : Promise.resolve(null);
 
-  const interfaces = await Promise.all(observed.map(async (o): Promise<InterfaceReport> => {
-    const file = matchNetworkFile(networkd.files, o.name, o.mac);
-    const lease = o.ifindex === null
-      ? null
-      : await deadline.guard(`lease ${o.name}`, deps.readLease(config.leasesDir, o.ifindex), () => null);
-    return {
-      name: o.name,
-      ...('observed' in o ? { observed: false } : {}),
-      present: o.present,
-      operState: o.operState,
-      adminUp: o.adminUp,
-      mac: o.mac,
-      mtu: o.mtu,
-      ipv4: o.ipv4,
-      ipv6: o.ipv6,
-      // A lease without a file still tells us DHCP is in use (networkd only writes leases for DHCP links).
-      assignment: file ? assignmentOf(file) : lease ? 'dhcp' : 'unknown',
-      configFile: file?.path ?? null,
-      config: file ? { dhcp: file.dhcp, addresses: file.addresses, gateways: file.gateways, dns: file.dns, problems: file.problems } : null,
-      lease,
-      counters: o.counters,
-    };
-  }));
+  const interfaces = await Promise.all(
+    observed.map(async (o): Promise<InterfaceReport> => {
+      const file = matchNetworkFile(networkd.files, o.name, o.mac);
+      const lease =
+        o.ifindex === null
+          ? null
+          : await deadline.guard(`lease ${o.name}`, deps.readLease(config.leasesDir, o.ifindex), () => null);
+      return {
+        name: o.name,
+        ...('observed' in o ? { observed: false } : {}),
+        present: o.present,
+        operState: o.operState,
+        adminUp: o.adminUp,
+        mac: o.mac,
+        mtu: o.mtu,
+        ipv4: o.ipv4,
+        ipv6: o.ipv6,
+        // A lease without a file still tells us DHCP is in use (networkd only writes leases for DHCP links).
+        assignment: file ? assignmentOf(file) : lease ? 'dhcp' : 'unknown',
+        configFile: file?.path ?? null,
+        config: file
+          ? {
+              dhcp: file.dhcp,
+              addresses: file.addresses,
+              gateways: file.gateways,
+              dns: file.dns,
+              problems: file.problems,
+            }
+          : null,
+        lease,
+        counters: o.counters,
+      };
+    }),
+  );
 
   const ping = await gatewayPing;
   let defaultGateway: GatewayReport | null = null;
@@ -248,35 +309,80 @@ async function examineIp(config: CheckConfig, deps: CheckDeps, deadline: Deadlin
   return { interfaces, defaultRoutes, routesObserved, defaultGateway };
 }
 
-async function examineDns(config: CheckConfig, deps: CheckDeps, deadline: Deadline): Promise<NonNullable<Observations['dns']>> {
-  const resolvers = await deadline.guard('resolvers', deps.readResolvers(config.resolvConf, config.resolvedConf), () => ({
-    source: 'resolv.conf' as const, files: [config.resolvConf], servers: [], stub: false, problems: ['timed out reading'],
-  }));
+async function examineDns(
+  config: CheckConfig,
+  deps: CheckDeps,
+  deadline: Deadline,
+): Promise<NonNullable<Observations['dns']>> {
+  const resolvers = await deadline.guard(
+    'resolvers',
+    deps.readResolvers(config.resolvConf, config.resolvedConf),
+    () => ({
+      source: 'resolv.conf' as const,
+      files: [config.resolvConf],
+      servers: [],
+      stub: false,
+      problems: ['timed out reading'],
+    }),
+  );
   const names = dnsNamesFor(config);
-  const servers = await Promise.all(resolvers.servers.slice(0, MAX_DNS_SERVERS).map(async (address): Promise<DnsServerReport> => {
-    const [ping, ...queries] = await Promise.all([
-      deadline.guard(`ping dns ${address}`, deps.ping(address, { count: PING_COUNT, timeoutMs: config.timeoutMs, signal: deadline.signal }), timedOutPing),
-      ...names.map((name) =>
-        deadline.guard(`dns ${address} ${name}`,
-          deps.queryDns(address, name, 'A', { signal: deadline.signal, timeoutMs: config.timeoutMs }),
-          () => timedOutQuery(name, 'A'))),
-    ]);
-    return { address, public: isPublicResolver(address), ping: ping as PingOutcome, queries: queries as DnsQueryReport[] };
-  }));
+  const servers = await Promise.all(
+    resolvers.servers.slice(0, MAX_DNS_SERVERS).map(async (address): Promise<DnsServerReport> => {
+      const [ping, ...queries] = await Promise.all([
+        deadline.guard(
+          `ping dns ${address}`,
+          deps.ping(address, { count: PING_COUNT, timeoutMs: config.timeoutMs, signal: deadline.signal }),
+          timedOutPing,
+        ),
+        ...names.map((name) =>
+          deadline.guard(
+            `dns ${address} ${name}`,
+            deps.queryDns(address, name, 'A', { signal: deadline.signal, timeoutMs: config.timeoutMs }),
+            () => timedOutQuery(name, 'A'),
+          ),
+        ),
+      ]);
+      return {
+        address,
+        public: isPublicResolver(address),
+        ping: ping as PingOutcome,
+        queries: queries as DnsQueryReport[],
+      };
+    }),
+  );
   return { resolvers, servers, names };
 }
 
-async function examineFirewall(config: CheckConfig, deps: CheckDeps, deadline: Deadline): Promise<NonNullable<Observations['firewall']>> {
+async function examineFirewall(
+  config: CheckConfig,
+  deps: CheckDeps,
+  deadline: Deadline,
+): Promise<NonNullable<Observations['firewall']>> {
   const trust = await deps.loadTrust(config.caFile);
   const lookup = deps.newLookup?.(config.timeoutMs);
-  const endpoints = await Promise.all(endpointTargets(config).map(async (t): Promise<EndpointReport> => {
-    const report = await deadline.guard(`connect ${t.host}:${t.port}`,
-      deps.probeEndpoint(t, { signal: deadline.signal, timeoutMs: config.timeoutMs, secureContext: trust.secureContext, ...(lookup ? { lookup } : {}) }),
-      (): EndpointReport => ({
-        host: t.host, port: t.port, protocol: t.protocol, address: null, outcome: 'blocked', resolveMs: null, tcpConnectMs: null,
-        error: { phase: 'connect', code: 'DEADLINE', message: 'the check deadline was reached first' },
-      }));
-    return { ...report, role: t.role };
-  }));
+  const endpoints = await Promise.all(
+    endpointTargets(config).map(async (t): Promise<EndpointReport> => {
+      const report = await deadline.guard(
+        `connect ${t.host}:${t.port}`,
+        deps.probeEndpoint(t, {
+          signal: deadline.signal,
+          timeoutMs: config.timeoutMs,
+          secureContext: trust.secureContext,
+          ...(lookup ? { lookup } : {}),
+        }),
+        (): EndpointReport => ({
+          host: t.host,
+          port: t.port,
+          protocol: t.protocol,
+          address: null,
+          outcome: 'blocked',
+          resolveMs: null,
+          tcpConnectMs: null,
+          error: { phase: 'connect', code: 'DEADLINE', message: 'the check deadline was reached first' },
+        }),
+      );
+      return { ...report, role: t.role };
+    }),
+  );
   return { endpoints, trustProblems: trust.problems };
 }

@@ -50,7 +50,9 @@ export function parseCheckArgs(args: string[]): { json: boolean; flags: Partial<
   try {
     ({ values } = parseArgs({ args, options: spec, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message.split('\n')[0] ?? 'invalid arguments' : 'invalid arguments');
+    throw new UsageError(
+      err instanceof Error ? (err.message.split('\n')[0] ?? 'invalid arguments') : 'invalid arguments',
+    );
   }
   const flags: Partial<Record<keyof CheckConfig, unknown>> = {};
   for (const o of OPTIONS) if (values[o.flag] !== undefined) flags[o.key] = values[o.flag];
@@ -64,9 +66,14 @@ async function assertCaFile(path: string | null): Promise<void> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError('--ca-file', path, `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new ConfigError(
+      '--ca-file',
+      path,
+      `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    );
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('--ca-file', path, 'a PEM file with at least one CERTIFICATE block');
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError('--ca-file', path, 'a PEM file with at least one CERTIFICATE block');
 }
 
 export function exitCodeFor(report: Report): number {

@@ -29,15 +29,33 @@ function scrub(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, depth + 1)]));
 }
 
-export function createLogger(level = process.env['NETDIAG_LOG_LEVEL'] ?? process.env['RuntimeLogLevel'] ?? 'info'): Logger {
+export function createLogger(
+  level = process.env['NETDIAG_LOG_LEVEL'] ?? process.env['RuntimeLogLevel'] ?? 'info',
+): Logger {
   const normalized = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level.toLowerCase())
     ? level.toLowerCase()
-    : level.toLowerCase() === 'warning' ? 'warn' : 'info';
+    : level.toLowerCase() === 'warning'
+      ? 'warn'
+      : 'info';
   return pino(
     {
       name: 'eflow-netdiag',
       level: normalized,
-      redact: { paths: ['password', '*.password', 'key', '*.key', 'sharedAccessKey', '*.sharedAccessKey', 'connectionString', '*.connectionString', 'token', '*.token'], censor: '<redacted>' },
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'key',
+          '*.key',
+          'sharedAccessKey',
+          '*.sharedAccessKey',
+          'connectionString',
+          '*.connectionString',
+          'token',
+          '*.token',
+        ],
+        censor: '<redacted>',
+      },
       formatters: {
         log: (obj) => scrub(obj) as Record<string, unknown>,
         bindings: (bindings) => scrub(bindings) as Record<string, unknown>,
@@ -50,11 +68,23 @@ export function createLogger(level = process.env['NETDIAG_LOG_LEVEL'] ?? process
           // (pino would otherwise copy the raw err.message into msg).
           let list: unknown[] = [...args];
           const [first, second] = list;
-          if (first instanceof Error) list = [{ err: first }, ...(typeof second === 'string' ? list.slice(1) : [first.message, ...list.slice(1)])];
-          else if (typeof first === 'object' && first !== null && (first as { err?: unknown }).err instanceof Error && typeof second !== 'string') {
-            list = [first, ((first as { err: Error }).err).message, ...list.slice(1)];
+          if (first instanceof Error)
+            list = [
+              { err: first },
+              ...(typeof second === 'string' ? list.slice(1) : [first.message, ...list.slice(1)]),
+            ];
+          else if (
+            typeof first === 'object' &&
+            first !== null &&
+            (first as { err?: unknown }).err instanceof Error &&
+            typeof second !== 'string'
+          ) {
+            list = [first, (first as { err: Error }).err.message, ...list.slice(1)];
           }
-          method.apply(this, list.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
+          method.apply(
+            this,
+            list.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>,
+          );
         },
       },
     },

@@ -21,7 +21,11 @@ async function moduleMode(): Promise<never> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t), env: process.env };
+  const io = {
+    stdout: (t: string) => process.stdout.write(t),
+    stderr: (t: string) => process.stderr.write(t),
+    env: process.env,
+  };
   switch (command) {
     case '--help':
     case '-h':
@@ -35,7 +39,10 @@ async function main(argv: string[]): Promise<number> {
     case 'check':
       return runCheckCommand(rest, io, defaultDeps());
     case 'module': {
-      if (rest.length) throw new UsageError(`"module" takes no arguments (got ${rest.join(' ')}); configure it with desired properties or NETDIAG_* variables`);
+      if (rest.length)
+        throw new UsageError(
+          `"module" takes no arguments (got ${rest.join(' ')}); configure it with desired properties or NETDIAG_* variables`,
+        );
       return moduleMode();
     }
     case undefined:

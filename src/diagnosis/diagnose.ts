@@ -56,7 +56,9 @@ export function diagnose(obs: Observations): Diagnosis {
 
   const components: Record<ComponentName, ComponentStatus> = { ip: ipStatus, dns: dnsStatus, firewall: fwStatus };
   const findings = [...ip.findings, ...dnsFindings, ...fwFindings].sort(
-    (a, b) => COMPONENTS.indexOf(a.component) - COMPONENTS.indexOf(b.component) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity],
+    (a, b) =>
+      COMPONENTS.indexOf(a.component) - COMPONENTS.indexOf(b.component) ||
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity],
   );
   return {
     status: statusOf(findings),

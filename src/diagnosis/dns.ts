@@ -28,16 +28,22 @@ function pingAnswered(s: DnsServerReport): boolean {
 function classify(s: DnsServerReport): { code: string; words: Words } {
   const outcomes = s.queries.map((q) => q.outcome);
   const failedNames = s.queries.map((q) => q.name);
-  if (outcomes.includes('refused')) return { code: 'DNS_SERVER_REFUSED', words: dnsWords.refused(s.address, [...new Set(failedNames)]) };
+  if (outcomes.includes('refused'))
+    return { code: 'DNS_SERVER_REFUSED', words: dnsWords.refused(s.address, [...new Set(failedNames)]) };
   const broken = s.queries.find((q) => q.outcome === 'servfail' || q.outcome === 'malformed');
   if (broken) {
-    const detail = broken.outcome === 'servfail' ? `SERVFAIL for ${broken.name}` : `malformed answer for ${broken.name}${broken.detail ? ` (${broken.detail})` : ''}`;
+    const detail =
+      broken.outcome === 'servfail'
+        ? `SERVFAIL for ${broken.name}`
+        : `malformed answer for ${broken.name}${broken.detail ? ` (${broken.detail})` : ''}`;
     return { code: 'DNS_SERVER_FAILURE', words: dnsWords.failure(s.address, detail) };
   }
   // Port 53 refused (ICMP port unreachable) means the host is up but serves no DNS: not answering.
   const portRefused = s.queries.find((q) => q.outcome === 'error' && /ECONNREFUSED/.test(q.detail ?? ''));
   if (pingAnswered(s) || portRefused) {
-    const detail = portRefused ? 'port 53 refused' : `${s.queries.length} ${s.queries.length === 1 ? 'query' : 'queries'} timed out`;
+    const detail = portRefused
+      ? 'port 53 refused'
+      : `${s.queries.length} ${s.queries.length === 1 ? 'query' : 'queries'} timed out`;
     return { code: 'DNS_SERVER_NOT_ANSWERING', words: dnsWords.notAnswering(s.address, detail) };
   }
   return { code: 'DNS_SERVER_UNREACHABLE', words: dnsWords.unreachable(s.address, describePing(s.ping)) };
@@ -54,7 +60,10 @@ function staticAddressing(interfaces: InterfaceReport[] | undefined): boolean {
 /** Which advice fits a name that does not resolve: the configured hub, a public Azure name, or something else. */
 function nameKind(name: string, hub: string | null): 'hub' | 'azure' | 'other' {
   if (hub && name === hub) return 'hub';
-  return /(^|\.)(azure-devices-provisioning\.net|azurecr\.io|azure\.com|windows\.net)$/.test(name) || name.endsWith('.azure-devices.net') ? 'azure' : 'other';
+  return /(^|\.)(azure-devices-provisioning\.net|azurecr\.io|azure\.com|windows\.net)$/.test(name) ||
+    name.endsWith('.azure-devices.net')
+    ? 'azure'
+    : 'other';
 }
 
 function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<string>, hub: string | null): Finding[] {
@@ -65,7 +74,14 @@ function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<strin
     seen.add(e.host);
     const code = e.error?.code ?? 'unknown';
     if (code === 'ENOTFOUND' || code === 'ENODATA') {
-      out.push(finding('DNS_NAME_NOT_FOUND', 'error', e.host, dnsWords.nameNotFound(e.host, ['the system resolver'], nameKind(e.host, hub))));
+      out.push(
+        finding(
+          'DNS_NAME_NOT_FOUND',
+          'error',
+          e.host,
+          dnsWords.nameNotFound(e.host, ['the system resolver'], nameKind(e.host, hub)),
+        ),
+      );
     } else {
       out.push(finding('DNS_SYSTEM_RESOLVER_FAILED', 'error', e.host, dnsWords.systemResolverFailed(e.host, code)));
     }
@@ -80,8 +96,14 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
   const { resolvers, servers } = dns;
 
   if (servers.length === 0) {
-    findings.push(finding('DNS_NO_SERVERS', 'error', resolvers.files[0] ?? 'resolv.conf',
-      dnsWords.noServers(resolvers.stub, resolvers.files, staticAddressing(obs.ip?.interfaces))));
+    findings.push(
+      finding(
+        'DNS_NO_SERVERS',
+        'error',
+        resolvers.files[0] ?? 'resolv.conf',
+        dnsWords.noServers(resolvers.stub, resolvers.files, staticAddressing(obs.ip?.interfaces)),
+      ),
+    );
     return { findings, blocking: true };
   }
 
@@ -93,7 +115,15 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
       const { code, words } = classify(s);
       findings.push(finding(code, severity, s.address, words));
     }
-    if (s.public) findings.push(finding('DNS_PUBLIC_SERVER', works ? 'info' : 'warning', s.address, dnsWords.publicServer(s.address, publicResolverProvider(s.address) ?? 'well known', !works)));
+    if (s.public)
+      findings.push(
+        finding(
+          'DNS_PUBLIC_SERVER',
+          works ? 'info' : 'warning',
+          s.address,
+          dnsWords.publicServer(s.address, publicResolverProvider(s.address) ?? 'well known', !works),
+        ),
+      );
   }
 
   // A name that must resolve but that a working server says does not exist.
@@ -102,7 +132,18 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
     const answered = working.some((s) => s.queries.some((q) => q.name === name && q.outcome === 'answered'));
     if (saidNx.length > 0) {
       // When another server does know the name, the resolver may still get lucky: a warning.
-      findings.push(finding('DNS_NAME_NOT_FOUND', answered ? 'warning' : 'error', name, dnsWords.nameNotFound(name, saidNx.map((s) => s.address), nameKind(name, obs.config.hub))));
+      findings.push(
+        finding(
+          'DNS_NAME_NOT_FOUND',
+          answered ? 'warning' : 'error',
+          name,
+          dnsWords.nameNotFound(
+            name,
+            saidNx.map((s) => s.address),
+            nameKind(name, obs.config.hub),
+          ),
+        ),
+      );
     }
   }
 

@@ -15,7 +15,10 @@ function finding(code: string, severity: Severity, subject: string, words: Words
 /** The port each upstream protocol needs besides 443. */
 const PRIMARY_PORT: Record<UpstreamProtocol, number | null> = { Amqp: 5671, Mqtt: 8883, AmqpWs: null, MqttWs: null };
 
-export function portSeverity(e: Pick<EndpointReport, 'port' | 'protocol' | 'role'>, upstream: UpstreamProtocol): Severity {
+export function portSeverity(
+  e: Pick<EndpointReport, 'port' | 'protocol' | 'role'>,
+  upstream: UpstreamProtocol,
+): Severity {
   if (e.role === 'extra' || e.protocol === 'custom') return 'error'; // the operator asked for this endpoint explicitly
   if (e.port === 443) return 'error';
   return PRIMARY_PORT[upstream] === e.port ? 'error' : 'warning';
@@ -38,7 +41,12 @@ function endpointFinding(e: EndpointReport, upstream: UpstreamProtocol, timeoutM
       return finding('FW_TLS_FAILED', sev, subject, fwWords.tlsFailed(e.host, e.port, e.error?.message ?? code));
     case 'tls-untrusted': {
       const issuer = e.tls?.rootIssuer ?? e.tls?.issuer ?? 'an unknown issuer';
-      return finding('FW_TLS_UNTRUSTED', 'error', subject, fwWords.untrusted(e.host, e.port, issuer, e.tls?.authorizationError ?? 'not trusted'));
+      return finding(
+        'FW_TLS_UNTRUSTED',
+        'error',
+        subject,
+        fwWords.untrusted(e.host, e.port, issuer, e.tls?.authorizationError ?? 'not trusted'),
+      );
     }
     default:
       return null; // open, skipped, unresolved (judged by the DNS layer)
@@ -48,11 +56,16 @@ function endpointFinding(e: EndpointReport, upstream: UpstreamProtocol, timeoutM
 export function diagnoseFirewall(obs: Observations, upstreamBlocked: boolean): LayerVerdict & { judged: number } {
   const fw = obs.firewall;
   if (!fw) return { findings: [], blocking: false, judged: 0 };
-  if (upstreamBlocked && !fw.endpoints.some((e) => e.outcome !== 'unresolved' && e.outcome !== 'skipped' && e.address !== null)) {
+  if (
+    upstreamBlocked &&
+    !fw.endpoints.some((e) => e.outcome !== 'unresolved' && e.outcome !== 'skipped' && e.address !== null)
+  ) {
     return { findings: [], blocking: false, judged: 0 };
   }
   const { upstreamProtocol, timeoutMs } = obs.config;
-  const findings: Finding[] = fw.trustProblems.map((p) => finding('FW_CA_FILE_INVALID', 'warning', 'ca-file', fwWords.caFileProblem(p)));
+  const findings: Finding[] = fw.trustProblems.map((p) =>
+    finding('FW_CA_FILE_INVALID', 'warning', 'ca-file', fwWords.caFileProblem(p)),
+  );
   let judged = 0;
   for (const e of fw.endpoints) {
     if (e.outcome === 'unresolved' || e.outcome === 'skipped') continue;
@@ -67,7 +80,15 @@ export function diagnoseFirewall(obs: Observations, upstreamBlocked: boolean): L
     for (const e of fw.endpoints) {
       if (e.port !== primary || !CLOSED.has(e.outcome)) continue;
       const ws = fw.endpoints.find((o) => o.host === e.host && o.port === 443 && o.outcome === 'open');
-      if (ws) findings.push(finding('FW_PROTOCOL_FALLBACK', 'warning', `${e.host}:${e.port}`, fwWords.fallback(e.host, e.port, upstreamProtocol)));
+      if (ws)
+        findings.push(
+          finding(
+            'FW_PROTOCOL_FALLBACK',
+            'warning',
+            `${e.host}:${e.port}`,
+            fwWords.fallback(e.host, e.port, upstreamProtocol),
+          ),
+        );
     }
   }
   return { findings, blocking: false, judged };

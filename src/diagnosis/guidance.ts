@@ -19,11 +19,10 @@ const SWITCH_HINT: Record<SwitchType | 'unknown', string> = {
     'An internal switch has no DHCP server of its own: either run one (with New-NetNat for the NAT) or give the VM a static address ' +
     '(Deploy-Eflow or Add-EflowVmEndpoint with -ip4Address, -ip4PrefixLength and -ip4GatewayAddress).',
   external:
-    'An external switch bridges the VM onto the physical network, so its address comes from that network\'s DHCP server: check that the ' +
+    "An external switch bridges the VM onto the physical network, so its address comes from that network's DHCP server: check that the " +
     'switch is bound to the NIC that is actually connected (it breaks when a laptop moves from wired to Wi-Fi) and that the DHCP server ' +
-    'accepts the VM\'s MAC (Get-EflowVmAddr shows it).',
-  unknown:
-    'Check which switch the VM uses with Get-EflowNetwork and Get-EflowVmEndpoint on the Windows host.',
+    "accepts the VM's MAC (Get-EflowVmAddr shows it).",
+  unknown: 'Check which switch the VM uses with Get-EflowNetwork and Get-EflowVmEndpoint on the Windows host.',
 };
 
 export const ipWords = {
@@ -31,7 +30,7 @@ export const ipWords = {
     message: `Interface ${name} does not exist in the VM${present.length ? ` (present: ${present.join(', ')})` : ''}.`,
     guidance:
       name === 'eth0'
-        ? 'eth0 is the VM\'s management NIC and always exists in EFLOW: check with Get-EflowVmEndpoint on the Windows host; if it is gone, redeploy or repair the VM (Stop-EflowVm; Start-EflowVm).'
+        ? "eth0 is the VM's management NIC and always exists in EFLOW: check with Get-EflowVmEndpoint on the Windows host; if it is gone, redeploy or repair the VM (Stop-EflowVm; Start-EflowVm)."
         : `Extra NICs are added from Windows with Add-EflowNetwork and Add-EflowVmEndpoint; check that the endpoint for ${name} exists with Get-EflowVmEndpoint, or examine the right interface with --interface.`,
   }),
   down: (name: string, operState: string | null, adminUp: boolean | null): Words => ({
@@ -54,7 +53,7 @@ export const ipWords = {
   mismatch: (name: string, actual: string[], expected: string): Words => ({
     message: `Interface ${name} has ${actual.join(', ')} but the host reports ${expected} for the VM.`,
     guidance:
-      'The VM\'s address changed since the host last saw it (DHCP renewal, Default Switch subnet change) or the wrong interface is examined: ' +
+      "The VM's address changed since the host last saw it (DHCP renewal, Default Switch subnet change) or the wrong interface is examined: " +
       'run Get-EflowVmAddr again on the Windows host; if you use a static address, compare it with Get-EflowVmEndpoint; update anything on the host that points at the old address.',
   }),
   staticIncomplete: (file: string, missing: string[]): Words => ({
@@ -98,22 +97,22 @@ export const dnsWords = {
   unreachable: (server: string, ping: string): Words => ({
     message: `DNS server ${server} did not answer any query, and ping ${ping}.`,
     guidance:
-      'The server is down or not routable from the VM: check the address (resolvectl status), that the switch\'s network reaches it, and replace it with a reachable server using Set-EflowVmDnsServers.',
+      "The server is down or not routable from the VM: check the address (resolvectl status), that the switch's network reaches it, and replace it with a reachable server using Set-EflowVmDnsServers.",
   }),
   notAnswering: (server: string, detail: string): Words => ({
     message: `DNS server ${server} answers ping but not DNS queries (${detail}).`,
     guidance:
-      'Something between the VM and the server filters DNS (UDP/TCP port 53), or the server only answers listed clients: allow the VM\'s address on the server, open port 53, or use your network\'s own resolver with Set-EflowVmDnsServers.',
+      "Something between the VM and the server filters DNS (UDP/TCP port 53), or the server only answers listed clients: allow the VM's address on the server, open port 53, or use your network's own resolver with Set-EflowVmDnsServers.",
   }),
   refused: (server: string, names: string[]): Words => ({
     message: `DNS server ${server} refused to resolve ${names.join(', ')} (REFUSED).`,
     guidance:
-      'The server does not serve recursion to the VM\'s address: allow the VM\'s subnet on that server, or point the VM at a resolver that does with Set-EflowVmDnsServers.',
+      "The server does not serve recursion to the VM's address: allow the VM's subnet on that server, or point the VM at a resolver that does with Set-EflowVmDnsServers.",
   }),
   failure: (server: string, detail: string): Words => ({
     message: `DNS server ${server} failed to resolve: ${detail}.`,
     guidance:
-      'SERVFAIL or a broken answer means the server cannot reach its own upstream or a middlebox mangles DNS: check the server\'s forwarders, or use another resolver with Set-EflowVmDnsServers.',
+      "SERVFAIL or a broken answer means the server cannot reach its own upstream or a middlebox mangles DNS: check the server's forwarders, or use another resolver with Set-EflowVmDnsServers.",
   }),
   nameNotFound: (name: string, servers: string[], kind: 'hub' | 'azure' | 'other'): Words => ({
     message: `${name} does not exist according to ${servers.join(', ')} (NXDOMAIN).`,
@@ -132,12 +131,17 @@ export const dnsWords = {
   publicServer: (server: string, provider: string, failing: boolean): Words => ({
     message: `${server} is a public DNS resolver (${provider})${failing ? ' and it is not answering' : ''}.`,
     guidance: failing
-      ? 'Corporate networks often block public resolvers: use your network\'s own DNS server with Set-EflowVmDnsServers.'
-      : 'Public resolvers work on open networks but are often blocked on corporate ones and cannot see private endpoints; prefer your network\'s DNS server.',
+      ? "Corporate networks often block public resolvers: use your network's own DNS server with Set-EflowVmDnsServers."
+      : "Public resolvers work on open networks but are often blocked on corporate ones and cannot see private endpoints; prefer your network's DNS server.",
   }),
 };
 
-const WS_FOR: Record<UpstreamProtocol, UpstreamProtocol> = { Amqp: 'AmqpWs', Mqtt: 'MqttWs', AmqpWs: 'AmqpWs', MqttWs: 'MqttWs' };
+const WS_FOR: Record<UpstreamProtocol, UpstreamProtocol> = {
+  Amqp: 'AmqpWs',
+  Mqtt: 'MqttWs',
+  AmqpWs: 'AmqpWs',
+  MqttWs: 'MqttWs',
+};
 
 function portPurpose(port: number): string {
   if (port === 8883) return 'MQTT';
@@ -161,7 +165,8 @@ export const fwWords = {
   }),
   unreachable: (target: string, port: number, code: string): Words => ({
     message: `${target}:${port} is unreachable from the VM (${code}).`,
-    guidance: 'There is no route to that address: check the default gateway and any static routes, and whether a VPN or firewall answers with "host unreachable".',
+    guidance:
+      'There is no route to that address: check the default gateway and any static routes, and whether a VPN or firewall answers with "host unreachable".',
   }),
   untrusted: (target: string, port: number, issuer: string, error: string): Words => ({
     message: `TLS to ${target}:${port} is not trusted (${error}): the certificate chain was issued by "${issuer}".`,

@@ -27,7 +27,9 @@ function isLinkLocal4(address: string): boolean {
 }
 
 function isDown(i: InterfaceReport): boolean {
-  return i.adminUp === false || i.operState === 'down' || i.operState === 'lowerlayerdown' || i.operState === 'notpresent';
+  return (
+    i.adminUp === false || i.operState === 'down' || i.operState === 'lowerlayerdown' || i.operState === 'notpresent'
+  );
 }
 
 /** Address= values without a /prefix, and a missing Gateway=, make a static file incomplete. */
@@ -36,7 +38,8 @@ function staticGaps(i: InterfaceReport): string[] {
   const gaps: string[] = [];
   const v4 = i.config.addresses.filter((a) => !a.includes(':'));
   if (v4.length === 0) gaps.push('an Address=');
-  else if (v4.some((a) => !/\/\d{1,2}$/.test(a))) gaps.push(`the prefix length on Address=${v4.find((a) => !/\/\d{1,2}$/.test(a))}`);
+  else if (v4.some((a) => !/\/\d{1,2}$/.test(a)))
+    gaps.push(`the prefix length on Address=${v4.find((a) => !/\/\d{1,2}$/.test(a))}`);
   if (i.config.gateways.length === 0) gaps.push('a Gateway=');
   return gaps;
 }
@@ -48,14 +51,16 @@ function counterSymptoms(i: InterfaceReport): string | null {
   if (c.rxErrors > 0) parts.push(`${c.rxErrors} receive errors`);
   if (c.txErrors > 0) parts.push(`${c.txErrors} transmit errors`);
   const dropsNoteworthy = (drops: number, packets: number) => drops >= DROP_MIN && drops >= packets * DROP_SHARE;
-  if (dropsNoteworthy(c.rxDropped, c.rxPackets)) parts.push(`${c.rxDropped} of ${c.rxPackets} received packets dropped`);
+  if (dropsNoteworthy(c.rxDropped, c.rxPackets))
+    parts.push(`${c.rxDropped} of ${c.rxPackets} received packets dropped`);
   if (dropsNoteworthy(c.txDropped, c.txPackets)) parts.push(`${c.txDropped} of ${c.txPackets} sent packets dropped`);
   return parts.length ? parts.join(', ') : null;
 }
 
 export function describePing(p: PingOutcome | undefined): string {
   if (!p) return 'was not tried';
-  if ('error' in p) return p.error === 'not-permitted' ? 'is not permitted in this container (no NET_RAW)' : 'is not available';
+  if ('error' in p)
+    return p.error === 'not-permitted' ? 'is not permitted in this container (no NET_RAW)' : 'is not available';
   if (p.received === 0) return p.sent === 1 ? 'lost its echo request' : `lost all ${p.sent} echo requests`;
   return `lost ${p.sent - p.received} of ${p.sent} echo requests`;
 }
@@ -78,7 +83,9 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
     }
     const gaps = staticGaps(i);
     if (gaps.length && i.configFile) {
-      findings.push(finding('IP_STATIC_CONFIG_INCOMPLETE', 'error', i.name, ipWords.staticIncomplete(i.configFile, gaps)));
+      findings.push(
+        finding('IP_STATIC_CONFIG_INCOMPLETE', 'error', i.name, ipWords.staticIncomplete(i.configFile, gaps)),
+      );
     }
     if (isDown(i)) {
       findings.push(finding('IP_INTERFACE_DOWN', 'error', i.name, ipWords.down(i.name, i.operState, i.adminUp)));
@@ -88,37 +95,75 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
     const linkLocal = i.ipv4.find((a) => isLinkLocal4(a.address));
     if (routable.length === 0) {
       if (linkLocal) {
-        findings.push(finding('IP_LINK_LOCAL_ONLY', 'error', i.name, ipWords.linkLocalOnly(i.name, linkLocal.address, switchType)));
+        findings.push(
+          finding('IP_LINK_LOCAL_ONLY', 'error', i.name, ipWords.linkLocalOnly(i.name, linkLocal.address, switchType)),
+        );
       } else {
-        findings.push(finding('IP_NO_ADDRESS', 'error', i.name, ipWords.noAddress(i.name, i.assignment, switchType, i.configFile)));
+        findings.push(
+          finding('IP_NO_ADDRESS', 'error', i.name, ipWords.noAddress(i.name, i.assignment, switchType, i.configFile)),
+        );
       }
       continue;
     }
     anyUsable = true;
     // The expected address belongs to the VM, so it is compared on the first examined interface (eth0) only.
-    if (expectedIp && i === ip.interfaces[0] && !i.ipv4.some((a) => a.address === expectedIp) && !i.ipv6.some((a) => a.address === expectedIp)) {
-      findings.push(finding('IP_ADDRESS_MISMATCH', 'error', i.name, ipWords.mismatch(i.name, routable.map((a) => `${a.address}/${a.prefixLength}`), expectedIp)));
+    if (
+      expectedIp &&
+      i === ip.interfaces[0] &&
+      !i.ipv4.some((a) => a.address === expectedIp) &&
+      !i.ipv6.some((a) => a.address === expectedIp)
+    ) {
+      findings.push(
+        finding(
+          'IP_ADDRESS_MISMATCH',
+          'error',
+          i.name,
+          ipWords.mismatch(
+            i.name,
+            routable.map((a) => `${a.address}/${a.prefixLength}`),
+            expectedIp,
+          ),
+        ),
+      );
     }
     const symptoms = counterSymptoms(i);
-    if (symptoms) findings.push(finding('IP_INTERFACE_ERRORS', 'warning', i.name, ipWords.interfaceErrors(i.name, symptoms)));
+    if (symptoms)
+      findings.push(finding('IP_INTERFACE_ERRORS', 'warning', i.name, ipWords.interfaceErrors(i.name, symptoms)));
   }
 
   const hasV4Default = ip.routesObserved === false || ip.defaultRoutes.some((r) => r.family === 4);
   // Without a usable address the missing route is a consequence, not a second cause.
   if (anyUsable && !hasV4Default) {
-    findings.push(finding('IP_NO_DEFAULT_ROUTE', 'error', obs.config.interfaces.join(','), ipWords.noDefaultRoute(obs.config.interfaces)));
+    findings.push(
+      finding(
+        'IP_NO_DEFAULT_ROUTE',
+        'error',
+        obs.config.interfaces.join(','),
+        ipWords.noDefaultRoute(obs.config.interfaces),
+      ),
+    );
   }
   const gw = ip.defaultGateway;
   if (anyUsable && gw && gw.reachable === false) {
-    findings.push(finding('IP_GATEWAY_UNREACHABLE', 'warning', gw.address, ipWords.gatewayUnreachable(gw.address, gw.interface, describePing(gw.ping))));
+    findings.push(
+      finding(
+        'IP_GATEWAY_UNREACHABLE',
+        'warning',
+        gw.address,
+        ipWords.gatewayUnreachable(gw.address, gw.interface, describePing(gw.ping)),
+      ),
+    );
   }
 
   // Ping that is not permitted weakens every "unreachable" verdict: say so once.
   const deniedPings = [
     ...(gw?.ping && 'error' in gw.ping && gw.ping.error === 'not-permitted' ? [`gateway ${gw.address}`] : []),
-    ...(obs.dns?.servers ?? []).filter((s) => 'error' in s.ping && s.ping.error === 'not-permitted').map((s) => `DNS ${s.address}`),
+    ...(obs.dns?.servers ?? [])
+      .filter((s) => 'error' in s.ping && s.ping.error === 'not-permitted')
+      .map((s) => `DNS ${s.address}`),
   ];
-  if (deniedPings.length) findings.push(finding('IP_PING_NOT_PERMITTED', 'info', 'ping', ipWords.pingNotPermitted(deniedPings)));
+  if (deniedPings.length)
+    findings.push(finding('IP_PING_NOT_PERMITTED', 'info', 'ping', ipWords.pingNotPermitted(deniedPings)));
   // With several examined NICs, one working NIC with a default route is enough for the layers above to be judged.
   return { findings, blocking: !anyUsable || !hasV4Default };
 }

@@ -4,7 +4,10 @@ import type { DefaultRoute, ResolverConfig } from '../probes/types.js';
 
 /** Everything the probes measured in one check: the input of the (pure) diagnosis. null = layer not asked for. */
 export interface Observations {
-  config: Pick<CheckConfig, 'interfaces' | 'hub' | 'expectedIp' | 'switchType' | 'upstreamProtocol' | 'dnsNames' | 'timeoutMs'>;
+  config: Pick<
+    CheckConfig,
+    'interfaces' | 'hub' | 'expectedIp' | 'switchType' | 'upstreamProtocol' | 'dnsNames' | 'timeoutMs'
+  >;
   ip: {
     interfaces: InterfaceReport[];
     defaultRoutes: DefaultRoute[];

@@ -10,7 +10,16 @@ import { ConfigError, type CheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { mergeSkipped } from '../report/merge.js';
 import { TELEMETRY_MAX_BYTES, stateFingerprint, telemetrySummary, type TelemetrySummary } from '../report/telemetry.js';
-import { REPORT_BUDGET_BYTES, REPORT_KEYS, applyPatch, reportToTwin, reportedPatch, reportedSize, type JsonObject, type JsonValue } from '../report/twin.js';
+import {
+  REPORT_BUDGET_BYTES,
+  REPORT_KEYS,
+  applyPatch,
+  reportToTwin,
+  reportedPatch,
+  reportedSize,
+  type JsonObject,
+  type JsonValue,
+} from '../report/twin.js';
 import type { Report, Trigger } from '../report/types.js';
 import { DESIRED_KEYS, applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
 import { TwinRefusedError, type EdgeHandlers, type MethodResult, type OutputMessage } from './edge.js';
@@ -74,12 +83,18 @@ export class NetdiagAgent implements EdgeHandlers {
 
   constructor(private readonly opts: AgentOptions) {
     this.env = sanitizeEnvironment(opts.env, opts.log);
-    this.watcher = new LinkWatcher(() => this.config().interfaces, () => void this.check('linkChange').catch(() => undefined), opts.linkPollMs);
+    this.watcher = new LinkWatcher(
+      () => this.config().interfaces,
+      () => void this.check('linkChange').catch(() => undefined),
+      opts.linkPollMs,
+    );
   }
 
   /** The check configuration in effect: desired properties over environment over defaults. */
   config(): CheckConfig {
-    const desired = Object.fromEntries(Object.entries(this.applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'));
+    const desired = Object.fromEntries(
+      Object.entries(this.applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'),
+    );
     const config = resolveSync({ desired, env: this.env });
     if (config.hub === null && this.opts.fileHub) config.hub = this.opts.fileHub;
     return config;
@@ -111,11 +126,14 @@ export class NetdiagAgent implements EdgeHandlers {
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
     const base = this.settings().intervalSeconds * 1000;
     const jitter = ((this.opts.random ?? Math.random)() * 2 - 1) * 0.1 * base; // ±10 %, so a fleet does not check in lockstep
-    this.scheduleTimer = setTimeout(() => {
-      // A check already running (method, link change) stands in for this one.
-      const run = this.running.size ? Promise.resolve() : this.check('schedule').then(() => undefined);
-      void run.catch(() => undefined).finally(() => this.scheduleNext());
-    }, Math.max(1000, Math.round(base + jitter)));
+    this.scheduleTimer = setTimeout(
+      () => {
+        // A check already running (method, link change) stands in for this one.
+        const run = this.running.size ? Promise.resolve() : this.check('schedule').then(() => undefined);
+        void run.catch(() => undefined).finally(() => this.scheduleNext());
+      },
+      Math.max(1000, Math.round(base + jitter)),
+    );
     this.scheduleTimer.unref?.();
   }
 
@@ -131,7 +149,9 @@ export class NetdiagAgent implements EdgeHandlers {
       return report;
     })();
     this.running.set(key, work);
-    void work.finally(() => this.running.delete(key)).catch((err: unknown) => this.opts.log.error({ err, trigger }, 'check failed'));
+    void work
+      .finally(() => this.running.delete(key))
+      .catch((err: unknown) => this.opts.log.error({ err, trigger }, 'check failed'));
     return work;
   }
 
@@ -146,8 +166,17 @@ export class NetdiagAgent implements EdgeHandlers {
       if (prev) this.verdictChangedHere = true;
     }
     this.lastReport = report;
-    this.opts.log.info({ checkId: report.checkId, trigger: report.trigger, status: report.status, failingComponent: report.failingComponent,
-      codes: report.findings.map((f) => f.code), durationMs: report.durationMs }, 'check complete');
+    this.opts.log.info(
+      {
+        checkId: report.checkId,
+        trigger: report.trigger,
+        status: report.status,
+        failingComponent: report.failingComponent,
+        codes: report.findings.map((f) => f.code),
+        durationMs: report.durationMs,
+      },
+      'check complete',
+    );
     this.enqueueTelemetry(report);
     this.publishTwin();
   }
@@ -159,7 +188,14 @@ export class NetdiagAgent implements EdgeHandlers {
     if (mode === 'onChange' && fingerprint === this.lastSentFingerprint) return;
     this.lastSentFingerprint = fingerprint;
     const body = JSON.stringify(telemetrySummary(report));
-    this.queue.push({ body, properties: { status: report.status, failingComponent: report.failingComponent ?? 'none', trigger: report.trigger } });
+    this.queue.push({
+      body,
+      properties: {
+        status: report.status,
+        failingComponent: report.failingComponent ?? 'none',
+        trigger: report.trigger,
+      },
+    });
     while (this.queue.length > TELEMETRY_QUEUE_MAX) {
       this.queue.shift();
       this.droppedTelemetry++;
@@ -177,7 +213,10 @@ export class NetdiagAgent implements EdgeHandlers {
         // The first message delivered after losses says how many: the cloud side sees the gap.
         const dropped = this.droppedTelemetry;
         try {
-          await this.link.sendOutput(OUTPUT_NAME, dropped ? { ...head, body: withDroppedCount(head.body, dropped) } : head);
+          await this.link.sendOutput(
+            OUTPUT_NAME,
+            dropped ? { ...head, body: withDroppedCount(head.body, dropped) } : head,
+          );
           if (this.queue[0] === head) this.queue.shift();
           if (dropped) {
             this.opts.log.warn({ dropped }, 'telemetry messages were dropped while offline (queue full)');
@@ -212,8 +251,9 @@ export class NetdiagAgent implements EdgeHandlers {
       const next = this.reportedDocument();
       // Until this process has a report of its own, the previous run's report stays: it is the
       // last known state, better than a twin with no status at all while the first check runs.
-      const owned = [...new Set([...Object.keys(this.twinHeld), ...Object.keys(next)])]
-        .filter((k) => this.lastReport || !(REPORT_KEYS as readonly string[]).includes(k));
+      const owned = [...new Set([...Object.keys(this.twinHeld), ...Object.keys(next)])].filter(
+        (k) => this.lastReport || !(REPORT_KEYS as readonly string[]).includes(k),
+      );
       const patch = reportedPatch(this.twinHeld, next, owned);
       if (!patch) return;
       try {
@@ -222,7 +262,10 @@ export class NetdiagAgent implements EdgeHandlers {
       } catch (err) {
         if (err instanceof TwinRefusedError) {
           // Retrying the same patch would be refused again; the next report or desired change tries anew.
-          this.opts.log.error({ err, patchBytes: Buffer.byteLength(JSON.stringify(patch)) }, 'edgeHub refused the reported properties');
+          this.opts.log.error(
+            { err, patchBytes: Buffer.byteLength(JSON.stringify(patch)) },
+            'edgeHub refused the reported properties',
+          );
         } else {
           this.opts.log.warn({ err }, 'reported properties not updated; will retry after reconnect');
         }
@@ -240,9 +283,14 @@ export class NetdiagAgent implements EdgeHandlers {
     if (this.priorRun === undefined) {
       // The first twin read tells what the previous run (before a restart) last reported, so
       // lastStatusChangeAt survives restarts when the verdict did not change.
-      this.priorRun = typeof held['status'] === 'string' && typeof held['lastStatusChangeAt'] === 'string'
-        ? { status: held['status'], failingComponent: held['failingComponent'] ?? null, lastStatusChangeAt: held['lastStatusChangeAt'] }
-        : null;
+      this.priorRun =
+        typeof held['status'] === 'string' && typeof held['lastStatusChangeAt'] === 'string'
+          ? {
+              status: held['status'],
+              failingComponent: held['failingComponent'] ?? null,
+              lastStatusChangeAt: held['lastStatusChangeAt'],
+            }
+          : null;
       // Checks made before the twin could be read (edgeHub late) may continue that verdict too.
       if (this.lastReport && this.priorRun && !this.verdictChangedHere && sameVerdict(this.priorRun, this.lastReport)) {
         this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt;
@@ -265,10 +313,19 @@ export class NetdiagAgent implements EdgeHandlers {
       for (const k of Object.keys(this.acks)) if (!(k in desired)) delete this.acks[k];
       this.ignoredDesired = [];
     } else {
-      this.ignoredDesired = this.ignoredDesired.filter((k) => !Object.entries(desired).some(([d, v]) => v === null && clipName(d) === k));
+      this.ignoredDesired = this.ignoredDesired.filter(
+        (k) => !Object.entries(desired).some(([d, v]) => v === null && clipName(d) === k),
+      );
     }
     const unknownAcked = Object.keys(this.acks).filter((k) => !DESIRED_KEYS.includes(k) && !(k in desired)).length;
-    const update = applyDesired(this.applied, desired, version, full, (key, applied) => this.effectiveValue(key, applied), unknownAcked);
+    const update = applyDesired(
+      this.applied,
+      desired,
+      version,
+      full,
+      (key, applied) => this.effectiveValue(key, applied),
+      unknownAcked,
+    );
     this.applied = update.applied;
     Object.assign(this.acks, update.acks);
     for (const [k, val] of Object.entries(update.acks)) if (val === null) delete this.acks[k];
@@ -276,13 +333,22 @@ export class NetdiagAgent implements EdgeHandlers {
       this.ignoredDesired = [...new Set([...this.ignoredDesired, ...update.ignored.map(clipName)])].slice(0, 16);
       this.opts.log.warn({ keys: update.ignored }, 'desired properties ignored: their names are reserved or invalid');
     }
-    this.opts.log.info({ version, full, acks: Object.fromEntries(Object.entries(update.acks).map(([k, a]) => [k, (a as JsonObject | null)?.['ac'] ?? null])) },
-      'desired properties received');
+    this.opts.log.info(
+      {
+        version,
+        full,
+        acks: Object.fromEntries(
+          Object.entries(update.acks).map(([k, a]) => [k, (a as JsonObject | null)?.['ac'] ?? null]),
+        ),
+      },
+      'desired properties received',
+    );
     this.publishTwin();
     if (!update.changed) return;
     if (this.settings().intervalSeconds !== before.interval) this.scheduleNext();
     // Only a change to what a check examines warrants a new check (not e.g. the telemetry mode).
-    if (JSON.stringify(this.safeConfig()) !== before.config && this.lastReport) void this.check('configChange').catch(() => undefined);
+    if (JSON.stringify(this.safeConfig()) !== before.config && this.lastReport)
+      void this.check('configChange').catch(() => undefined);
   }
 
   private safeConfig(): CheckConfig | null {
@@ -295,7 +361,12 @@ export class NetdiagAgent implements EdgeHandlers {
 
   private effectiveValue(key: string, applied: AppliedDesired): JsonValue {
     if (key === 'intervalSeconds' || key === 'telemetry') return moduleSettings(applied, this.env)[key];
-    const config = resolveSync({ desired: Object.fromEntries(Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry')), env: this.env });
+    const config = resolveSync({
+      desired: Object.fromEntries(
+        Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'),
+      ),
+      env: this.env,
+    });
     const value = (config as unknown as Record<string, unknown>)[key];
     return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
   }
@@ -305,14 +376,21 @@ export class NetdiagAgent implements EdgeHandlers {
     if (name === 'getLastReport') {
       return this.lastReport
         ? { status: 200, payload: fitResponse(this.lastReport) }
-        : { status: 404, payload: { error: { code: 'NoReport', message: 'no check has completed yet; call runDiagnostics or retry shortly' } } };
+        : {
+            status: 404,
+            payload: {
+              error: { code: 'NoReport', message: 'no check has completed yet; call runDiagnostics or retry shortly' },
+            },
+          };
     }
-    if (name !== 'runDiagnostics') return { status: 404, payload: { error: { code: 'UnknownMethod', message: `unknown method ${name}` } } };
+    if (name !== 'runDiagnostics')
+      return { status: 404, payload: { error: { code: 'UnknownMethod', message: `unknown method ${name}` } } };
     let config: CheckConfig;
     try {
       config = configForRequest(this.config(), parseRunDiagnostics(payload));
     } catch (err) {
-      if (err instanceof PayloadError) return { status: 400, payload: { error: { code: err.code, message: err.message } } };
+      if (err instanceof PayloadError)
+        return { status: 400, payload: { error: { code: err.code, message: err.message } } };
       throw err;
     }
     const report = await this.check('method', config);
@@ -365,12 +443,18 @@ export function fitResponse(report: Report): Report | JsonObject {
 /** Drops NETDIAG_* variables with invalid values (logged once) so a typo cannot stop the module. */
 export function sanitizeEnvironment(env: NodeJS.ProcessEnv, log: Logger): NodeJS.ProcessEnv {
   const clean = { ...env };
-  for (const [name, key] of [['NETDIAG_INTERVAL_SECONDS', 'intervalSeconds'], ['NETDIAG_TELEMETRY', 'telemetry']] as const) {
+  for (const [name, key] of [
+    ['NETDIAG_INTERVAL_SECONDS', 'intervalSeconds'],
+    ['NETDIAG_TELEMETRY', 'telemetry'],
+  ] as const) {
     const raw = clean[name];
     if (raw === undefined || raw === '') continue;
     const probe = applyDesired({}, { [key]: raw }, 0, false, () => null);
     if ((probe.acks[key] as JsonObject | undefined)?.['ac'] !== 200) {
-      log.error({ option: name }, `invalid value ${JSON.stringify(raw)} for ${name}: ${String((probe.acks[key] as JsonObject | undefined)?.['ad'] ?? '')}; ignoring it`);
+      log.error(
+        { option: name },
+        `invalid value ${JSON.stringify(raw)} for ${name}: ${String((probe.acks[key] as JsonObject | undefined)?.['ad'] ?? '')}; ignoring it`,
+      );
       delete clean[name];
     }
   }

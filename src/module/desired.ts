@@ -23,7 +23,10 @@ type Parser = (option: string, value: unknown) => JsonValue;
 
 /** Every desired key the module understands, with its validator. */
 const PARSERS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
-  ...OPTIONS.filter((o) => o.key !== 'aziotConfig').map((o): [string, Parser] => [o.key, (name, x) => o.parse(name, x) as JsonValue]),
+  ...OPTIONS.filter((o) => o.key !== 'aziotConfig').map((o): [string, Parser] => [
+    o.key,
+    (name, x) => o.parse(name, x) as JsonValue,
+  ]),
   ['intervalSeconds', (name, x) => v.integer(name, x, 30, 86_400)],
   ['telemetry', (name, x) => v.oneOf(name, x, TELEMETRY_MODES)],
 ]);
@@ -82,9 +85,21 @@ export function applyDesired(
     const parse = PARSERS.get(key);
     if (!parse) {
       const unknownAcks = Object.entries(acks).filter(([k, a]) => !PARSERS.has(k) && a !== null).length + unknownAcked;
-      if (raw === null || raw === undefined) acks[key] = null; // the key was removed: so is its refusal
-      else if ((REPORT_KEYS as readonly string[]).includes(key) || !/^[A-Za-z0-9_-]{1,64}$/.test(key) || unknownAcks >= MAX_UNKNOWN_ACKS) ignored.push(key);
-      else acks[key] = ack(echo(raw), 400, version, `unknown property "${key}", ignored; known: ${DESIRED_KEYS.join(', ')}`);
+      if (raw === null || raw === undefined)
+        acks[key] = null; // the key was removed: so is its refusal
+      else if (
+        (REPORT_KEYS as readonly string[]).includes(key) ||
+        !/^[A-Za-z0-9_-]{1,64}$/.test(key) ||
+        unknownAcks >= MAX_UNKNOWN_ACKS
+      )
+        ignored.push(key);
+      else
+        acks[key] = ack(
+          echo(raw),
+          400,
+          version,
+          `unknown property "${key}", ignored; known: ${DESIRED_KEYS.join(', ')}`,
+        );
       continue;
     }
     if (raw === null || raw === undefined) {
@@ -118,7 +133,10 @@ export function moduleSettings(applied: AppliedDesired, env: NodeJS.ProcessEnv):
       return fallback; // a bad environment value is logged and dropped at start-up by sanitizeEnvironment()
     }
   };
-  const interval = applied['intervalSeconds'] ?? fromEnv('NETDIAG_INTERVAL_SECONDS', PARSERS.get('intervalSeconds')!, MODULE_DEFAULTS.intervalSeconds);
-  const telemetry = applied['telemetry'] ?? fromEnv('NETDIAG_TELEMETRY', PARSERS.get('telemetry')!, MODULE_DEFAULTS.telemetry);
+  const interval =
+    applied['intervalSeconds'] ??
+    fromEnv('NETDIAG_INTERVAL_SECONDS', PARSERS.get('intervalSeconds')!, MODULE_DEFAULTS.intervalSeconds);
+  const telemetry =
+    applied['telemetry'] ?? fromEnv('NETDIAG_TELEMETRY', PARSERS.get('telemetry')!, MODULE_DEFAULTS.telemetry);
   return { intervalSeconds: interval as number, telemetry: telemetry as TelemetryMode };
 }

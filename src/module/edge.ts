@@ -9,7 +9,12 @@
  * - after a reconnect, desired patches sent meanwhile are lost: the twin is read again.
  */
 import deviceSdk from 'azure-iot-device';
-import type { DeviceMethodRequest, DeviceMethodResponse, ModuleClient as ModuleClientType, Twin } from 'azure-iot-device';
+import type {
+  DeviceMethodRequest,
+  DeviceMethodResponse,
+  ModuleClient as ModuleClientType,
+  Twin,
+} from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import type { Logger } from '../log.js';
 import type { JsonObject } from '../report/twin.js';
@@ -236,7 +241,10 @@ export class EdgeLink {
       result = await this.handlers.onMethod(name, req.payload as unknown);
     } catch (err) {
       this.log.error({ err, method: name }, 'direct method failed');
-      result = { status: 500, payload: { error: { code: 'InternalError', message: 'the module failed to handle the call; see its log' } } };
+      result = {
+        status: 500,
+        payload: { error: { code: 'InternalError', message: 'the module failed to handle the call; see its log' } },
+      };
     }
     try {
       await res.send(result.status, result.payload);
@@ -249,10 +257,14 @@ export class EdgeLink {
     const twin = this.twin;
     if (!twin || !this.connected) throw new Error('not connected to edgeHub');
     try {
-      await withTimeout('updating reported properties', new Promise<void>((resolve, reject) => {
-        // The SDK's update() is callback-only: without a callback a failure is an uncaught throw.
-        twin.properties.reported.update(patch, (err?: Error) => (err ? reject(refusalOrTransport(err)) : resolve()));
-      }), 30_000);
+      await withTimeout(
+        'updating reported properties',
+        new Promise<void>((resolve, reject) => {
+          // The SDK's update() is callback-only: without a callback a failure is an uncaught throw.
+          twin.properties.reported.update(patch, (err?: Error) => (err ? reject(refusalOrTransport(err)) : resolve()));
+        }),
+        30_000,
+      );
     } catch (err) {
       // The hub answered "no": the connection is fine, and reconnecting would not change the answer.
       if (!(err instanceof TwinRefusedError)) this.markDown(err);

@@ -21,7 +21,10 @@ export function linkSignature(names: string[], sysRoot = '/sys/class/net', list 
       } catch {
         // absent interface: "absent" is its state
       }
-      const a = (addrs[name] ?? []).map((x) => x.cidr ?? x.address).sort().join(',');
+      const a = (addrs[name] ?? [])
+        .map((x) => x.cidr ?? x.address)
+        .sort()
+        .join(',');
       return `${name}=${oper}[${a}]`;
     })
     .join(';');

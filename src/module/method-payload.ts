@@ -19,7 +19,10 @@ export interface RunDiagnosticsRequest {
 }
 
 export class PayloadError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'PayloadError';
   }
@@ -29,23 +32,39 @@ const ALLOWED = ['components', 'timeoutMs', 'deadlineMs', 'endpoints'];
 
 export function parseRunDiagnostics(payload: unknown): RunDiagnosticsRequest {
   if (payload === null || payload === undefined) return {};
-  if (!v.isPlainObject(payload)) throw new PayloadError('InvalidPayload', 'payload must be null or a JSON object like {"components":["dns"],"deadlineMs":10000}');
+  if (!v.isPlainObject(payload))
+    throw new PayloadError(
+      'InvalidPayload',
+      'payload must be null or a JSON object like {"components":["dns"],"deadlineMs":10000}',
+    );
   const unknown = Object.keys(payload).filter((k) => !ALLOWED.includes(k));
-  if (unknown.length) throw new PayloadError('UnknownProperty', `unknown payload properties: ${unknown.join(', ')}; allowed: ${ALLOWED.join(', ')}`);
+  if (unknown.length)
+    throw new PayloadError(
+      'UnknownProperty',
+      `unknown payload properties: ${unknown.join(', ')}; allowed: ${ALLOWED.join(', ')}`,
+    );
   try {
     const out: RunDiagnosticsRequest = {};
     if (payload['components'] !== undefined) {
       const list = v.list('components', payload['components'], (o, x) => v.oneOf(o, x, COMPONENTS), 3);
-      if (list.length === 0) throw new ConfigError('components', payload['components'], `a non-empty list of ${COMPONENTS.join(', ')}`);
+      if (list.length === 0)
+        throw new ConfigError('components', payload['components'], `a non-empty list of ${COMPONENTS.join(', ')}`);
       out.components = COMPONENTS.filter((c) => list.includes(c));
     }
-    if (payload['timeoutMs'] !== undefined) out.timeoutMs = v.integer('timeoutMs', payload['timeoutMs'], TIMEOUT_RANGE.min, TIMEOUT_RANGE.max);
-    if (payload['deadlineMs'] !== undefined) out.deadlineMs = v.integer('deadlineMs', payload['deadlineMs'], 500, METHOD_DEADLINE_MAX_MS);
+    if (payload['timeoutMs'] !== undefined)
+      out.timeoutMs = v.integer('timeoutMs', payload['timeoutMs'], TIMEOUT_RANGE.min, TIMEOUT_RANGE.max);
+    if (payload['deadlineMs'] !== undefined)
+      out.deadlineMs = v.integer('deadlineMs', payload['deadlineMs'], 500, METHOD_DEADLINE_MAX_MS);
     if (payload['endpoints'] !== undefined) {
       if (Array.isArray(payload['endpoints']) && payload['endpoints'].length > METHOD_MAX_ENDPOINTS) {
-        throw new ConfigError('endpoints', `${payload['endpoints'].length} entries`, `at most ${METHOD_MAX_ENDPOINTS} endpoints`);
+        throw new ConfigError(
+          'endpoints',
+          `${payload['endpoints'].length} entries`,
+          `at most ${METHOD_MAX_ENDPOINTS} endpoints`,
+        );
       }
-      if (typeof payload['endpoints'] === 'string') throw new ConfigError('endpoints', payload['endpoints'], 'a JSON array of {host, port}');
+      if (typeof payload['endpoints'] === 'string')
+        throw new ConfigError('endpoints', payload['endpoints'], 'a JSON array of {host, port}');
       out.endpoints = v.list('endpoints', payload['endpoints'], v.endpoint, METHOD_MAX_ENDPOINTS);
     }
     return out;

@@ -24,12 +24,19 @@ export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
   // Node prints process warnings (e.g. MaxListenersExceededWarning) as plain text on stderr, which
   // breaks the one-JSON-object-per-line log that edgeAgent and log shippers parse: log them instead.
   process.removeAllListeners('warning');
-  process.on('warning', (warning) => log.warn({ warning: { name: warning.name, message: warning.message } }, 'node process warning'));
+  process.on('warning', (warning) =>
+    log.warn({ warning: { name: warning.name, message: warning.message } }, 'node process warning'),
+  );
 
-  const fileHub = env['IOTEDGE_IOTHUBHOSTNAME'] ? null : await hubFromAziotConfig(env['NETDIAG_AZIOT_CONFIG'] ?? DEFAULTS.aziotConfig);
+  const fileHub = env['IOTEDGE_IOTHUBHOSTNAME']
+    ? null
+    : await hubFromAziotConfig(env['NETDIAG_AZIOT_CONFIG'] ?? DEFAULTS.aziotConfig);
   const agent = new NetdiagAgent({ env, log, checkDeps: defaultDeps(), fileHub });
   const link = new EdgeLink(log, agent);
-  log.info({ version: VERSION, module: env['IOTEDGE_MODULEID'], device: env['IOTEDGE_DEVICEID'] }, 'eflow-netdiag module starting');
+  log.info(
+    { version: VERSION, module: env['IOTEDGE_MODULEID'], device: env['IOTEDGE_DEVICEID'] },
+    'eflow-netdiag module starting',
+  );
   agent.start(link);
 
   return new Promise<number>((resolve) => {

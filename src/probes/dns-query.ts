@@ -46,7 +46,8 @@ interface DnsReply {
 /** Decodes a DNS message; throws what dns-packet throws for garbage, short headers or bad pointers. */
 function readReply(message: Buffer): DnsReply {
   const packet = decode(message);
-  const rcode = 'rcode' in packet && typeof packet.rcode === 'string' ? packet.rcode : `RCODE_${(packet.flags ?? 0) & 0xf}`;
+  const rcode =
+    'rcode' in packet && typeof packet.rcode === 'string' ? packet.rcode : `RCODE_${(packet.flags ?? 0) & 0xf}`;
   const opcode = 'opcode' in packet && typeof packet.opcode === 'string' ? packet.opcode : null;
   return {
     id: packet.id ?? 0,
@@ -113,9 +114,16 @@ class Rejects {
 
   /** The outcome when the wait ends without an accepted reply. */
   conclude(waited: string): Exchange {
-    const ignoredNote = this.ignored.length === 0 ? '' : `; ignored ${this.ignored.length} non-matching repl${this.ignored.length === 1 ? 'y' : 'ies'} (${[...new Set(this.ignored)].join('; ')})`;
+    const ignoredNote =
+      this.ignored.length === 0
+        ? ''
+        : `; ignored ${this.ignored.length} non-matching repl${this.ignored.length === 1 ? 'y' : 'ies'} (${[...new Set(this.ignored)].join('; ')})`;
     if (this.undecodable !== null) {
-      return { kind: 'malformed', detail: `undecodable reply: ${this.undecodable.reason}${ignoredNote}`, rttMs: this.undecodable.atMs };
+      return {
+        kind: 'malformed',
+        detail: `undecodable reply: ${this.undecodable.reason}${ignoredNote}`,
+        rttMs: this.undecodable.atMs,
+      };
     }
     return { kind: 'timeout', detail: `${waited}${ignoredNote}` };
   }
@@ -172,7 +180,10 @@ function waitForReply(
       clearTimeout(timer);
       attempt.signal.removeEventListener('abort', onAbort);
       // An abort ends the wait even if a malformed datagram came in: the caller stopped listening.
-      const final = result.kind === 'malformed' && attempt.signal.aborted ? { kind: 'timeout' as const, detail: result.detail } : result;
+      const final =
+        result.kind === 'malformed' && attempt.signal.aborted
+          ? { kind: 'timeout' as const, detail: result.detail }
+          : result;
       release().then(
         () => resolve(final),
         () => resolve(final),
@@ -261,7 +272,11 @@ function exchangeTcp(attempt: Attempt): Promise<Exchange> {
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > MAX_TCP_BYTES) {
-        finish({ kind: 'malformed', detail: `more than ${MAX_TCP_BYTES} bytes over TCP without a valid reply`, rttMs: performance.now() - attempt.startedAt });
+        finish({
+          kind: 'malformed',
+          detail: `more than ${MAX_TCP_BYTES} bytes over TCP without a valid reply`,
+          rttMs: performance.now() - attempt.startedAt,
+        });
         return;
       }
       buffered = Buffer.concat([buffered, chunk]);
@@ -295,7 +310,12 @@ const OUTCOME_BY_RCODE: Record<string, DnsOutcome> = {
  * Never throws: every network outcome comes back as data. `rttMs` runs from the first packet sent
  * to the accepted reply, retransmit and TCP retry included: the wait a client would see.
  */
-export async function queryDns(server: string, name: string, type: QueryType, ctx: DnsQueryContext): Promise<DnsQueryReport> {
+export async function queryDns(
+  server: string,
+  name: string,
+  type: QueryType,
+  ctx: DnsQueryContext,
+): Promise<DnsQueryReport> {
   const report = (outcome: DnsOutcome, fields: Partial<DnsQueryReport> = {}): DnsQueryReport => ({
     name,
     type,
@@ -315,9 +335,21 @@ export async function queryDns(server: string, name: string, type: QueryType, ct
     const id = randomInt(1, 65536);
     // No EDNS OPT record: the system resolver (glibc without `options edns0`) sends none either, so
     // a server or middlebox that chokes on EDNS shows up here as it does for the IoT Edge runtime.
-    const packet = { type: 'query' as const, id, flags: RECURSION_DESIRED, questions: [{ type, name, class: 'IN' as const }] };
+    const packet = {
+      type: 'query' as const,
+      id,
+      flags: RECURSION_DESIRED,
+      questions: [{ type, name, class: 'IN' as const }],
+    };
     const startedAt = performance.now();
-    const base = { server, port: ctx.port ?? 53, expected: { id, name, type }, signal: ctx.signal, startedAt, deadline: startedAt + ctx.timeoutMs };
+    const base = {
+      server,
+      port: ctx.port ?? 53,
+      expected: { id, name, type },
+      signal: ctx.signal,
+      startedAt,
+      deadline: startedAt + ctx.timeoutMs,
+    };
 
     const udp = await exchangeUdp({ ...base, query: encode(packet) });
     if (udp.kind !== 'reply') return fromFailure(udp, 'udp', report);
@@ -333,7 +365,10 @@ export async function queryDns(server: string, name: string, type: QueryType, ct
       return { ...failed, detail: `${truncatedNote}: ${failed.detail ?? failed.outcome}` };
     }
     const answered = fromReply(tcp.reply, type, tcp.rttMs, 'tcp', report);
-    return { ...answered, detail: tcp.reply.truncated ? `${truncatedNote}; the TCP reply is truncated too` : truncatedNote };
+    return {
+      ...answered,
+      detail: tcp.reply.truncated ? `${truncatedNote}; the TCP reply is truncated too` : truncatedNote,
+    };
   } catch (err) {
     // A bug or an unexpected throw from a library must not take the whole check down.
     return report('error', { detail: `query failed: ${err instanceof Error ? err.message : String(err)}` });
@@ -342,10 +377,18 @@ export async function queryDns(server: string, name: string, type: QueryType, ct
 
 type MakeReport = (outcome: DnsOutcome, fields?: Partial<DnsQueryReport>) => DnsQueryReport;
 
-function fromReply(reply: DnsReply, type: QueryType, rttMs: number, transport: 'udp' | 'tcp', report: MakeReport): DnsQueryReport {
+function fromReply(
+  reply: DnsReply,
+  type: QueryType,
+  rttMs: number,
+  transport: 'udp' | 'tcp',
+  report: MakeReport,
+): DnsQueryReport {
   const outcome = OUTCOME_BY_RCODE[reply.rcode] ?? 'error';
   // Only the records asked for: a CNAME chain leading to them is not an address.
-  const answers = reply.answers.flatMap((a) => ((a.type === 'A' || a.type === 'AAAA') && a.type === type ? [a.data] : []));
+  const answers = reply.answers.flatMap((a) =>
+    (a.type === 'A' || a.type === 'AAAA') && a.type === type ? [a.data] : [],
+  );
   return report(outcome, {
     rcode: reply.rcode,
     answers: outcome === 'answered' ? answers : [],
@@ -355,7 +398,11 @@ function fromReply(reply: DnsReply, type: QueryType, rttMs: number, transport: '
   });
 }
 
-function fromFailure(result: Exclude<Exchange, { kind: 'reply' }>, transport: 'udp' | 'tcp', report: MakeReport): DnsQueryReport {
+function fromFailure(
+  result: Exclude<Exchange, { kind: 'reply' }>,
+  transport: 'udp' | 'tcp',
+  report: MakeReport,
+): DnsQueryReport {
   switch (result.kind) {
     case 'malformed':
       return report('malformed', { transport, rttMs: result.rttMs, detail: result.detail });

@@ -32,11 +32,13 @@ type ErrorPhase = NonNullable<EndpointReport['error']>['phase'];
 
 /** Why a phase stopped waiting: its own timer, or the caller's signal. */
 class Stopped extends Error {
-  constructor(readonly code: 'ETIMEDOUT' | 'ABORTED', message: string) {
+  constructor(
+    readonly code: 'ETIMEDOUT' | 'ABORTED',
+    message: string,
+  ) {
     super(message);
   }
 }
-
 
 export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext): Promise<EndpointReport> {
   const report: EndpointReport = {
@@ -56,7 +58,8 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
   // Which phase a surprise (a bug, an odd Node error) would belong to.
   let phase: ErrorPhase = 'resolve';
   try {
-    if (ctx.signal.aborted) return fail('skipped', 'resolve', new Stopped('ABORTED', 'not started: the check was already cancelled'));
+    if (ctx.signal.aborted)
+      return fail('skipped', 'resolve', new Stopped('ABORTED', 'not started: the check was already cancelled'));
 
     // --- resolve ---
     let address: string;
@@ -76,7 +79,11 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
       }
     }
     // An injected resolver could hand back a name; connecting to it would resolve again, unbounded.
-    if (isIP(address) === 0) return fail('unresolved', 'resolve', { code: 'EBADRESP', message: `the resolver returned "${address}", not an address` });
+    if (isIP(address) === 0)
+      return fail('unresolved', 'resolve', {
+        code: 'EBADRESP',
+        message: `the resolver returned "${address}", not an address`,
+      });
     report.address = address;
 
     // --- TCP ---
@@ -95,8 +102,14 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
 
       // --- TLS ---
       const tls: TlsReport = {
-        handshakeMs: null, protocol: null, authorized: false, authorizationError: null,
-        subject: null, issuer: null, rootIssuer: null, validTo: null,
+        handshakeMs: null,
+        protocol: null,
+        authorized: false,
+        authorizationError: null,
+        subject: null,
+        issuer: null,
+        rootIssuer: null,
+        validTo: null,
       };
       report.tls = tls;
       phase = 'tls';
@@ -135,7 +148,11 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
     }
   } catch (error) {
     // Not a network result: a bug or a surprise from Node. Still a report, never a throw.
-    const outcomes: Record<ErrorPhase, EndpointOutcome> = { resolve: 'unresolved', connect: 'unreachable', tls: 'tls-failed' };
+    const outcomes: Record<ErrorPhase, EndpointOutcome> = {
+      resolve: 'unresolved',
+      connect: 'unreachable',
+      tls: 'tls-failed',
+    };
     return fail(outcomes[phase], phase, error);
   }
 }
@@ -155,7 +172,10 @@ function bounded<T>(work: Promise<T>, timeoutMs: number, signal: AbortSignal, ph
     const timer = setTimeout(() => settle(() => reject(new Stopped('ETIMEDOUT', `${phase} timed out`))), timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
-    work.then((v) => settle(() => resolve(v)), (e: unknown) => settle(() => reject(e)));
+    work.then(
+      (v) => settle(() => resolve(v)),
+      (e: unknown) => settle(() => reject(e)),
+    );
   });
 }
 
@@ -171,8 +191,14 @@ function onceSecure(socket: TLSSocket): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('secureConnect', () => resolve());
     socket.once('error', reject);
-    socket.once('end', () => reject(Object.assign(new Error('the server closed the connection during the TLS handshake'), { code: 'ECONNRESET' })));
-    socket.once('close', () => reject(Object.assign(new Error('the connection closed during the TLS handshake'), { code: 'ECONNRESET' })));
+    socket.once('end', () =>
+      reject(
+        Object.assign(new Error('the server closed the connection during the TLS handshake'), { code: 'ECONNRESET' }),
+      ),
+    );
+    socket.once('close', () =>
+      reject(Object.assign(new Error('the connection closed during the TLS handshake'), { code: 'ECONNRESET' })),
+    );
   });
 }
 
@@ -227,14 +253,16 @@ function untrustedMessage(code: string, host: string, socket: TLSSocket, tls: Tl
 
 function codeOf(error: unknown): string {
   if (error instanceof Stopped) return error.code;
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string')
+    return error.code;
   return 'UNKNOWN';
 }
 
 function messageOf(error: unknown, phase: ErrorPhase, timeoutMs: number): string {
   if (error instanceof Stopped && error.code === 'ETIMEDOUT') return `${phase} got no answer within ${timeoutMs} ms`;
   if (error instanceof Stopped) return `${error.message} (the check's deadline or a caller's cancel)`;
-  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string') return error.message;
+  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string')
+    return error.message;
   return String(error);
 }
 

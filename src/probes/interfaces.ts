@@ -39,7 +39,10 @@ export interface ConfiguredAddress {
   prefixLength: number;
 }
 
-export async function observeInterfaces(names: string[], sources: InterfaceSources = {}): Promise<InterfaceObservation[]> {
+export async function observeInterfaces(
+  names: string[],
+  sources: InterfaceSources = {},
+): Promise<InterfaceObservation[]> {
   const sysRoot = sources.sysRoot ?? '/sys';
   let addresses: NodeJS.Dict<NetworkInterfaceInfo[]> = {};
   try {
@@ -48,7 +51,9 @@ export async function observeInterfaces(names: string[], sources: InterfaceSourc
     // getifaddrs failing (it can, with ENOMEM or in odd sandboxes) means "no addresses seen", not a crash.
   }
   const configured = sources.configuredAddresses ?? ipAddrShow;
-  return Promise.all(names.map((name) => observeOne(name, join(sysRoot, 'class/net'), addresses[name] ?? [], configured)));
+  return Promise.all(
+    names.map((name) => observeOne(name, join(sysRoot, 'class/net'), addresses[name] ?? [], configured)),
+  );
 }
 
 async function observeOne(
@@ -58,7 +63,16 @@ async function observeOne(
   configured: (name: string) => Promise<ConfiguredAddress[]>,
 ): Promise<InterfaceObservation> {
   const absent: InterfaceObservation = {
-    name, present: false, ifindex: null, operState: null, adminUp: null, mac: null, mtu: null, ipv4: [], ipv6: [], counters: null,
+    name,
+    present: false,
+    ifindex: null,
+    operState: null,
+    adminUp: null,
+    mac: null,
+    mtu: null,
+    ipv4: [],
+    ipv6: [],
+    counters: null,
   };
   // A name from the command line or the twin must not walk out of /sys/class/net.
   if (!isPlausibleInterfaceName(name)) return absent;
@@ -109,8 +123,14 @@ function toInt(text: string | null): number | null {
 }
 
 const COUNTER_FILES: Record<keyof InterfaceCounters, string> = {
-  rxPackets: 'rx_packets', rxBytes: 'rx_bytes', rxErrors: 'rx_errors', rxDropped: 'rx_dropped',
-  txPackets: 'tx_packets', txBytes: 'tx_bytes', txErrors: 'tx_errors', txDropped: 'tx_dropped',
+  rxPackets: 'rx_packets',
+  rxBytes: 'rx_bytes',
+  rxErrors: 'rx_errors',
+  rxDropped: 'rx_dropped',
+  txPackets: 'tx_packets',
+  txBytes: 'tx_bytes',
+  txErrors: 'tx_errors',
+  txDropped: 'tx_dropped',
 };
 
 /** All eight counters, or null when any is unreadable: a half-filled set would read as zeros. */
@@ -141,9 +161,15 @@ function splitAddresses(infos: NetworkInterfaceInfo[]): { ipv4: Ipv4Address[]; i
 
 function fromConfigured(list: ConfiguredAddress[]): { ipv4: Ipv4Address[]; ipv6: Ipv6Address[] } {
   return {
-    ipv4: list.filter((a) => a.family === 4)
-      .map((a) => ({ address: a.address, prefixLength: a.prefixLength, broadcast: ipv4Broadcast(a.address, a.prefixLength) })),
-    ipv6: list.filter((a) => a.family === 6)
+    ipv4: list
+      .filter((a) => a.family === 4)
+      .map((a) => ({
+        address: a.address,
+        prefixLength: a.prefixLength,
+        broadcast: ipv4Broadcast(a.address, a.prefixLength),
+      })),
+    ipv6: list
+      .filter((a) => a.family === 6)
       .map((a) => ({ address: a.address, prefixLength: a.prefixLength, scope: ipv6Scope(a.address) })),
   };
 }
@@ -167,14 +193,17 @@ export function parseIpAddrJson(text: string): ConfiguredAddress[] {
   if (!Array.isArray(links)) return [];
   const out: ConfiguredAddress[] = [];
   for (const link of links as unknown[]) {
-    const infos: unknown = typeof link === 'object' && link !== null ? (link as { addr_info?: unknown }).addr_info : undefined;
+    const infos: unknown =
+      typeof link === 'object' && link !== null ? (link as { addr_info?: unknown }).addr_info : undefined;
     if (!Array.isArray(infos)) continue;
     for (const info of infos as unknown[]) {
       if (typeof info !== 'object' || info === null) continue;
       const { family, local, prefixlen } = info as { family?: unknown; local?: unknown; prefixlen?: unknown };
       if (typeof local !== 'string' || typeof prefixlen !== 'number' || !Number.isInteger(prefixlen)) continue;
-      if (family === 'inet' && isIPv4(local) && prefixlen >= 0 && prefixlen <= 32) out.push({ family: 4, address: local, prefixLength: prefixlen });
-      else if (family === 'inet6' && isIPv6(local) && prefixlen >= 0 && prefixlen <= 128) out.push({ family: 6, address: local, prefixLength: prefixlen });
+      if (family === 'inet' && isIPv4(local) && prefixlen >= 0 && prefixlen <= 32)
+        out.push({ family: 4, address: local, prefixLength: prefixlen });
+      else if (family === 'inet6' && isIPv6(local) && prefixlen >= 0 && prefixlen <= 128)
+        out.push({ family: 6, address: local, prefixLength: prefixlen });
     }
   }
   return out;
@@ -189,13 +218,16 @@ function prefixOf(info: NetworkInterfaceInfo): number | null {
 
 export function netmaskToPrefix(netmask: string): number | null {
   if (isIPv4(netmask)) {
-    const bits = netmask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
-    return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : null;
+    const bits = netmask
+      .split('.')
+      .map((o) => Number(o).toString(2).padStart(8, '0'))
+      .join('');
+    return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : null;
   }
   const groups = expandIpv6(netmask);
   if (groups === null) return null;
   const bits = groups.map((g) => g.toString(2).padStart(16, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 128 : bits.indexOf('0') : null;
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 128 : bits.indexOf('0')) : null;
 }
 
 /** The directed broadcast of the subnet; null for /31 and /32, which have none (RFC 3021). */

@@ -57,7 +57,10 @@ export function parseTimespanSeconds(value: string): number | null {
 /** A contiguous IPv4 netmask → prefix length; null for anything else. */
 export function netmaskToPrefix(mask: string): number | null {
   if (isIP(mask) !== 4) return null;
-  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  const bits = mask
+    .split('.')
+    .map((o) => Number(o).toString(2).padStart(8, '0'))
+    .join('');
   if (!/^1*0*$/.test(bits)) return null;
   const firstZero = bits.indexOf('0');
   return firstZero === -1 ? 32 : firstZero;
@@ -99,7 +102,13 @@ export function parseLease(text: string): ParsedLease {
 }
 
 function isEmpty(lease: ParsedLease): boolean {
-  return lease.address === null && lease.server === null && lease.router === null && lease.dns.length === 0 && lease.lifetimeSeconds === null;
+  return (
+    lease.address === null &&
+    lease.server === null &&
+    lease.router === null &&
+    lease.dns.length === 0 &&
+    lease.lifetimeSeconds === null
+  );
 }
 
 /**

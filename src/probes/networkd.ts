@@ -67,7 +67,17 @@ function isDnsValue(value: string): boolean {
 }
 
 function emptyFile(path: string): NetworkdFile {
-  return { path, matchNames: [], matchMacs: [], matchOther: [], dhcp: null, addresses: [], gateways: [], dns: [], problems: [] };
+  return {
+    path,
+    matchNames: [],
+    matchMacs: [],
+    matchOther: [],
+    dhcp: null,
+    addresses: [],
+    gateways: [],
+    dns: [],
+    problems: [],
+  };
 }
 
 /**
@@ -125,7 +135,8 @@ export function parseNetworkFile(text: string, path: string): NetworkdFile {
 
 /** systemd strips one pair of surrounding quotes from a whole value. */
 function unquote(value: string): string {
-  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) return value.slice(1, -1);
+  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0])
+    return value.slice(1, -1);
   return value;
 }
 
@@ -202,7 +213,10 @@ function byName(a: string, b: string): number {
 }
 
 /** Every `*.network` file of `dir`, parsed, in the order networkd considers them. */
-export async function readNetworkdDir(dir: string, fs: NetworkdFs = defaultFs): Promise<{ files: NetworkdFile[]; problems: string[] }> {
+export async function readNetworkdDir(
+  dir: string,
+  fs: NetworkdFs = defaultFs,
+): Promise<{ files: NetworkdFile[]; problems: string[] }> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -210,7 +224,9 @@ export async function readNetworkdDir(dir: string, fs: NetworkdFs = defaultFs): 
     return { files: [], problems: [`${dir} ${readErrorText(err)}`] };
   }
   const problems: string[] = [];
-  let networkNames = names.filter((n) => typeof n === 'string' && n.endsWith('.network') && n !== '.network').sort(byName);
+  let networkNames = names
+    .filter((n) => typeof n === 'string' && n.endsWith('.network') && n !== '.network')
+    .sort(byName);
   if (networkNames.length > MAX_FILES) {
     problems.push(`${dir} holds ${networkNames.length} .network files; only the first ${MAX_FILES} were read`);
     networkNames = networkNames.slice(0, MAX_FILES);

@@ -60,9 +60,11 @@ const USAGE_ERROR = /(?:invalid|unrecognized|illegal|unknown) option|^usage\b/im
 /** The socket family itself is missing (IPv6 disabled in the kernel). */
 const NO_FAMILY = /Address family not supported by protocol/i;
 /** The target did not resolve: we pass literal addresses, so this means a broken argument. */
-const UNRESOLVED = /Name or service not known|Temporary failure in name resolution|unknown host|bad address|No address associated|cannot resolve/i;
+const UNRESOLVED =
+  /Name or service not known|Temporary failure in name resolution|unknown host|bad address|No address associated|cannot resolve/i;
 /** The network said no (or the local stack did): a real "no reply", not a tool problem. */
-const NO_REPLY_EVIDENCE = /Network is unreachable|No route to host|Host is unreachable|Destination .*Unreachable|\b(?:sendmsg|sendto): /i;
+const NO_REPLY_EVIDENCE =
+  /Network is unreachable|No route to host|Host is unreachable|Destination .*Unreachable|\b(?:sendmsg|sendto): /i;
 
 const SUMMARY = /(\d+) packets transmitted, (\d+) (?:packets )?received/;
 const RTT = /(?:rtt|round-trip) min\/avg\/max(?:\/[a-z-]+)? = ([\d.]+)\/([\d.]+)\/([\d.]+)/;
@@ -83,7 +85,10 @@ function linesOf(text: string): string[] {
 }
 
 function detailOf(lines: readonly string[]): string {
-  const text = lines.map((l) => l.trim()).filter(Boolean).join(' / ');
+  const text = lines
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' / ');
   return text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS - 1)}…` : text;
 }
 
@@ -173,7 +178,12 @@ function parse(stdout: string, stderr: string, exitCode: number | null, asked: n
     // Killed before the statistics: the sequence numbers say how many went out at least. A
     // request still in flight at the kill is not counted lost: nothing says it would have been.
     const sent = replies.sentAtLeast;
-    return { sent, received: replies.received, lossPercent: lossOf(sent, replies.received), rttAvgMs: mean(replies.times) };
+    return {
+      sent,
+      received: replies.received,
+      lossPercent: lossOf(sent, replies.received),
+      rttAvgMs: mean(replies.times),
+    };
   }
 
   const denied = all.some((l) => NOT_PERMITTED.some((re) => re.test(l)));
@@ -184,9 +194,13 @@ function parse(stdout: string, stderr: string, exitCode: number | null, asked: n
   if (all.some((l) => /^No response from /.test(l))) return { sent: 1, received: 0, lossPercent: 100, rttAvgMs: null };
 
   if (isUsageError({ stdout, stderr, exitCode })) {
-    return { error: 'unavailable', detail: `ping refused its arguments: ${detailOf(all.filter((l) => USAGE_ERROR.test(l)).slice(0, 1))}` };
+    return {
+      error: 'unavailable',
+      detail: `ping refused its arguments: ${detailOf(all.filter((l) => USAGE_ERROR.test(l)).slice(0, 1))}`,
+    };
   }
-  if (all.some((l) => NO_FAMILY.test(l) || UNRESOLVED.test(l))) return { error: 'unavailable', detail: detailOf(errLines.length ? errLines : all) };
+  if (all.some((l) => NO_FAMILY.test(l) || UNRESOLVED.test(l)))
+    return { error: 'unavailable', detail: detailOf(errLines.length ? errLines : all) };
 
   const started = outLines.some((l) => l.startsWith('PING '));
   const killed = exitCode === null;
@@ -194,7 +208,10 @@ function parse(stdout: string, stderr: string, exitCode: number | null, asked: n
     return { sent: asked, received: 0, lossPercent: 100, rttAvgMs: null };
   }
   const first = detailOf(errLines.slice(0, 2));
-  return { error: 'unavailable', detail: first ? `unrecognised ping output: ${first}` : `unrecognised ping output (exit ${String(exitCode)})` };
+  return {
+    error: 'unavailable',
+    detail: first ? `unrecognised ping output: ${first}` : `unrecognised ping output (exit ${String(exitCode)})`,
+  };
 }
 
 // --- running -------------------------------------------------------------------------------------
@@ -221,7 +238,8 @@ export const spawnPing: PingExec = (binary, args, signal) =>
     let killTimer: NodeJS.Timeout | undefined;
 
     const capture = (key: 'stdout' | 'stderr') => (chunk: Buffer) => {
-      if (out[key].length < MAX_CAPTURE_BYTES) out[key] += chunk.toString('utf8').slice(0, MAX_CAPTURE_BYTES - out[key].length);
+      if (out[key].length < MAX_CAPTURE_BYTES)
+        out[key] += chunk.toString('utf8').slice(0, MAX_CAPTURE_BYTES - out[key].length);
     };
     child.stdout.on('data', capture('stdout'));
     child.stderr.on('data', capture('stderr'));
@@ -270,13 +288,23 @@ function ping6Of(binary: string): string | null {
  */
 export function pingAttempts(binary: string, host: string, count: number, timeoutMs: number): Attempt[] {
   const n = String(count);
-  const waitSeconds = Math.max(1, Math.min(60, Math.floor((timeoutMs - (count - 1) * PING_INTERVAL_SECONDS * 1000) / 1000)));
+  const waitSeconds = Math.max(
+    1,
+    Math.min(60, Math.floor((timeoutMs - (count - 1) * PING_INTERVAL_SECONDS * 1000) / 1000)),
+  );
   const full = ['-n', '-c', n, '-i', String(PING_INTERVAL_SECONDS), '-W', String(waitSeconds)];
   const reduced = ['-c', n, '-W', String(waitSeconds)];
   if (!isIpv6(host)) {
-    return [{ binary, args: [...full, host] }, { binary, args: [...reduced, host] }, { binary, args: [host] }];
+    return [
+      { binary, args: [...full, host] },
+      { binary, args: [...reduced, host] },
+      { binary, args: [host] },
+    ];
   }
-  const attempts = [{ binary, args: [...full, '-6', host] }, { binary, args: [...reduced, '-6', host] }];
+  const attempts = [
+    { binary, args: [...full, '-6', host] },
+    { binary, args: [...reduced, '-6', host] },
+  ];
   const ping6 = ping6Of(binary);
   if (ping6) attempts.push({ binary: ping6, args: [...full, host] }, { binary: ping6, args: [...reduced, host] });
   return attempts;
@@ -316,7 +344,13 @@ export async function pingHost(host: string, opts: PingOptions, exec: PingExec =
   }
 }
 
-async function runAttempts(host: string, count: number, timeoutMs: number, signal: AbortSignal, exec: PingExec): Promise<PingOutcome> {
+async function runAttempts(
+  host: string,
+  count: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+  exec: PingExec,
+): Promise<PingOutcome> {
   const binary = pingBinary();
   const attempts = pingAttempts(binary, host, count, timeoutMs);
   const cacheKey = `${binary}\u0000${isIpv6(host) ? 6 : 4}`;
@@ -331,7 +365,10 @@ async function runAttempts(host: string, count: number, timeoutMs: number, signa
     try {
       result = await exec(attempt.binary, attempt.args, signal);
     } catch (err) {
-      return { error: 'unavailable', detail: `could not run ${attempt.binary}: ${String(err)}`.slice(0, MAX_DETAIL_CHARS) };
+      return {
+        error: 'unavailable',
+        detail: `could not run ${attempt.binary}: ${String(err)}`.slice(0, MAX_DETAIL_CHARS),
+      };
     }
     if (result.spawnError) {
       // A missing ping6 after a refused -6 leaves the refusal as the answer.

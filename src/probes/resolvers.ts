@@ -94,12 +94,17 @@ export function parseResolvConf(text: string): { servers: string[]; problems: st
   const unique = dedupe(servers);
   if (unique.length < servers.length) problems.push('some nameservers are listed more than once');
   if (unique.length > GLIBC_MAXNS) {
-    problems.push(`${unique.length} nameservers are listed; the system resolver (glibc) only asks the first ${GLIBC_MAXNS}`);
+    problems.push(
+      `${unique.length} nameservers are listed; the system resolver (glibc) only asks the first ${GLIBC_MAXNS}`,
+    );
   }
   return { servers: unique, problems };
 }
 
-async function readText(path: string, readFile: (p: string) => Promise<string>): Promise<{ text: string } | { problem: string }> {
+async function readText(
+  path: string,
+  readFile: (p: string) => Promise<string>,
+): Promise<{ text: string } | { problem: string }> {
   try {
     const text = await readFile(path);
     if (typeof text !== 'string') return { problem: `${path} could not be read as text` };
@@ -146,6 +151,13 @@ export async function readResolvers(
   problems.push(...resolved.problems.map((p) => `${resolvedConfPath}: ${p}`));
   // resolved never lists its own stub as an upstream; if it does, asking it would only ask itself.
   const loops = resolved.servers.filter(isStub);
-  if (loops.length) problems.push(`${resolvedConfPath}: lists the stub ${loops.join(', ')} as its own upstream; ignored`);
-  return { source: 'systemd-resolved', files, servers: resolved.servers.filter((s) => !isStub(s)), stub: true, problems };
+  if (loops.length)
+    problems.push(`${resolvedConfPath}: lists the stub ${loops.join(', ')} as its own upstream; ignored`);
+  return {
+    source: 'systemd-resolved',
+    files,
+    servers: resolved.servers.filter((s) => !isStub(s)),
+    stub: true,
+    problems,
+  };
 }

@@ -21,7 +21,14 @@ export function parseProcNetRoute(text: string): DefaultRoute[] {
   const header = lines[0]?.trim().split(/\s+/) ?? [];
   // Column positions come from the header, so a kernel that adds or moves a column still parses.
   const at = (name: string): number => header.indexOf(name);
-  const cols = { iface: at('Iface'), dest: at('Destination'), gw: at('Gateway'), flags: at('Flags'), metric: at('Metric'), mask: at('Mask') };
+  const cols = {
+    iface: at('Iface'),
+    dest: at('Destination'),
+    gw: at('Gateway'),
+    flags: at('Flags'),
+    metric: at('Metric'),
+    mask: at('Mask'),
+  };
   if (Object.values(cols).some((i) => i < 0)) return [];
 
   const routes: DefaultRoute[] = [];
@@ -56,7 +63,8 @@ export function parseProcNetIpv6Route(text: string): DefaultRoute[] {
     const [dest, destLen, , , nextHop, metricHex, , , flagsHex, iface] = f;
     const metric = parseHex(metricHex, 8);
     const flags = parseHex(flagsHex, 8);
-    if (!iface || metric === null || flags === null || !isHex(dest, 32) || !isHex(nextHop, 32) || !isHex(destLen, 2)) continue;
+    if (!iface || metric === null || flags === null || !isHex(dest, 32) || !isHex(nextHop, 32) || !isHex(destLen, 2))
+      continue;
     if (!/^0+$/.test(dest) || parseInt(destLen, 16) !== 0 || /^0+$/.test(nextHop)) continue;
     if ((flags & RTF_UP) === 0 || (flags & RTF_REJECT) !== 0) continue;
     routes.push({ gateway: hexToIpv6(nextHop), interface: iface, metric, family: 6 });
@@ -113,7 +121,7 @@ export function hexToIpv6(hex: string): string {
   const groups = Array.from({ length: 8 }, (_, i) => parseInt(hex.slice(i * 4, i * 4 + 4), 16));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

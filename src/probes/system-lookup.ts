@@ -64,7 +64,8 @@ export function systemLookup(opts: SystemLookupOptions): Lookup {
       throw errorWithCode(`${host} has no address records`, 'ENODATA');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ECANCELLED' || code === 'ECANCELED') throw errorWithCode(`resolving ${host} was stopped`, 'ETIMEDOUT');
+      if (code === 'ECANCELLED' || code === 'ECANCELED')
+        throw errorWithCode(`resolving ${host} was stopped`, 'ETIMEDOUT');
       if (code === 'ETIMEOUT') throw errorWithCode(`no DNS server answered for ${host}`, 'EAI_AGAIN');
       throw err;
     } finally {

@@ -33,7 +33,10 @@ let lastContext: { key: string; context: SecureContext; systemBundle: string | n
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-export async function loadTrust(caFile: string | null, readFile: ReadTextFile = (p) => fsReadFile(p, 'utf8')): Promise<Trust> {
+export async function loadTrust(
+  caFile: string | null,
+  readFile: ReadTextFile = (p) => fsReadFile(p, 'utf8'),
+): Promise<Trust> {
   const problems: string[] = [];
 
   let systemBundle: string | null = null;
@@ -45,7 +48,8 @@ export async function loadTrust(caFile: string | null, readFile: ReadTextFile = 
       break;
     } catch (error) {
       // A missing candidate is the normal case on every distribution but one; anything else is worth saying.
-      if (errorCode(error) !== 'ENOENT') problems.push(`could not read the system CA bundle ${path}: ${describe(error)}`);
+      if (errorCode(error) !== 'ENOENT')
+        problems.push(`could not read the system CA bundle ${path}: ${describe(error)}`);
     }
   }
 
@@ -64,9 +68,13 @@ export async function loadTrust(caFile: string | null, readFile: ReadTextFile = 
         }
       }
       if (blocks.length === 0) {
-        problems.push(`--ca-file ${caFile} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----" blocks); it was ignored`);
+        problems.push(
+          `--ca-file ${caFile} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----" blocks); it was ignored`,
+        );
       } else if (bad > 0) {
-        problems.push(`--ca-file ${caFile}: ${bad} of ${blocks.length} certificate block(s) could not be parsed and were ignored`);
+        problems.push(
+          `--ca-file ${caFile}: ${bad} of ${blocks.length} certificate block(s) could not be parsed and were ignored`,
+        );
       }
     } catch (error) {
       problems.push(`could not read --ca-file ${caFile}: ${describe(error)}`);
@@ -75,9 +83,18 @@ export async function loadTrust(caFile: string | null, readFile: ReadTextFile = 
 
   // Parsing ~300 roots into an OpenSSL store costs milliseconds and native memory that the module
   // would otherwise pay on every check: the same roots give the same (immutable) context.
-  const key = createHash('sha256').update(systemPem ?? '').update('\0').update(extra.join('\n')).digest('hex');
+  const key = createHash('sha256')
+    .update(systemPem ?? '')
+    .update('\0')
+    .update(extra.join('\n'))
+    .digest('hex');
   if (lastContext?.key === key) {
-    return { secureContext: lastContext.context, problems: [...problems, ...lastContext.problems], systemBundle: lastContext.systemBundle, caFileCertificates: extra.length };
+    return {
+      secureContext: lastContext.context,
+      problems: [...problems, ...lastContext.problems],
+      systemBundle: lastContext.systemBundle,
+      caFileCertificates: extra.length,
+    };
   }
   const before = problems.length;
 
@@ -87,7 +104,8 @@ export async function loadTrust(caFile: string | null, readFile: ReadTextFile = 
     secureContext = createSecureContext({ ca: systemPem === null ? ca : [...ca, systemPem] });
   } catch (error) {
     // A corrupt system bundle must not take the whole TLS check down: fall back to what we validated.
-    if (systemPem !== null) problems.push(`the system CA bundle ${systemBundle} could not be loaded and was ignored: ${describe(error)}`);
+    if (systemPem !== null)
+      problems.push(`the system CA bundle ${systemBundle} could not be loaded and was ignored: ${describe(error)}`);
     systemBundle = null;
     secureContext = createSecureContext({ ca });
   }
@@ -96,7 +114,9 @@ export async function loadTrust(caFile: string | null, readFile: ReadTextFile = 
 }
 
 function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
 }
 
 function describe(error: unknown): string {

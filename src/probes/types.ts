@@ -11,7 +11,10 @@ export interface ProbeContext {
 }
 
 /** What the interfaces probe saw of one interface, before any config file is consulted. */
-export type InterfaceObservation = Pick<InterfaceReport, 'name' | 'present' | 'operState' | 'adminUp' | 'mac' | 'mtu' | 'ipv4' | 'ipv6' | 'counters'> & {
+export type InterfaceObservation = Pick<
+  InterfaceReport,
+  'name' | 'present' | 'operState' | 'adminUp' | 'mac' | 'mtu' | 'ipv4' | 'ipv6' | 'counters'
+> & {
   /** Names the DHCP lease file (/run/systemd/netif/leases/<ifindex>). */
   ifindex: number | null;
 };

@@ -22,7 +22,9 @@ export interface TelemetrySummary {
 
 export function telemetrySummary(report: Report): TelemetrySummary {
   const rank = { error: 0, warning: 1, info: 2 } as const;
-  const all = [...report.findings].sort((a, b) => rank[a.severity] - rank[b.severity]).map((f) => ({ code: f.code, severity: f.severity, component: f.component, subject: f.subject.slice(0, 200) }));
+  const all = [...report.findings]
+    .sort((a, b) => rank[a.severity] - rank[b.severity])
+    .map((f) => ({ code: f.code, severity: f.severity, component: f.component, subject: f.subject.slice(0, 200) }));
   const summary: TelemetrySummary = {
     schemaVersion: 1,
     checkId: report.checkId,

@@ -8,7 +8,11 @@ const LABEL: Record<Finding['severity'], string> = { error: 'ERROR', warning: 'W
 const LAYER_NAME = { ip: 'IP', dns: 'DNS', firewall: 'Firewall' } as const;
 
 function findingLines(f: Finding): string[] {
-  return [`  [${LABEL[f.severity]}] ${f.code}  (${f.subject})`, `          ${f.message}`, `          Next step: ${f.guidance}`];
+  return [
+    `  [${LABEL[f.severity]}] ${f.code}  (${f.subject})`,
+    `          ${f.message}`,
+    `          Next step: ${f.guidance}`,
+  ];
 }
 
 function pingText(p: PingOutcome | undefined): string {
@@ -20,14 +24,19 @@ function pingText(p: PingOutcome | undefined): string {
 function interfaceLine(i: InterfaceReport): string {
   if (!i.present) return `    ${i.name}: missing`;
   const v4 = i.ipv4.map((a) => `${a.address}/${a.prefixLength}`).join(', ') || 'no IPv4 address';
-  const lease = i.lease ? `, lease from ${i.lease.server ?? '?'}${i.lease.expiry ? ` until ${i.lease.expiry}` : ''}` : '';
+  const lease = i.lease
+    ? `, lease from ${i.lease.server ?? '?'}${i.lease.expiry ? ` until ${i.lease.expiry}` : ''}`
+    : '';
   const file = i.configFile ? ` by ${i.configFile}` : '';
   return `    ${i.name}: ${i.operState ?? '?'}${i.adminUp === false ? ' (admin down)' : ''}, ${v4}, mtu ${i.mtu ?? '?'}, mac ${i.mac ?? '?'}, ${i.assignment}${file}${lease}`;
 }
 
 function serverLine(s: DnsServerReport): string {
   const q = s.queries
-    .map((x) => `${x.name} ${x.outcome}${x.answers.length ? ` ${x.answers.join(' ')}` : ''}${x.rttMs !== null ? ` ${x.rttMs} ms` : ''}${x.transport === 'tcp' ? ' (tcp)' : ''}`)
+    .map(
+      (x) =>
+        `${x.name} ${x.outcome}${x.answers.length ? ` ${x.answers.join(' ')}` : ''}${x.rttMs !== null ? ` ${x.rttMs} ms` : ''}${x.transport === 'tcp' ? ' (tcp)' : ''}`,
+    )
     .join('; ');
   return `    ${s.address}${s.public ? ' (public)' : ''}: ${pingText(s.ping)}; ${q}`;
 }
@@ -36,7 +45,8 @@ function endpointLine(e: EndpointReport): string {
   const parts = [`${e.host}:${e.port}`.padEnd(44), e.protocol.padEnd(6), e.outcome.padEnd(13)];
   if (e.address) parts.push(e.address);
   if (e.tcpConnectMs !== null) parts.push(`tcp ${e.tcpConnectMs} ms`);
-  if (e.tls?.handshakeMs !== null && e.tls?.handshakeMs !== undefined) parts.push(`tls ${e.tls.handshakeMs} ms ${e.tls.protocol ?? ''}`.trim());
+  if (e.tls?.handshakeMs !== null && e.tls?.handshakeMs !== undefined)
+    parts.push(`tls ${e.tls.handshakeMs} ms ${e.tls.protocol ?? ''}`.trim());
   if (e.tls && !e.tls.authorized) parts.push(`issuer "${e.tls.rootIssuer ?? e.tls.issuer ?? '?'}"`);
   if (e.error && e.outcome !== 'open') parts.push(`(${e.error.phase}: ${e.error.code})`);
   return `    ${parts.join(' ')}`;
@@ -69,18 +79,26 @@ export function renderText(r: Report): string {
   // Say why a layer was not judged: an unexplained "skipped" is what iotedge check users complain about.
   const why = (layer: 'ip' | 'dns' | 'firewall', status: string): string => {
     if (status !== 'inconclusive') return status;
-    const earlier = (['ip', 'dns'] as const).slice(0, layer === 'firewall' ? 2 : layer === 'dns' ? 1 : 0).find((c) => r.components[c].status === 'unhealthy');
-    return earlier ? `inconclusive (cannot be judged while ${LAYER_NAME[earlier]} is broken)` : 'inconclusive (its evidence did not arrive before the deadline)';
+    const earlier = (['ip', 'dns'] as const)
+      .slice(0, layer === 'firewall' ? 2 : layer === 'dns' ? 1 : 0)
+      .find((c) => r.components[c].status === 'unhealthy');
+    return earlier
+      ? `inconclusive (cannot be judged while ${LAYER_NAME[earlier]} is broken)`
+      : 'inconclusive (its evidence did not arrive before the deadline)';
   };
   out.push(`IP        ${why('ip', ip.status)}`);
   ip.interfaces.forEach((i) => out.push(interfaceLine(i)));
   if (ip.status !== 'skipped') {
     const gw = ip.defaultGateway;
-    out.push(gw
-      ? `    default gateway ${gw.address} via ${gw.interface}: ${gw.reachable === null ? 'not tested' : gw.reachable ? 'answers' : 'no answer'}${gw.rttMs !== null ? ` (${gw.rttMs} ms)` : ''}`
-      : '    no default route');
+    out.push(
+      gw
+        ? `    default gateway ${gw.address} via ${gw.interface}: ${gw.reachable === null ? 'not tested' : gw.reachable ? 'answers' : 'no answer'}${gw.rttMs !== null ? ` (${gw.rttMs} ms)` : ''}`
+        : '    no default route',
+    );
   }
-  out.push(`DNS       ${why('dns', dns.status)}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`);
+  out.push(
+    `DNS       ${why('dns', dns.status)}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`,
+  );
   dns.servers.forEach((s) => out.push(serverLine(s)));
   if (dns.status !== 'skipped' && dns.servers.length === 0) out.push('    no servers configured');
   out.push(`Firewall  ${why('firewall', firewall.status)}  (upstream protocol ${firewall.upstreamProtocol})`);

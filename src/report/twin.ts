@@ -16,8 +16,18 @@ const MAX_STRING = 1024;
 
 /** The top-level reported keys this module owns (besides the configuration acknowledgements). */
 export const REPORT_KEYS = [
-  'schemaVersion', 'agent', 'host', 'status', 'failingComponent', 'lastCheck', 'lastStatusChangeAt',
-  'ip', 'dns', 'firewall', 'findings', 'findingsOmitted',
+  'schemaVersion',
+  'agent',
+  'host',
+  'status',
+  'failingComponent',
+  'lastCheck',
+  'lastStatusChangeAt',
+  'ip',
+  'dns',
+  'firewall',
+  'findings',
+  'findingsOmitted',
 ] as const;
 
 export function clip(text: string, max = MAX_STRING): string {
@@ -26,8 +36,12 @@ export function clip(text: string, max = MAX_STRING): string {
 
 function compactFinding(f: Finding): JsonObject {
   return {
-    code: f.code, severity: f.severity, component: f.component, subject: clip(f.subject, 256),
-    message: clip(f.message), guidance: clip(f.guidance),
+    code: f.code,
+    severity: f.severity,
+    component: f.component,
+    subject: clip(f.subject, 256),
+    message: clip(f.message),
+    guidance: clip(f.guidance),
   };
 }
 
@@ -46,21 +60,45 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
   const doc: JsonObject = {
     schemaVersion: report.schemaVersion,
     agent: { name: report.agent.name, version: report.agent.version },
-    ...(report.host ? { host: { distro: clip(report.host.distro, 128), release: clip(report.host.release, 64), kernel: clip(report.host.kernel, 128) } } : {}),
+    ...(report.host
+      ? {
+          host: {
+            distro: clip(report.host.distro, 128),
+            release: clip(report.host.release, 64),
+            kernel: clip(report.host.kernel, 128),
+          },
+        }
+      : {}),
     status: report.status,
     failingComponent: report.failingComponent,
-    lastCheck: { checkId: report.checkId, trigger: report.trigger, startedAt: report.startedAt, durationMs: report.durationMs },
+    lastCheck: {
+      checkId: report.checkId,
+      trigger: report.trigger,
+      startedAt: report.startedAt,
+      durationMs: report.durationMs,
+    },
     lastStatusChangeAt,
     ip: {
       status: ip.status,
       interfaces: ip.interfaces.slice(0, 8).map((i) => ({
-        name: i.name, present: i.present, operState: i.operState, mac: i.mac, mtu: i.mtu,
+        name: i.name,
+        present: i.present,
+        operState: i.operState,
+        mac: i.mac,
+        mtu: i.mtu,
         ipv4: i.ipv4.slice(0, 8).map((a) => `${a.address}/${a.prefixLength}`),
-        assignment: i.assignment, configFile: i.configFile,
-        leaseServer: i.lease?.server ?? null, leaseExpiry: i.lease?.expiry ?? null,
+        assignment: i.assignment,
+        configFile: i.configFile,
+        leaseServer: i.lease?.server ?? null,
+        leaseExpiry: i.lease?.expiry ?? null,
       })),
       defaultGateway: ip.defaultGateway
-        ? { address: ip.defaultGateway.address, interface: ip.defaultGateway.interface, reachable: ip.defaultGateway.reachable, rttMs: ip.defaultGateway.rttMs }
+        ? {
+            address: ip.defaultGateway.address,
+            interface: ip.defaultGateway.interface,
+            reachable: ip.defaultGateway.reachable,
+            rttMs: ip.defaultGateway.rttMs,
+          }
         : null,
     },
     dns: {
@@ -78,8 +116,13 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
       status: firewall.status,
       upstreamProtocol: firewall.upstreamProtocol,
       endpoints: firewall.endpoints.slice(0, 24).map((e) => ({
-        host: clip(e.host, 253), port: e.port, protocol: e.protocol, outcome: e.outcome, address: e.address,
-        tcpConnectMs: e.tcpConnectMs, tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
+        host: clip(e.host, 253),
+        port: e.port,
+        protocol: e.protocol,
+        outcome: e.outcome,
+        address: e.address,
+        tcpConnectMs: e.tcpConnectMs,
+        tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
       })),
     },
     findings: [],
@@ -136,13 +179,18 @@ export function fitReport(doc: JsonObject, budget: number): JsonObject {
       out['findingsOmitted'] = (typeof out['findingsOmitted'] === 'number' ? out['findingsOmitted'] : 0) + 1;
     }
   }
-  for (const [section, list] of [['dns', 'servers'], ['firewall', 'endpoints'], ['ip', 'interfaces']] as const) {
+  for (const [section, list] of [
+    ['dns', 'servers'],
+    ['firewall', 'endpoints'],
+    ['ip', 'interfaces'],
+  ] as const) {
     const holder = out[section];
     const items = isObject(holder) ? holder[list] : undefined;
     if (!isObject(holder) || !Array.isArray(items)) continue;
     while (reportedSize(out) > budget && items.length > 0) {
       items.pop();
-      holder[`${list}Omitted`] = (typeof holder[`${list}Omitted`] === 'number' ? (holder[`${list}Omitted`] as number) : 0) + 1;
+      holder[`${list}Omitted`] =
+        (typeof holder[`${list}Omitted`] === 'number' ? (holder[`${list}Omitted`] as number) : 0) + 1;
     }
   }
   return out;
@@ -157,7 +205,11 @@ export function isObject(v: JsonValue | undefined): v is JsonObject {
  * `owned`: changed values replace, objects recurse, vanished keys become null. Returns null
  * when nothing changed.
  */
-export function reportedPatch(current: JsonObject, next: JsonObject, owned: readonly string[] = Object.keys(next)): JsonObject | null {
+export function reportedPatch(
+  current: JsonObject,
+  next: JsonObject,
+  owned: readonly string[] = Object.keys(next),
+): JsonObject | null {
   const patch: JsonObject = {};
   for (const key of owned) {
     // IoT Hub deletes a key patched to null, so "absent" and null are the same state.
@@ -182,7 +234,8 @@ export function applyPatch(doc: JsonObject, patch: JsonObject): JsonObject {
   const out: JsonObject = { ...doc };
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else if (isObject(v)) out[k] = applyPatch(isObject(out[k]) ? (out[k] as JsonObject) : {}, v); // nulls inside are deletions too
+    else if (isObject(v))
+      out[k] = applyPatch(isObject(out[k]) ? (out[k] as JsonObject) : {}, v); // nulls inside are deletions too
     else out[k] = v;
   }
   return out;

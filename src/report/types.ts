@@ -107,14 +107,7 @@ export interface IpComponent {
   defaultGateway: GatewayReport | null;
 }
 
-export type DnsOutcome =
-  | 'answered'
-  | 'nxdomain'
-  | 'servfail'
-  | 'refused'
-  | 'timeout'
-  | 'malformed'
-  | 'error';
+export type DnsOutcome = 'answered' | 'nxdomain' | 'servfail' | 'refused' | 'timeout' | 'malformed' | 'error';
 
 export interface DnsQueryReport {
   name: string;
@@ -146,14 +139,7 @@ export interface DnsComponent {
 
 export type EndpointProtocol = 'amqp' | 'mqtt' | 'https' | 'custom';
 export type EndpointOutcome =
-  | 'open'
-  | 'blocked'
-  | 'rejected'
-  | 'unreachable'
-  | 'unresolved'
-  | 'tls-untrusted'
-  | 'tls-failed'
-  | 'skipped';
+  'open' | 'blocked' | 'rejected' | 'unreachable' | 'unresolved' | 'tls-untrusted' | 'tls-failed' | 'skipped';
 
 export interface TlsReport {
   handshakeMs: number | null;

@@ -39,20 +39,69 @@ describe('emulator broker rules (raw MQTT)', () => {
 
   async function connectAs(moduleId: string): Promise<RawMqttClient> {
     const c = await rawClient();
-    const rc = await c.connect({ clientId: `${emu.deviceId}/${moduleId}`, username: username(moduleId), password: token(moduleId), clean: false });
+    const rc = await c.connect({
+      clientId: `${emu.deviceId}/${moduleId}`,
+      username: username(moduleId),
+      password: token(moduleId),
+      clean: false,
+    });
     assert.equal(rc, 0);
     return c;
   }
 
   const refusals: [string, () => { clientId: string; username: string; password?: string }, string][] = [
-    ['an expired token', () => ({ clientId: `${emu.deviceId}/raw`, username: username('raw'), password: token('raw', { expires: inAnHour() - 7200 }) }), 'expired-token'],
-    ['a token for another module', () => ({ clientId: `${emu.deviceId}/raw`, username: username('raw'), password: token('other', { resourceModule: 'other' }) }), 'wrong-resource'],
-    ['a token signed with another key', () => ({ clientId: `${emu.deviceId}/raw`, username: username('raw'), password: token('raw', { key: emu.identity('other')?.hubKey ?? '' }) }), 'bad-signature'],
-    ['a clientId that is not device/module', () => ({ clientId: 'raw', username: username('raw'), password: token('raw') }), 'bad-client-id'],
-    ['an unknown module', () => ({ clientId: `${emu.deviceId}/ghost`, username: username('ghost'), password: token('raw') }), 'unknown-identity'],
-    ['a username for another hub', () => ({ clientId: `${emu.deviceId}/raw`, username: `other-hub.azure-devices.net/${emu.deviceId}/raw/?api-version=2021-04-12`, password: token('raw') }), 'bad-username'],
+    [
+      'an expired token',
+      () => ({
+        clientId: `${emu.deviceId}/raw`,
+        username: username('raw'),
+        password: token('raw', { expires: inAnHour() - 7200 }),
+      }),
+      'expired-token',
+    ],
+    [
+      'a token for another module',
+      () => ({
+        clientId: `${emu.deviceId}/raw`,
+        username: username('raw'),
+        password: token('other', { resourceModule: 'other' }),
+      }),
+      'wrong-resource',
+    ],
+    [
+      'a token signed with another key',
+      () => ({
+        clientId: `${emu.deviceId}/raw`,
+        username: username('raw'),
+        password: token('raw', { key: emu.identity('other')?.hubKey ?? '' }),
+      }),
+      'bad-signature',
+    ],
+    [
+      'a clientId that is not device/module',
+      () => ({ clientId: 'raw', username: username('raw'), password: token('raw') }),
+      'bad-client-id',
+    ],
+    [
+      'an unknown module',
+      () => ({ clientId: `${emu.deviceId}/ghost`, username: username('ghost'), password: token('raw') }),
+      'unknown-identity',
+    ],
+    [
+      'a username for another hub',
+      () => ({
+        clientId: `${emu.deviceId}/raw`,
+        username: `other-hub.azure-devices.net/${emu.deviceId}/raw/?api-version=2021-04-12`,
+        password: token('raw'),
+      }),
+      'bad-username',
+    ],
     ['no password', () => ({ clientId: `${emu.deviceId}/raw`, username: username('raw') }), 'missing-password'],
-    ['garbage instead of a SAS token', () => ({ clientId: `${emu.deviceId}/raw`, username: username('raw'), password: 'hunter2' }), 'malformed-token'],
+    [
+      'garbage instead of a SAS token',
+      () => ({ clientId: `${emu.deviceId}/raw`, username: username('raw'), password: 'hunter2' }),
+      'malformed-token',
+    ],
   ];
 
   for (const [label, connect, reason] of refusals) {
@@ -71,7 +120,7 @@ describe('emulator broker rules (raw MQTT)', () => {
     assert.doesNotMatch(JSON.stringify(emu.connections), /SharedAccessSignature|sig=|hunter2/);
   });
 
-  it('grants only the IoT Hub subscription filters of the module\'s own identity', async () => {
+  it("grants only the IoT Hub subscription filters of the module's own identity", async () => {
     const c = await connectAs('raw');
     assert.deepEqual(await c.subscribe('$iothub/twin/res/#', 0), [0]);
     assert.deepEqual(await c.subscribe(`devices/${emu.deviceId}/modules/raw/inputs/#`, 1), [1]);
@@ -103,7 +152,10 @@ describe('emulator broker rules (raw MQTT)', () => {
     c.publish(`devices/${emu.deviceId}/modules/other/messages/events/`, 'spoof', 1);
     assert.equal(await c.waitClosed(), true);
     assert.match(emu.protocolViolations[since]?.what ?? '', /does not accept/);
-    assert.equal(emu.events.some((e) => e.bodyText === 'spoof'), false);
+    assert.equal(
+      emu.events.some((e) => e.bodyText === 'spoof'),
+      false,
+    );
   });
 
   it('closes the connection on a QoS 2 publish', async () => {
@@ -114,7 +166,7 @@ describe('emulator broker rules (raw MQTT)', () => {
     assert.match(emu.protocolViolations[since]?.what ?? '', /QoS 2/);
   });
 
-  it('does not route one module\'s publishes to another module', async () => {
+  it("does not route one module's publishes to another module", async () => {
     const victim = await connectAs('other');
     assert.deepEqual(await victim.subscribe('$iothub/methods/POST/#', 0), [0]);
     const attacker = await connectAs('raw');

@@ -177,7 +177,11 @@ export interface EdgeHubEmulator {
   ): Promise<MethodResult>;
 
   waitForEvent(predicate?: (e: TelemetryEvent) => boolean, timeoutMs?: number, since?: number): Promise<TelemetryEvent>;
-  waitForConnection(predicate?: (c: ConnectRecord) => boolean, timeoutMs?: number, since?: number): Promise<ConnectRecord>;
+  waitForConnection(
+    predicate?: (c: ConnectRecord) => boolean,
+    timeoutMs?: number,
+    since?: number,
+  ): Promise<ConnectRecord>;
   waitForDisconnection(
     predicate?: (d: DisconnectRecord) => boolean,
     timeoutMs?: number,

@@ -173,7 +173,10 @@ describe('edgeHub emulator with a real ModuleClient', () => {
     const twin = await within(client.getTwin(), 10_000, 'getTwin');
     const seen: JsonObject[] = [];
     twin.on('properties.desired', (delta: JsonObject) => seen.push(delta));
-    await eventually(() => emu.subscriptions(moduleId).includes(DESIRED_FILTER), 'the module subscribes to desired patches');
+    await eventually(
+      () => emu.subscriptions(moduleId).includes(DESIRED_FILTER),
+      'the module subscribes to desired patches',
+    );
     await eventually(() => seen.length >= 1, 'the listener gets the current desired properties');
     assert.equal(seen[0]?.intervalSeconds, 300);
 
@@ -234,7 +237,9 @@ describe('edgeHub emulator with a real ModuleClient', () => {
     const client = await openClient(emu, moduleId, t);
     client.onMethod('getLastReport', () => undefined); // never answers
     await eventually(() => emu.subscriptions(moduleId).includes(METHODS_FILTER), 'the module subscribes to methods');
-    const timedOut = await emu.invokeMethod(emu.deviceId, moduleId, 'getLastReport', null, { responseTimeoutInSeconds: 1 });
+    const timedOut = await emu.invokeMethod(emu.deviceId, moduleId, 'getLastReport', null, {
+      responseTimeoutInSeconds: 1,
+    });
     assert.equal(timedOut.status, 504);
     assert.equal(emu.methodCalls.at(-1)?.outcome, 'timeout');
 
@@ -329,7 +334,10 @@ describe('edgeHub emulator restarts', () => {
     t.after(async () => {
       await client.close().catch(() => undefined);
     });
-    await assert.rejects(within(client.open(), 15_000, 'open while edgeHub is absent'), /ECONNREFUSED|first connection/);
+    await assert.rejects(
+      within(client.open(), 15_000, 'open while edgeHub is absent'),
+      /ECONNREFUSED|first connection/,
+    );
     assert.equal(emu.connections.length, 0);
 
     await emu.startBroker();

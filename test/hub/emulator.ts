@@ -160,11 +160,16 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
    * Sends to the module's live connection if one of its subscriptions matches, like the hub, and
    * says synchronously whether it did; `written` settles once the packet is on the socket.
    */
-  function deliver(moduleId: string, topic: string, payload: Buffer | string): { sent: boolean; written: Promise<void> } {
+  function deliver(
+    moduleId: string,
+    topic: string,
+    payload: Buffer | string,
+  ): { sent: boolean; written: Promise<void> } {
     const client = live.get(moduleId);
     const internals = client as unknown as AedesClientInternals | undefined;
     const subs = client && !client.closed && internals?.connackSent ? internals.subscriptions : {};
-    if (!client || !Object.keys(subs).some((f) => topicMatches(f, topic))) return { sent: false, written: Promise.resolve() };
+    if (!client || !Object.keys(subs).some((f) => topicMatches(f, topic)))
+      return { sent: false, written: Promise.resolve() };
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false };
     // A write error means the connection is dying; aedes closes it and the module reconnects.
     const written = new Promise<void>((resolve) => client.publish(packet, () => resolve()));
@@ -191,7 +196,10 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
       outcome = applyTwinPatch(state.reported, patch, payload.length);
     } catch {
       patch = text;
-      outcome = { ok: false, violation: { rule: 'not-an-object', path: '', message: 'The patch body is not valid JSON' } };
+      outcome = {
+        ok: false,
+        violation: { rule: 'not-an-object', path: '', message: 'The patch body is not valid JSON' },
+      };
     }
     const record: ReportedPatchRecord = {
       at: new Date(),
@@ -310,7 +318,12 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
 
     authorizeSubscribe(client, sub: Subscription, done) {
       const moduleId = moduleOf(client);
-      const allowed = moduleId !== undefined && [TWIN_RES_FILTER, DESIRED_FILTER, METHODS_FILTER, inputsFilter(deviceId, moduleId)];
+      const allowed = moduleId !== undefined && [
+        TWIN_RES_FILTER,
+        DESIRED_FILTER,
+        METHODS_FILTER,
+        inputsFilter(deviceId, moduleId),
+      ];
       if (!allowed || !allowed.includes(sub.topic)) {
         // edgeHub ignores filters it does not know; refusing them (SUBACK 0x80) makes a typo visible.
         refusedSubscriptions.push({ clientId: client.id, topic: sub.topic });
@@ -341,7 +354,9 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
             : handleTelemetry(moduleId, packet);
       } catch (err) {
         // An emulator bug must show up as a dropped connection plus a record, not crash the test run.
-        return done(violation(client, `emulator failed on ${packet.topic}: ${err instanceof Error ? err.message : String(err)}`));
+        return done(
+          violation(client, `emulator failed on ${packet.topic}: ${err instanceof Error ? err.message : String(err)}`),
+        );
       }
       if (!handled) return done(violation(client, `publish to a topic IoT Hub does not accept: ${packet.topic}`));
       packet.retain = false;
@@ -364,7 +379,11 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
   broker.on('clientDisconnect', (client) => {
     const moduleId = moduleOf(client);
     if (moduleId !== undefined && live.get(moduleId) === client) live.delete(moduleId);
-    disconnections.push(moduleId === undefined ? { at: new Date(), clientId: client.id } : { at: new Date(), clientId: client.id, moduleId });
+    disconnections.push(
+      moduleId === undefined
+        ? { at: new Date(), clientId: client.id }
+        : { at: new Date(), clientId: client.id, moduleId },
+    );
     for (const l of [...disconnectListeners]) l();
   });
   broker.on('clientError', () => {
@@ -530,14 +549,19 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
         pendingMethods.set(rid, { moduleId, record, resolve, timer });
       });
       const delivered =
-        targetDevice === deviceId && modules.has(moduleId) && deliver(moduleId, methodRequestTopic(methodName, rid), body).sent;
+        targetDevice === deviceId &&
+        modules.has(moduleId) &&
+        deliver(moduleId, methodRequestTopic(methodName, rid), body).sent;
       if (!delivered) {
         const pending = pendingMethods.get(rid);
         if (pending) {
           clearTimeout(pending.timer);
           pendingMethods.delete(rid);
         }
-        const payload404 = { errorCode: 404103, message: 'The module is not online or not subscribed to direct methods.' };
+        const payload404 = {
+          errorCode: 404103,
+          message: 'The module is not online or not subscribed to direct methods.',
+        };
         return { status: 404, payload: payload404, rawPayload: JSON.stringify(payload404) };
       }
       return result;

@@ -31,7 +31,12 @@ describe('property bags', () => {
     const bag = `${stringify({ '$.on': 'diagnostics', '$.mid': 'm-1', '$.ct': 'application/json', '$.ce': 'utf-8' })}&alert=true&${encodeURIComponent('sp ace&x=y')}=${encodeURIComponent('v/1')}`;
     const topic = `devices/d/modules/m/messages/events/${bag}/`;
     const decoded = decodePropertyBag(eventsTopicBag(topic, 'd', 'm') ?? '');
-    assert.deepEqual(decoded.system, { '$.on': 'diagnostics', '$.mid': 'm-1', '$.ct': 'application/json', '$.ce': 'utf-8' });
+    assert.deepEqual(decoded.system, {
+      '$.on': 'diagnostics',
+      '$.mid': 'm-1',
+      '$.ct': 'application/json',
+      '$.ce': 'utf-8',
+    });
     assert.deepEqual(decoded.application, { alert: 'true', 'sp ace&x=y': 'v/1' });
     assert.equal(decoded.malformed, undefined);
   });
@@ -42,7 +47,7 @@ describe('property bags', () => {
     assert.equal(decoded.malformed, 'bad=%E0%A4%A');
   });
 
-  it('recognises only the identity\'s own events topic, with or without bag and trailing slash', () => {
+  it("recognises only the identity's own events topic, with or without bag and trailing slash", () => {
     assert.equal(eventsTopicBag('devices/d/modules/m/messages/events', 'd', 'm'), '');
     assert.equal(eventsTopicBag('devices/d/modules/m/messages/events/', 'd', 'm'), '');
     assert.equal(eventsTopicBag('devices/d/modules/m/messages/events/a=1', 'd', 'm'), 'a=1');
@@ -54,7 +59,10 @@ describe('property bags', () => {
 describe('twin and method topics', () => {
   it('parses twin requests and builds responses', () => {
     assert.deepEqual(parseTwinRequestTopic('$iothub/twin/GET/?$rid=abc'), { kind: 'get', rid: 'abc' });
-    assert.deepEqual(parseTwinRequestTopic('$iothub/twin/PATCH/properties/reported/?$rid=9'), { kind: 'patch-reported', rid: '9' });
+    assert.deepEqual(parseTwinRequestTopic('$iothub/twin/PATCH/properties/reported/?$rid=9'), {
+      kind: 'patch-reported',
+      rid: '9',
+    });
     assert.equal(parseTwinRequestTopic('$iothub/twin/GET/'), undefined);
     assert.equal(parseTwinRequestTopic('$iothub/twin/PATCH/properties/desired/?$rid=1'), undefined);
     assert.equal(twinResponseTopic(204, 'r1', 5), '$iothub/twin/res/204/?$rid=r1&$version=5');
@@ -98,7 +106,11 @@ describe('SAS tokens', () => {
     assert.equal(reason(makeModuleSasToken(moduleResource('hub.example', 'dev', 'other'), key, se)), 'wrong-resource');
     assert.equal(reason(makeModuleSasToken(resource, randomBytes(32).toString('base64'), se)), 'bad-signature');
     const good = makeModuleSasToken(resource, key, se);
-    assert.equal(reason(good.replace(`se=${se}`, `se=${se + 1}`)), 'bad-signature', 'expiry is covered by the signature');
+    assert.equal(
+      reason(good.replace(`se=${se}`, `se=${se + 1}`)),
+      'bad-signature',
+      'expiry is covered by the signature',
+    );
     for (const bad of ['', 'Bearer x', 'SharedAccessSignature sr=a&se=1', 'SharedAccessSignature sr=a&sig=b&se=soon']) {
       assert.equal(reason(bad), 'malformed-token', bad);
     }

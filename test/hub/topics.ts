@@ -6,7 +6,8 @@
 export const TWIN_RES_FILTER = '$iothub/twin/res/#';
 export const DESIRED_FILTER = '$iothub/twin/PATCH/properties/desired/#';
 export const METHODS_FILTER = '$iothub/methods/POST/#';
-export const inputsFilter = (deviceId: string, moduleId: string): string => `devices/${deviceId}/modules/${moduleId}/inputs/#`;
+export const inputsFilter = (deviceId: string, moduleId: string): string =>
+  `devices/${deviceId}/modules/${moduleId}/inputs/#`;
 
 export const eventsPrefix = (deviceId: string, moduleId: string): string =>
   `devices/${deviceId}/modules/${moduleId}/messages/events`;
@@ -98,9 +99,7 @@ export function parseMethodResponseTopic(topic: string): { status: number; rid: 
   return { status: Number(m[1]), rid };
 }
 
-export type TwinRequest =
-  | { kind: 'get'; rid: string }
-  | { kind: 'patch-reported'; rid: string };
+export type TwinRequest = { kind: 'get'; rid: string } | { kind: 'patch-reported'; rid: string };
 
 /** `$iothub/twin/GET/?$rid=` or `$iothub/twin/PATCH/properties/reported/?$rid=`. */
 export function parseTwinRequestTopic(topic: string): TwinRequest | undefined {
@@ -114,7 +113,8 @@ export function parseTwinRequestTopic(topic: string): TwinRequest | undefined {
 export const twinResponseTopic = (status: number, rid: string, version?: number): string =>
   `$iothub/twin/res/${status}/?$rid=${encodeURIComponent(rid)}${version === undefined ? '' : `&$version=${version}`}`;
 
-export const desiredPatchTopic = (version: number): string => `$iothub/twin/PATCH/properties/desired/?$version=${version}`;
+export const desiredPatchTopic = (version: number): string =>
+  `$iothub/twin/PATCH/properties/desired/?$version=${version}`;
 
 /** edgeHub puts the method name in the topic as is (the SDK reads it back undecoded). */
 export const methodRequestTopic = (methodName: string, rid: string): string =>

@@ -1,12 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  applyTwinPatch,
-  mergeTwinPatch,
-  TWIN_LIMITS,
-  twinSectionSize,
-  validateTwinPatch,
-} from './twin-rules.js';
+import { applyTwinPatch, mergeTwinPatch, TWIN_LIMITS, twinSectionSize, validateTwinPatch } from './twin-rules.js';
 import type { Json, JsonObject } from './twin-rules.js';
 
 /** `{ l0: { l1: … { lN: leaf } } }`: N nested objects below the root (as in the dev guide's "one" … "ten"). */
@@ -20,7 +14,10 @@ const ruleOf = (patch: unknown): string | undefined => validateTwinPatch(patch)?
 
 describe('validateTwinPatch: property names', () => {
   it('accepts ordinary names, including non-ASCII letters', () => {
-    assert.equal(validateTwinPatch({ status: 'ok', lastCheck: { durationMs: 3 }, größe: 1, 'a-b_c:d': true }), undefined);
+    assert.equal(
+      validateTwinPatch({ status: 'ok', lastCheck: { durationMs: 3 }, größe: 1, 'a-b_c:d': true }),
+      undefined,
+    );
   });
 
   for (const [label, key] of [
@@ -63,7 +60,10 @@ describe('validateTwinPatch: values', () => {
   });
 
   it('keeps integers within ±2^52', () => {
-    assert.equal(ruleOf({ n: TWIN_LIMITS.maxSafeInteger, m: TWIN_LIMITS.minSafeInteger, f: 0.000123, g: -98765.4321 }), undefined);
+    assert.equal(
+      ruleOf({ n: TWIN_LIMITS.maxSafeInteger, m: TWIN_LIMITS.minSafeInteger, f: 0.000123, g: -98765.4321 }),
+      undefined,
+    );
     assert.equal(ruleOf({ n: TWIN_LIMITS.maxSafeInteger + 1 }), 'integer-out-of-range');
     assert.equal(ruleOf({ n: TWIN_LIMITS.minSafeInteger - 1 }), 'integer-out-of-range');
   });
@@ -103,7 +103,12 @@ describe('twinSectionSize', () => {
 describe('mergeTwinPatch', () => {
   it('deletes members set to null, replaces arrays whole and merges objects recursively', () => {
     const target: JsonObject = { keep: 1, gone: 'x', list: [1, 2, 3], obj: { a: 1, b: { c: 2, d: 3 } } };
-    const merged = mergeTwinPatch(target, { gone: null, list: [9], obj: { b: { d: null, e: 4 } }, added: { x: null, y: 1 } });
+    const merged = mergeTwinPatch(target, {
+      gone: null,
+      list: [9],
+      obj: { b: { d: null, e: 4 } },
+      added: { x: null, y: 1 },
+    });
     assert.deepEqual(merged, { keep: 1, list: [9], obj: { a: 1, b: { c: 2, e: 4 } }, added: { y: 1 } });
   });
 

@@ -126,7 +126,11 @@ function checkValue(value: unknown, path: string, depth: number): TwinViolation 
     for (const [i, item] of value.entries()) {
       const itemPath = `${path}/${i}`;
       if (item === null) {
-        return { rule: 'null-in-array', path: itemPath, message: `Arrays cannot contain 'null' as value (at ${itemPath})` };
+        return {
+          rule: 'null-in-array',
+          path: itemPath,
+          message: `Arrays cannot contain 'null' as value (at ${itemPath})`,
+        };
       }
       const v = checkValue(item, itemPath, depth);
       if (v) return v;
@@ -135,7 +139,11 @@ function checkValue(value: unknown, path: string, depth: number): TwinViolation 
   }
   if (isJsonObject(value)) {
     if (depth + 1 > TWIN_LIMITS.maxDepth) {
-      return { rule: 'too-deep', path, message: `Nested depth of twin property exceeds ${TWIN_LIMITS.maxDepth} (at ${path})` };
+      return {
+        rule: 'too-deep',
+        path,
+        message: `Nested depth of twin property exceeds ${TWIN_LIMITS.maxDepth} (at ${path})`,
+      };
     }
     return checkMembers(value, path, depth + 1);
   }
@@ -215,9 +223,7 @@ export function mergeTwinPatch(target: JsonObject, patch: JsonObject): JsonObjec
   return result;
 }
 
-export type TwinPatchOutcome =
-  | { ok: true; merged: JsonObject; size: number }
-  | { ok: false; violation: TwinViolation };
+export type TwinPatchOutcome = { ok: true; merged: JsonObject; size: number } | { ok: false; violation: TwinViolation };
 
 /**
  * Validates `patch` and merges it into `section` (without `$version`), enforcing both size limits:

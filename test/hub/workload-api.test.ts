@@ -65,7 +65,11 @@ describe('workload API', () => {
 
   it('signs with HMAC-SHA256 of the module key over the decoded data', async () => {
     const data = 'lab-hub%2Fdevices%2Fd%2Fmodules%2Fnetdiag\n1700000000';
-    const a = await sign('netdiag', { keyId: 'primary', algo: 'HMACSHA256', data: Buffer.from(data).toString('base64') });
+    const a = await sign('netdiag', {
+      keyId: 'primary',
+      algo: 'HMACSHA256',
+      data: Buffer.from(data).toString('base64'),
+    });
     assert.equal(a.status, 200);
     assert.equal(a.contentType, 'application/json');
     const expected = createHmac('sha256', Buffer.from(key, 'base64')).update(data).digest('base64');

@@ -145,7 +145,8 @@ export async function startWorkloadApi(opts: WorkloadApiOptions): Promise<Worklo
     uri: `unix://${opts.socketPath}`,
     calls,
     signCount: (moduleId) =>
-      calls.filter((c) => c.route === 'sign' && c.status === 200 && (moduleId === undefined || c.moduleId === moduleId)).length,
+      calls.filter((c) => c.route === 'sign' && c.status === 200 && (moduleId === undefined || c.moduleId === moduleId))
+        .length,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

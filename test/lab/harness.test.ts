@@ -9,7 +9,15 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { createLab, HUB_NAME, LabSetupError, INSPECTION_CA_NAME, LAB_ADDR, LAB_CA_NAME, resolvConf } from './harness.js';
+import {
+  createLab,
+  HUB_NAME,
+  LabSetupError,
+  INSPECTION_CA_NAME,
+  LAB_ADDR,
+  LAB_CA_NAME,
+  resolvConf,
+} from './harness.js';
 import type { Lab } from './harness.js';
 import { listLabNetns, NETNS_DIR, sweepLeftovers } from './lab-names.js';
 import { exec, ipPath, run } from './lab-process.js';
@@ -50,11 +58,17 @@ describe('namespace lab harness', { skip, concurrency: 3, timeout: 120_000 }, ()
   test('topology: eth0 in the vm, gateway and servers in net, nothing outside 198.18.0.0/15', async () => {
     await withLab({}, async (lab) => {
       assert.ok(lab.vmNs.length <= 15 && lab.netNs.length <= 15, `names too long: ${lab.vmNs} ${lab.netNs}`);
-      const vmLinks = JSON.parse(await lab.ip('vm', ['-j', 'link', 'show'])) as Array<{ ifname: string; ifindex: number }>;
+      const vmLinks = JSON.parse(await lab.ip('vm', ['-j', 'link', 'show'])) as Array<{
+        ifname: string;
+        ifindex: number;
+      }>;
       assert.deepEqual(vmLinks.map((l) => l.ifname).sort(), ['eth0', 'lo']);
       assert.equal(vmLinks.find((l) => l.ifname === 'eth0')?.ifindex, lab.vmIfindex);
       // The net side holds only the gateway end, and its peer is the vm's eth0: no path to the host.
-      const netLinks = JSON.parse(await lab.ip('net', ['-j', 'link', 'show'])) as Array<{ ifname: string; link_netnsid?: number }>;
+      const netLinks = JSON.parse(await lab.ip('net', ['-j', 'link', 'show'])) as Array<{
+        ifname: string;
+        link_netnsid?: number;
+      }>;
       assert.deepEqual(netLinks.map((l) => l.ifname).sort(), ['gw0', 'lo']);
       const peerNsid = netLinks.find((l) => l.ifname === 'gw0')?.link_netnsid;
       const ids = await lab.ip('net', ['netns', 'list-id']);
@@ -62,10 +76,15 @@ describe('namespace lab harness', { skip, concurrency: 3, timeout: 120_000 }, ()
       const vmAddrs = await lab.ip('vm', ['-4', '-o', 'addr', 'show', 'dev', 'eth0']);
       assert.match(vmAddrs, /inet 198\.18\.0\.10\/24/);
       const vmRoutes = (await lab.ip('vm', ['-4', 'route', 'show'])).trim().split('\n');
-      assert.deepEqual(vmRoutes.map((r) => r.split(' ').slice(0, 3).join(' ')).sort(), ['198.18.0.0/24 dev eth0', 'default via 198.18.0.1']);
+      assert.deepEqual(vmRoutes.map((r) => r.split(' ').slice(0, 3).join(' ')).sort(), [
+        '198.18.0.0/24 dev eth0',
+        'default via 198.18.0.1',
+      ]);
       // Every address in either namespace is loopback or inside the benchmarking range.
       for (const side of ['vm', 'net'] as const) {
-        const addrs = JSON.parse(await lab.ip(side, ['-4', '-j', 'addr', 'show'])) as Array<{ addr_info: Array<{ local: string }> }>;
+        const addrs = JSON.parse(await lab.ip(side, ['-4', '-j', 'addr', 'show'])) as Array<{
+          addr_info: Array<{ local: string }>;
+        }>;
         for (const a of addrs.flatMap((l) => l.addr_info)) {
           assert.match(a.local, /^(127\.|198\.1[89]\.)/, `${side} holds ${a.local}`);
         }
@@ -97,7 +116,13 @@ describe('namespace lab harness', { skip, concurrency: 3, timeout: 120_000 }, ()
       assert.deepEqual(aaaa, { kind: 'dns', outcome: 'answered', rcode: 'NOERROR', answers: [] });
       assert.deepEqual(missing, { kind: 'dns', outcome: 'answered', rcode: 'NXDOMAIN', answers: [] });
       for (const r of [tls8883, tls5671, tls443]) {
-        assert.deepEqual(r, { kind: 'tls', outcome: 'handshake', authorized: true, authorizationError: null, issuer: LAB_CA_NAME });
+        assert.deepEqual(r, {
+          kind: 'tls',
+          outcome: 'handshake',
+          authorized: true,
+          authorizationError: null,
+          issuer: LAB_CA_NAME,
+        });
       }
       const lookup = await lab.exec('vm', 'getent', ['ahostsv4', HUB_NAME]);
       assert.equal(lookup.code, 0, lookup.stderr);
@@ -160,7 +185,10 @@ describe('namespace lab harness', { skip, concurrency: 3, timeout: 120_000 }, ()
         { kind: 'tcp', host: LAB_ADDR.hub, port: 5671, timeoutMs: 800 },
       ]);
       assert.equal(t443?.outcome, 'handshake');
-      assert.ok(t443?.outcome === 'handshake' && !t443.authorized && t443.issuer === INSPECTION_CA_NAME, JSON.stringify(t443));
+      assert.ok(
+        t443?.outcome === 'handshake' && !t443.authorized && t443.issuer === INSPECTION_CA_NAME,
+        JSON.stringify(t443),
+      );
       assert.equal(t5671?.outcome, 'error', JSON.stringify(t5671));
       assert.equal(t8883?.outcome, 'error', JSON.stringify(t8883));
       assert.deepEqual(tcp5671, { kind: 'tcp', outcome: 'connected' });
@@ -178,7 +206,9 @@ describe('namespace lab harness', { skip, concurrency: 3, timeout: 120_000 }, ()
 
   test('servers: the scriptable DNS server answers REFUSED from inside the net namespace', async () => {
     await withLab({ dnsmasq: [], scriptedDns: [{ address: LAB_ADDR.dns, mode: 'refused' }] }, async (lab) => {
-      const [r] = await lab.probe('vm', [{ kind: 'dns', server: LAB_ADDR.dns, name: HUB_NAME, type: 'A', timeoutMs: 1500 }]);
+      const [r] = await lab.probe('vm', [
+        { kind: 'dns', server: LAB_ADDR.dns, name: HUB_NAME, type: 'A', timeoutMs: 1500 },
+      ]);
       assert.deepEqual(r, { kind: 'dns', outcome: 'answered', rcode: 'REFUSED', answers: [] });
     });
   });

@@ -179,7 +179,12 @@ export interface Lab {
   hubArgs(): string[];
   ip(side: LabSide, args: string[]): Promise<string>;
   /** Runs a command inside a lab namespace. */
-  exec(side: LabSide, cmd: string, args: string[], timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  exec(
+    side: LabSide,
+    cmd: string,
+    args: string[],
+    timeoutMs?: number,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Adds a filtering rule (see FaultRule). */
   fault(rule: FaultRule): Promise<void>;
   drop(rule: Omit<FaultRule, 'action'>): Promise<void>;
@@ -207,7 +212,9 @@ export interface Lab {
 
 export const DHCP_NETWORK_FILE = '[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n';
 
-export function staticNetworkFile(opts: { address?: string | null; gateway?: string | null; dns?: string[] } = {}): string {
+export function staticNetworkFile(
+  opts: { address?: string | null; gateway?: string | null; dns?: string[] } = {},
+): string {
   const address = opts.address === undefined ? `${LAB_ADDR.vm}/${LAB_ADDR.prefixLength}` : opts.address;
   const gateway = opts.gateway === undefined ? LAB_ADDR.gateway : opts.gateway;
   const lines = ['[Match]', 'Name=eth0', '', '[Network]', 'DHCP=no'];
@@ -362,15 +369,20 @@ class LabState implements Lab {
       'link set lo up',
       ...(vmAddress === null ? [] : [`addr add ${vmAddress} dev eth0`]),
       'link set eth0 up',
-      ...(vmAddress !== null && options.defaultRoute !== false ? [`route add default via ${LAB_ADDR.gateway} dev eth0`] : []),
+      ...(vmAddress !== null && options.defaultRoute !== false
+        ? [`route add default via ${LAB_ADDR.gateway} dev eth0`]
+        : []),
     ]);
     for (const side of ['vm', 'net'] as const) {
       // New namespaces start with forwarding off; say so explicitly so no host setting leaks in.
-      const r = await this.exec(side, 'sh', ['-c', [
-        'echo 0 > /proc/sys/net/ipv4/ip_forward',
-        'echo 0 > /proc/sys/net/ipv4/conf/all/forwarding',
-        '{ [ ! -e /proc/sys/net/ipv6/conf/all/forwarding ] || echo 0 > /proc/sys/net/ipv6/conf/all/forwarding; }',
-      ].join(' && ')]);
+      const r = await this.exec(side, 'sh', [
+        '-c',
+        [
+          'echo 0 > /proc/sys/net/ipv4/ip_forward',
+          'echo 0 > /proc/sys/net/ipv4/conf/all/forwarding',
+          '{ [ ! -e /proc/sys/net/ipv6/conf/all/forwarding ] || echo 0 > /proc/sys/net/ipv6/conf/all/forwarding; }',
+        ].join(' && '),
+      ]);
       if (r.code !== 0) throw new Error(`could not turn forwarding off in ${side}: ${r.stderr}`);
     }
     const link = JSON.parse(await this.ip('vm', ['-j', 'link', 'show', 'dev', 'eth0'])) as Array<{ ifindex: number }>;
@@ -388,7 +400,10 @@ class LabState implements Lab {
     writeFileSync(join(NETNS_DIR, this.vmNs, 'nsswitch.conf'), ISOLATED_NSSWITCH_CONF);
     // The machine's own name resolves locally, as on any installed system: without it, tools that
     // look up the hostname (hostname -f) would query the lab DNS and skew DNS scenarios.
-    writeFileSync(join(NETNS_DIR, this.vmNs, 'hosts'), options.hostsFile ?? `127.0.0.1 localhost\n127.0.1.1 ${hostname()}\n::1 localhost\n`);
+    writeFileSync(
+      join(NETNS_DIR, this.vmNs, 'hosts'),
+      options.hostsFile ?? `127.0.0.1 localhost\n127.0.1.1 ${hostname()}\n::1 localhost\n`,
+    );
     this.writeResolvConf(options.resolvConf ?? resolvConf(LAB_ADDR.dns));
     this.writeResolvedConf(options.resolvedConf ?? null);
     for (const [name, text] of Object.entries(options.networkFiles ?? { '10-eth0.network': DHCP_NETWORK_FILE })) {
@@ -440,7 +455,10 @@ class LabState implements Lab {
   private async nftTable(side: LabSide): Promise<void> {
     if (this.nftReady.has(side)) return;
     const hook = side === 'net' ? 'input' : 'output';
-    await this.nft(side, `add table inet ndlab\nadd chain inet ndlab filter { type filter hook ${hook} priority 0; policy accept; }\n`);
+    await this.nft(
+      side,
+      `add table inet ndlab\nadd chain inet ndlab filter { type filter hook ${hook} priority 0; policy accept; }\n`,
+    );
     this.nftReady.add(side);
   }
 
@@ -482,7 +500,10 @@ class LabState implements Lab {
         break;
     }
     const script = matches
-      .map(([match, verdict]) => `add rule inet ndlab filter ${where}${dst}${match === '' ? '' : ` ${match}`} ${verdict}\n`)
+      .map(
+        ([match, verdict]) =>
+          `add rule inet ndlab filter ${where}${dst}${match === '' ? '' : ` ${match}`} ${verdict}\n`,
+      )
       .join('');
     await this.nft(side, script);
   }
@@ -556,7 +577,9 @@ class LabState implements Lab {
 
   async startScriptedDns(opts: ScriptedDnsOptions): Promise<LabServer> {
     if (!existsSync(DNS_SERVER_SCRIPT)) {
-      throw new Error(`${DNS_SERVER_SCRIPT} does not exist yet: the scriptable DNS server is needed for mode ${opts.mode}`);
+      throw new Error(
+        `${DNS_SERVER_SCRIPT} does not exist yet: the scriptable DNS server is needed for mode ${opts.mode}`,
+      );
     }
     await this.addNetAddress(opts.address);
     const args = ['--import', 'tsx', DNS_SERVER_SCRIPT, '--listen', `${opts.address}:53`, '--mode', opts.mode];
@@ -591,8 +614,21 @@ class LabState implements Lab {
     writeFileSync(files.key, hubCert.key, { mode: 0o600 });
     writeFileSync(files.otherCert, proxyCert.chain);
     writeFileSync(files.otherKey, proxyCert.key, { mode: 0o600 });
-    const args = ['--import', 'tsx', TLS_HUB_SCRIPT, '--address', LAB_ADDR.hub, '--cert', files.cert, '--key', files.key,
-      '--other-cert', files.otherCert, '--other-key', files.otherKey];
+    const args = [
+      '--import',
+      'tsx',
+      TLS_HUB_SCRIPT,
+      '--address',
+      LAB_ADDR.hub,
+      '--cert',
+      files.cert,
+      '--key',
+      files.key,
+      '--other-cert',
+      files.otherCert,
+      '--other-key',
+      files.otherKey,
+    ];
     for (const [port, mode] of Object.entries(ports)) args.push('--port', `${port}=${mode}`);
     const { server } = await startInNetns({
       name: `tls-hub ${LAB_ADDR.hub}`,
@@ -643,7 +679,12 @@ class LabState implements Lab {
   }
 
   async probe(side: LabSide, probes: NsProbe[]): Promise<NsProbeResult[]> {
-    const r = await this.exec(side, process.execPath, ['--import', 'tsx', NS_PROBE_SCRIPT, JSON.stringify(probes)], 30_000);
+    const r = await this.exec(
+      side,
+      process.execPath,
+      ['--import', 'tsx', NS_PROBE_SCRIPT, JSON.stringify(probes)],
+      30_000,
+    );
     if (r.code !== 0) throw new Error(`ns-probe failed (${r.code}): ${r.stderr}`);
     return JSON.parse(r.stdout) as NsProbeResult[];
   }
@@ -654,8 +695,16 @@ class LabState implements Lab {
     }
     const full = ['check', '--json', '--aziot-config', this.paths.aziotConfig];
     if (opts.labPaths !== false) {
-      full.push('--resolv-conf', this.paths.resolvConf, '--resolved-conf', this.paths.resolvedConf,
-        '--networkd-dir', this.paths.networkdDir, '--leases-dir', this.paths.leasesDir);
+      full.push(
+        '--resolv-conf',
+        this.paths.resolvConf,
+        '--resolved-conf',
+        this.paths.resolvedConf,
+        '--networkd-dir',
+        this.paths.networkdDir,
+        '--leases-dir',
+        this.paths.leasesDir,
+      );
     }
     full.push(...args);
     const killAfterMs = opts.killAfterMs ?? (deadlineFrom(args) ?? 15_000) + 10_000;
@@ -695,7 +744,18 @@ class LabState implements Lab {
             schemaErrors.push(err instanceof Error ? err.message : String(err));
           }
         }
-        resolve({ exitCode: code, signal, killed, report, parseError, stdout, stderr, durationMs, schemaErrors, command });
+        resolve({
+          exitCode: code,
+          signal,
+          killed,
+          report,
+          parseError,
+          stdout,
+          stderr,
+          durationMs,
+          schemaErrors,
+          command,
+        });
       });
     });
   }

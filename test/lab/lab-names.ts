@@ -18,7 +18,8 @@ export const NETNS_DIR = '/etc/netns';
  * from the files and DNS only, so no nss plugin (resolve, mdns, myhostname…) answers or leaves the
  * namespace, and a lookup reaches nothing but the namespace's own resolv.conf.
  */
-export const ISOLATED_NSSWITCH_CONF = 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n';
+export const ISOLATED_NSSWITCH_CONF =
+  'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n';
 
 export interface LabNames {
   id: string;
@@ -75,7 +76,10 @@ export function removeNetnsSync(name: string): void {
   const ip = ipTool();
   try {
     const pids = execFileSync(ip, ['netns', 'pids', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    for (const pid of pids.split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 0)) {
+    for (const pid of pids
+      .split('\n')
+      .map(Number)
+      .filter((p) => Number.isInteger(p) && p > 0)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

@@ -19,12 +19,22 @@ export function ipPath(): string {
 }
 
 /** Runs a command to completion; never throws for a non-zero exit (callers decide). */
-export function exec(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<ExecResult> {
+export function exec(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = execFile(
       cmd,
       args,
-      { encoding: 'utf8', timeout: opts.timeoutMs ?? 15_000, killSignal: 'SIGKILL', cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024 },
+      {
+        encoding: 'utf8',
+        timeout: opts.timeoutMs ?? 15_000,
+        killSignal: 'SIGKILL',
+        cwd: opts.cwd,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
         resolve({ code, signal: err?.signal ?? null, stdout, stderr });
@@ -35,7 +45,11 @@ export function exec(cmd: string, args: string[], opts: { input?: string; timeou
 }
 
 /** Like `exec` but throws with the command line and its stderr when it fails. */
-export async function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const r = await exec(cmd, args, opts);
   if (r.code !== 0) {
     throw new Error(`\`${cmd} ${args.join(' ')}\` failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);

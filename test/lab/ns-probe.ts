@@ -97,7 +97,7 @@ function tlsProbe(p: Extract<NsProbe, { kind: 'tls' }>): Promise<NsProbeResult> 
         outcome: 'handshake',
         authorized: socket.authorized,
         authorizationError: error === null || error === undefined ? null : String(error),
-        issuer: Array.isArray(issuer) ? issuer.join(', ') : issuer ?? null,
+        issuer: Array.isArray(issuer) ? issuer.join(', ') : (issuer ?? null),
       });
     });
     socket.on('error', (err) => finish({ kind: 'tls', outcome: 'error', code: errorCode(err) }));

@@ -7,15 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ComponentName, ComponentStatus, EndpointOutcome, DnsOutcome, Finding, OverallStatus, Report, Severity } from '../../src/report/types.js';
-import {
-  createLab,
-  HUB_NAME,
-  INSPECTION_CA_NAME,
-  LAB_ADDR,
-  resolvConf,
-  staticNetworkFile,
-} from './harness.js';
+import type {
+  ComponentName,
+  ComponentStatus,
+  EndpointOutcome,
+  DnsOutcome,
+  Finding,
+  OverallStatus,
+  Report,
+  Severity,
+} from '../../src/report/types.js';
+import { createLab, HUB_NAME, INSPECTION_CA_NAME, LAB_ADDR, resolvConf, staticNetworkFile } from './harness.js';
 import type { CheckRun, Lab, LabOptions } from './harness.js';
 import { requireLab } from './require-lab.js';
 
@@ -26,8 +28,25 @@ const TIMEOUT_MS = 1500;
 const DEADLINE_MS = 8000;
 const FAST = ['--timeout', String(TIMEOUT_MS), '--deadline', String(DEADLINE_MS)];
 
-const ENDPOINT_OUTCOMES: readonly EndpointOutcome[] = ['open', 'blocked', 'rejected', 'unreachable', 'unresolved', 'tls-untrusted', 'tls-failed', 'skipped'];
-const DNS_OUTCOMES: readonly DnsOutcome[] = ['answered', 'nxdomain', 'servfail', 'refused', 'timeout', 'malformed', 'error'];
+const ENDPOINT_OUTCOMES: readonly EndpointOutcome[] = [
+  'open',
+  'blocked',
+  'rejected',
+  'unreachable',
+  'unresolved',
+  'tls-untrusted',
+  'tls-failed',
+  'skipped',
+];
+const DNS_OUTCOMES: readonly DnsOutcome[] = [
+  'answered',
+  'nxdomain',
+  'servfail',
+  'refused',
+  'timeout',
+  'malformed',
+  'error',
+];
 
 interface ExpectedFinding {
   code: string;
@@ -69,7 +88,9 @@ const defaultArgs = (lab: Lab) => [...lab.hubArgs(), ...FAST];
 const withProtocol = (protocol: string) => (lab: Lab) => [...defaultArgs(lab), '--upstream-protocol', protocol];
 
 function summary(findings: Finding[]): string {
-  return findings.map((f) => `${f.severity} ${f.code} [${f.component}] ${f.subject}: ${f.message}`).join('\n  ') || '(none)';
+  return (
+    findings.map((f) => `${f.severity} ${f.code} [${f.component}] ${f.subject}: ${f.message}`).join('\n  ') || '(none)'
+  );
 }
 
 function endpointOutcome(report: Report, port: number): EndpointOutcome | undefined {
@@ -96,12 +117,15 @@ function check(report: Report, run: CheckRun, expect: Expectation): void {
     assert.equal(report.components[component as ComponentName].status, status, `components.${component}.status`);
   }
   for (const want of expect.present ?? []) {
-    const matches = findings.filter((f) => f.code === want.code && (want.subject === undefined || f.subject === want.subject));
+    const matches = findings.filter(
+      (f) => f.code === want.code && (want.subject === undefined || f.subject === want.subject),
+    );
     assert.ok(matches.length > 0, `missing ${want.code}${want.subject ? ` for ${want.subject}` : ''}`);
     for (const f of matches) {
       assert.equal(f.severity, want.severity, `severity of ${f.code} ${f.subject}`);
       for (const pattern of want.message ?? []) assert.match(f.message, pattern, `message of ${f.code}`);
-      for (const pattern of want.mentions ?? []) assert.match(`${f.message}\n${f.guidance}`, pattern, `message or guidance of ${f.code}`);
+      for (const pattern of want.mentions ?? [])
+        assert.match(`${f.message}\n${f.guidance}`, pattern, `message or guidance of ${f.code}`);
       assert.ok(f.guidance.trim().length > 0, `${f.code} has no guidance`);
     }
   }
@@ -110,14 +134,26 @@ function check(report: Report, run: CheckRun, expect: Expectation): void {
   }
   for (const component of expect.quiet ?? []) {
     const noisy = findings.filter((f) => f.component === component && f.severity !== 'info');
-    assert.deepEqual(noisy.map((f) => f.code), [], `${component} should say nothing of its own`);
+    assert.deepEqual(
+      noisy.map((f) => f.code),
+      [],
+      `${component} should say nothing of its own`,
+    );
   }
   if (expect.status === 'healthy') {
-    assert.deepEqual(findings.filter((f) => f.severity !== 'info').map((f) => f.code), [], 'a healthy report has no errors or warnings');
+    assert.deepEqual(
+      findings.filter((f) => f.severity !== 'info').map((f) => f.code),
+      [],
+      'a healthy report has no errors or warnings',
+    );
   }
   expect.more?.(report, run);
   // Last, so a process that printed its report but would not exit still shows every content failure.
-  assert.equal(run.killed, false, `the CLI printed its report but had to be killed ${run.durationMs} ms after it started`);
+  assert.equal(
+    run.killed,
+    false,
+    `the CLI printed its report but had to be killed ${run.durationMs} ms after it started`,
+  );
   assert.equal(run.exitCode, EXIT_CODE[expect.status], 'exit code');
 }
 
@@ -126,7 +162,12 @@ const IP_QUIET_LATER: Pick<Expectation, 'components' | 'quiet'> = {
   quiet: ['dns', 'firewall'],
 };
 
-const DNS_SERVER_CODES = ['DNS_SERVER_UNREACHABLE', 'DNS_SERVER_NOT_ANSWERING', 'DNS_SERVER_REFUSED', 'DNS_SERVER_FAILURE'];
+const DNS_SERVER_CODES = [
+  'DNS_SERVER_UNREACHABLE',
+  'DNS_SERVER_NOT_ANSWERING',
+  'DNS_SERVER_REFUSED',
+  'DNS_SERVER_FAILURE',
+];
 
 const SCENARIOS: Scenario[] = [
   {
@@ -141,7 +182,10 @@ const SCENARIOS: Scenario[] = [
         const eth0 = report.components.ip.interfaces.find((i) => i.name === 'eth0');
         assert.equal(eth0?.present, true);
         assert.equal(eth0?.assignment, 'dhcp');
-        assert.deepEqual(eth0?.ipv4.map((a) => `${a.address}/${a.prefixLength}`), [`${LAB_ADDR.vm}/${LAB_ADDR.prefixLength}`]);
+        assert.deepEqual(
+          eth0?.ipv4.map((a) => `${a.address}/${a.prefixLength}`),
+          [`${LAB_ADDR.vm}/${LAB_ADDR.prefixLength}`],
+        );
         assert.equal(eth0?.lease?.address, LAB_ADDR.vm);
         assert.equal(report.components.ip.defaultGateway?.address, LAB_ADDR.gateway);
         assert.equal(report.components.ip.defaultGateway?.reachable, true);
@@ -193,7 +237,8 @@ const SCENARIOS: Scenario[] = [
       ...IP_QUIET_LATER,
       present: [{ code: 'IP_NO_ADDRESS', severity: 'error', subject: 'eth0' }],
       absent: ['IP_INTERFACE_MISSING', 'IP_INTERFACE_DOWN', 'IP_STATIC_CONFIG_INCOMPLETE'],
-      more: (report) => assert.equal(report.components.ip.interfaces.find((i) => i.name === 'eth0')?.assignment, 'dhcp'),
+      more: (report) =>
+        assert.equal(report.components.ip.interfaces.find((i) => i.name === 'eth0')?.assignment, 'dhcp'),
     },
   },
   {
@@ -206,7 +251,8 @@ const SCENARIOS: Scenario[] = [
       ...IP_QUIET_LATER,
       present: [{ code: 'IP_NO_ADDRESS', severity: 'error', subject: 'eth0' }],
       absent: ['IP_INTERFACE_MISSING', 'IP_INTERFACE_DOWN', 'IP_STATIC_CONFIG_INCOMPLETE'],
-      more: (report) => assert.equal(report.components.ip.interfaces.find((i) => i.name === 'eth0')?.assignment, 'static'),
+      more: (report) =>
+        assert.equal(report.components.ip.interfaces.find((i) => i.name === 'eth0')?.assignment, 'static'),
     },
   },
   {
@@ -216,7 +262,14 @@ const SCENARIOS: Scenario[] = [
     expect: {
       status: 'unhealthy',
       failingComponent: 'ip',
-      present: [{ code: 'IP_ADDRESS_MISMATCH', severity: 'error', subject: 'eth0', message: [/198\.18\.0\.10\b/, /198\.18\.0\.20\b/] }],
+      present: [
+        {
+          code: 'IP_ADDRESS_MISMATCH',
+          severity: 'error',
+          subject: 'eth0',
+          message: [/198\.18\.0\.10\b/, /198\.18\.0\.20\b/],
+        },
+      ],
       // The address works: DNS and the firewall are fine and must not invent problems.
       quiet: ['dns', 'firewall'],
     },
@@ -235,7 +288,8 @@ const SCENARIOS: Scenario[] = [
       ...IP_QUIET_LATER,
       present: [{ code: 'IP_STATIC_CONFIG_INCOMPLETE', severity: 'error', subject: 'eth0' }],
       absent: ['IP_NO_ADDRESS'],
-      more: (report) => assert.equal(report.components.ip.interfaces.find((i) => i.name === 'eth0')?.assignment, 'static'),
+      more: (report) =>
+        assert.equal(report.components.ip.interfaces.find((i) => i.name === 'eth0')?.assignment, 'static'),
     },
   },
   {
@@ -306,7 +360,10 @@ const SCENARIOS: Scenario[] = [
       quiet: ['ip', 'firewall'],
       more: (report) => {
         const server = report.components.dns.servers.find((s) => s.address === LAB_ADDR.dns);
-        assert.ok(server?.queries.some((q) => q.outcome === 'refused'), 'a query with outcome refused');
+        assert.ok(
+          server?.queries.some((q) => q.outcome === 'refused'),
+          'a query with outcome refused',
+        );
         assertAllUnresolved(report);
       },
     },
@@ -324,7 +381,10 @@ const SCENARIOS: Scenario[] = [
       quiet: ['ip', 'firewall'],
       more: (report) => {
         assert.ok(!report.findings.some((f) => f.severity === 'error'), 'no error findings');
-        assert.ok(!report.findings.some((f) => f.subject === LAB_ADDR.dns && f.severity !== 'info'), 'the working server is fine');
+        assert.ok(
+          !report.findings.some((f) => f.subject === LAB_ADDR.dns && f.severity !== 'info'),
+          'the working server is fine',
+        );
         assertHubEndpoints(report, { 8883: 'open', 5671: 'open', 443: 'open' });
       },
     },
@@ -359,7 +419,10 @@ const SCENARIOS: Scenario[] = [
       components: { ip: 'healthy', dns: 'healthy', firewall: 'healthy' },
       more: (report) => {
         assert.equal(report.components.dns.source, 'systemd-resolved');
-        assert.deepEqual(report.components.dns.servers.map((s) => s.address), [LAB_ADDR.dns]);
+        assert.deepEqual(
+          report.components.dns.servers.map((s) => s.address),
+          [LAB_ADDR.dns],
+        );
         assertHubEndpoints(report, { 8883: 'open', 5671: 'open', 443: 'open' });
       },
     },
@@ -455,7 +518,14 @@ const SCENARIOS: Scenario[] = [
       status: 'unhealthy',
       failingComponent: 'firewall',
       components: { ip: 'healthy', dns: 'healthy', firewall: 'unhealthy' },
-      present: [{ code: 'FW_TLS_UNTRUSTED', severity: 'error', subject: hubSubject(443), message: [new RegExp(INSPECTION_CA_NAME)] }],
+      present: [
+        {
+          code: 'FW_TLS_UNTRUSTED',
+          severity: 'error',
+          subject: hubSubject(443),
+          message: [new RegExp(INSPECTION_CA_NAME)],
+        },
+      ],
       absent: ['FW_PORT_BLOCKED', 'FW_PORT_REJECTED'],
       quiet: ['ip', 'dns'],
       more: (report) => {
@@ -484,11 +554,16 @@ SCENARIOS.push({
   setup: (lab) => lab.drop({ protocol: 'all' }),
   args: (lab) => [
     ...lab.hubArgs(),
-    '--timeout', '1000',
-    '--deadline', String(EVERYTHING_DEADLINE_MS),
-    '--dns-name', HUB_NAME,
-    '--dns-name', OTHER_NAME,
-    '--endpoint', `${EXTRA_ENDPOINT.host}:${EXTRA_ENDPOINT.port}`,
+    '--timeout',
+    '1000',
+    '--deadline',
+    String(EVERYTHING_DEADLINE_MS),
+    '--dns-name',
+    HUB_NAME,
+    '--dns-name',
+    OTHER_NAME,
+    '--endpoint',
+    `${EXTRA_ENDPOINT.host}:${EXTRA_ENDPOINT.port}`,
   ],
   expect: {
     status: 'unhealthy',
@@ -508,18 +583,28 @@ SCENARIOS.push({
         for (const name of [HUB_NAME, OTHER_NAME]) {
           const queries = server.queries.filter((q) => q.name === name);
           assert.ok(queries.length > 0, `${server.address} has no query for ${name}`);
-          for (const q of queries) assert.ok(DNS_OUTCOMES.includes(q.outcome), `${server.address} ${name} ${q.type}: ${q.outcome}`);
-          assert.ok(queries.every((q) => q.outcome !== 'answered'), 'nothing can answer');
+          for (const q of queries)
+            assert.ok(DNS_OUTCOMES.includes(q.outcome), `${server.address} ${name} ${q.type}: ${q.outcome}`);
+          assert.ok(
+            queries.every((q) => q.outcome !== 'answered'),
+            'nothing can answer',
+          );
         }
         assert.ok('error' in server.ping || server.ping.received === 0, `${server.address} ping got through`);
       }
       const endpoints = report.components.firewall.endpoints.map((e) => `${e.host}:${e.port}`).sort();
-      assert.deepEqual(endpoints, [hubSubject(443), hubSubject(5671), hubSubject(8883), `${EXTRA_ENDPOINT.host}:${EXTRA_ENDPOINT.port}`].sort());
+      assert.deepEqual(
+        endpoints,
+        [hubSubject(443), hubSubject(5671), hubSubject(8883), `${EXTRA_ENDPOINT.host}:${EXTRA_ENDPOINT.port}`].sort(),
+      );
       for (const e of report.components.firewall.endpoints) {
         assert.ok(ENDPOINT_OUTCOMES.includes(e.outcome), `${e.host}:${e.port} outcome ${e.outcome}`);
         assert.notEqual(e.outcome, 'open');
       }
-      assert.ok(report.durationMs <= EVERYTHING_DEADLINE_MS + 250, `report.durationMs ${report.durationMs} > deadline ${EVERYTHING_DEADLINE_MS}`);
+      assert.ok(
+        report.durationMs <= EVERYTHING_DEADLINE_MS + 250,
+        `report.durationMs ${report.durationMs} > deadline ${EVERYTHING_DEADLINE_MS}`,
+      );
       assert.ok(
         run.durationMs <= EVERYTHING_DEADLINE_MS + PROCESS_MARGIN_MS,
         `the process took ${run.durationMs} ms for a ${EVERYTHING_DEADLINE_MS} ms deadline`,
@@ -552,7 +637,10 @@ SCENARIOS.push({
     present: [{ code: 'DNS_SERVER_UNREACHABLE', severity: 'warning', subject: LAB_ADDR.dns2 }],
     absent: ['IP_INTERFACE_MISSING', 'IP_NO_ADDRESS', 'IP_NO_DEFAULT_ROUTE'],
     more: (report) => {
-      assert.ok(report.durationMs <= EVERYTHING_DEADLINE_MS + 250, `report.durationMs ${report.durationMs} > deadline ${EVERYTHING_DEADLINE_MS}`);
+      assert.ok(
+        report.durationMs <= EVERYTHING_DEADLINE_MS + 250,
+        `report.durationMs ${report.durationMs} > deadline ${EVERYTHING_DEADLINE_MS}`,
+      );
       assert.equal(report.components.ip.interfaces.find((i) => i.name === 'eth0')?.present, true);
     },
   },

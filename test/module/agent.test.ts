@@ -27,7 +27,13 @@ function fakeDeps(hold?: Promise<void>): CheckDeps {
     readDefaultRoutes: async () => [{ gateway: '198.18.0.1', interface: 'eth0', metric: 100, family: 4 }],
     readNetworkd: async () => ({ files: [], problems: [] }),
     readLease: async () => null,
-    readResolvers: async () => ({ source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: ['198.18.0.53'], stub: false, problems: [] }),
+    readResolvers: async () => ({
+      source: 'resolv.conf',
+      files: ['/etc/resolv.conf'],
+      servers: ['198.18.0.53'],
+      stub: false,
+      problems: [],
+    }),
     ping: async () => ({ sent: 3, received: 3, lossPercent: 0, rttAvgMs: 0.2 }),
     queryDns: async (_server, name) => {
       await hold;
@@ -57,9 +63,16 @@ class FakeLink implements Link {
 
 function makeAgent(deps = fakeDeps(), random?: () => number) {
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'debug' },
+    { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+  );
   const agent = new NetdiagAgent({
-    env: { IOTEDGE_IOTHUBHOSTNAME: HUB, NETDIAG_DEADLINE: '2000' }, log, checkDeps: deps, linkPollMs: 3_600_000, ...(random ? { random } : {}),
+    env: { IOTEDGE_IOTHUBHOSTNAME: HUB, NETDIAG_DEADLINE: '2000' },
+    log,
+    checkDeps: deps,
+    linkPollMs: 3_600_000,
+    ...(random ? { random } : {}),
   });
   return { agent, lines };
 }
@@ -69,7 +82,8 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
 }
 
-const triggers = (link: FakeLink): string[] => link.sent.map((m) => (JSON.parse(m.body) as { trigger: string }).trigger);
+const triggers = (link: FakeLink): string[] =>
+  link.sent.map((m) => (JSON.parse(m.body) as { trigger: string }).trigger);
 
 describe('NetdiagAgent', () => {
   it('answers getLastReport with 404 {error} before any check, and 200 after one', async () => {
@@ -107,7 +121,8 @@ describe('NetdiagAgent', () => {
     const link = new FakeLink();
     agent.start(link);
     const ids: string[] = [];
-    for (let i = 0; i < TELEMETRY_QUEUE_MAX + 5; i++) ids.push(((await agent.onMethod('runDiagnostics', { components: ['ip'] })).payload as Report).checkId);
+    for (let i = 0; i < TELEMETRY_QUEUE_MAX + 5; i++)
+      ids.push(((await agent.onMethod('runDiagnostics', { components: ['ip'] })).payload as Report).checkId);
     assert.equal(link.sent.length, 0);
     link.connected = true;
     agent.onConnected({});
@@ -118,7 +133,11 @@ describe('NetdiagAgent', () => {
     const counts = link.sent.map((m) => (JSON.parse(m.body) as { droppedWhileOffline?: number }).droppedWhileOffline);
     assert.deepEqual(counts, [5, ...Array<undefined>(TELEMETRY_QUEUE_MAX - 1).fill(undefined)]);
     assert.ok(link.sent.every((m) => Buffer.byteLength(m.body) <= 4096));
-    assert.ok(lines.some((l) => l['msg'] === 'telemetry messages were dropped while offline (queue full)' && l['dropped'] === 5));
+    assert.ok(
+      lines.some(
+        (l) => l['msg'] === 'telemetry messages were dropped while offline (queue full)' && l['dropped'] === 5,
+      ),
+    );
     // The twin gets the latest state only, in one patch.
     assert.equal(link.patches.length, 1);
     assert.equal((link.patches[0]!['lastCheck'] as { checkId: string }).checkId, ids.at(-1));
@@ -165,7 +184,13 @@ describe('NetdiagAgent', () => {
     assert.equal(link.patches[0]!['failingComponent'], undefined, 'absent before and after: null is never written');
     // A different verdict is a change, dated by the check that saw it.
     const bad = fakeDeps();
-    bad.probeEndpoint = async (t) => endpoint(t.port, { host: t.host, outcome: 'rejected', tls: undefined, error: { phase: 'connect', code: 'ECONNREFUSED', message: 'refused' } });
+    bad.probeEndpoint = async (t) =>
+      endpoint(t.port, {
+        host: t.host,
+        outcome: 'rejected',
+        tls: undefined,
+        error: { phase: 'connect', code: 'ECONNREFUSED', message: 'refused' },
+      });
     const { agent: other } = makeAgent(bad);
     const link2 = new FakeLink();
     link2.connected = true;
@@ -199,8 +224,24 @@ describe('NetdiagAgent', () => {
 
 describe('withDroppedCount', () => {
   it('adds the count and still fits one 4 KB block, dropping the least severe findings first', () => {
-    const findings = Array.from({ length: 40 }, (_, i) => ({ code: 'FW_PORT_REJECTED', severity: i < 5 ? 'error' : 'warning', component: 'firewall', subject: `${'h'.repeat(60)}${i}:1` }));
-    const summary = { schemaVersion: 1, checkId: 'c', trigger: 'schedule', startedAt: 's', durationMs: 1, status: 'unhealthy', failingComponent: 'firewall', findings, findingsOmitted: 0, timings: {} };
+    const findings = Array.from({ length: 40 }, (_, i) => ({
+      code: 'FW_PORT_REJECTED',
+      severity: i < 5 ? 'error' : 'warning',
+      component: 'firewall',
+      subject: `${'h'.repeat(60)}${i}:1`,
+    }));
+    const summary = {
+      schemaVersion: 1,
+      checkId: 'c',
+      trigger: 'schedule',
+      startedAt: 's',
+      durationMs: 1,
+      status: 'unhealthy',
+      failingComponent: 'firewall',
+      findings,
+      findingsOmitted: 0,
+      timings: {},
+    };
     while (Buffer.byteLength(JSON.stringify(summary)) > 4096) summary.findings.pop();
     summary.findingsOmitted = 40 - summary.findings.length;
     const body = withDroppedCount(JSON.stringify(summary), 7);
@@ -208,7 +249,10 @@ describe('withDroppedCount', () => {
     const out = JSON.parse(body) as typeof summary & { droppedWhileOffline: number };
     assert.equal(out.droppedWhileOffline, 7);
     assert.equal(out.findings.length + out.findingsOmitted, 40);
-    assert.deepEqual(out.findings.slice(0, 5).map((f) => f.severity), ['error', 'error', 'error', 'error', 'error']);
+    assert.deepEqual(
+      out.findings.slice(0, 5).map((f) => f.severity),
+      ['error', 'error', 'error', 'error', 'error'],
+    );
   });
 });
 
@@ -231,16 +275,26 @@ describe('the reported section stays inside 32 KB', () => {
     const base = healthyInterface({ name: 'eth0', configFile: `/${'n'.repeat(4000)}` });
     const healthy = makeReport();
     const report = makeReport({
-      trigger: 'method', status: 'unhealthy', failingComponent: 'firewall',
+      trigger: 'method',
+      status: 'unhealthy',
+      failingComponent: 'firewall',
       components: {
         ip: { status: 'healthy', interfaces: [base], defaultGateway: null },
         dns: healthy.components.dns,
         firewall: { status: 'unhealthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443)] },
       },
-      findings: Array.from({ length: 60 }, (_, i) => ({
-        code: 'FW_PORT_REJECTED', severity: i < 10 ? 'error' : 'warning', component: 'firewall', subject: `h${i}:1`,
-        message: 'm'.repeat(400), guidance: 'g'.repeat(400),
-      }) as const),
+      findings: Array.from(
+        { length: 60 },
+        (_, i) =>
+          ({
+            code: 'FW_PORT_REJECTED',
+            severity: i < 10 ? 'error' : 'warning',
+            component: 'firewall',
+            subject: `h${i}:1`,
+            message: 'm'.repeat(400),
+            guidance: 'g'.repeat(400),
+          }) as const,
+      ),
     });
     assertValidReport(report);
     const budget = 12 * 1024;

@@ -48,7 +48,10 @@ export function assertTwinShowsReport(reported: JsonObject, report: Report): voi
   // IoT Hub deletes a property patched to null, so "no failing component" is an absent key.
   assert.equal(reported['failingComponent'], report.failingComponent ?? undefined);
   assert.deepEqual(reported['lastCheck'], {
-    checkId: report.checkId, trigger: report.trigger, startedAt: report.startedAt, durationMs: report.durationMs,
+    checkId: report.checkId,
+    trigger: report.trigger,
+    startedAt: report.startedAt,
+    durationMs: report.durationMs,
   });
   assert.equal(typeof reported['lastStatusChangeAt'], 'string');
 
@@ -57,23 +60,41 @@ export function assertTwinShowsReport(reported: JsonObject, report: Report): voi
   const fw = reported['firewall'];
   assert.ok(isObject(ip) && isObject(dns) && isObject(fw), 'ip, dns and firewall are objects');
   assert.equal(ip['status'], report.components.ip.status);
-  assert.deepEqual(objects(ip['interfaces'], 'ip.interfaces').map((i) => i['name']), report.components.ip.interfaces.slice(0, 8).map((i) => i.name));
+  assert.deepEqual(
+    objects(ip['interfaces'], 'ip.interfaces').map((i) => i['name']),
+    report.components.ip.interfaces.slice(0, 8).map((i) => i.name),
+  );
   assert.equal(dns['status'], report.components.dns.status);
-  assert.deepEqual(objects(dns['servers'], 'dns.servers').map((s) => s['address']), report.components.dns.servers.slice(0, 8).map((s) => s.address));
+  assert.deepEqual(
+    objects(dns['servers'], 'dns.servers').map((s) => s['address']),
+    report.components.dns.servers.slice(0, 8).map((s) => s.address),
+  );
   assert.equal(fw['status'], report.components.firewall.status);
   const outcomes = new Map(report.components.firewall.endpoints.map((e) => [`${e.host}:${e.port}`, e.outcome]));
   for (const e of objects(fw['endpoints'], 'firewall.endpoints')) {
-    assert.equal(e['outcome'], outcomes.get(`${String(e['host'])}:${String(e['port'])}`), `outcome of ${String(e['host'])}:${String(e['port'])}`);
+    assert.equal(
+      e['outcome'],
+      outcomes.get(`${String(e['host'])}:${String(e['port'])}`),
+      `outcome of ${String(e['host'])}:${String(e['port'])}`,
+    );
   }
 
   const findings = objects(reported['findings'], 'findings');
   const omitted = reported['findingsOmitted'];
   assert.equal(typeof omitted, 'number');
-  assert.equal(findings.length + (omitted as number), report.findings.length, 'every finding is in the twin or counted as omitted');
+  assert.equal(
+    findings.length + (omitted as number),
+    report.findings.length,
+    'every finding is in the twin or counted as omitted',
+  );
   const inReport = new Set(report.findings.map((f) => `${f.code}|${f.severity}|${f.component}|${f.subject}`));
   for (const f of findings) {
-    for (const key of ['code', 'severity', 'component', 'subject', 'message', 'guidance']) assert.equal(typeof f[key], 'string', `finding.${key}`);
-    assert.ok(inReport.has(`${String(f['code'])}|${String(f['severity'])}|${String(f['component'])}|${String(f['subject'])}`), `finding ${String(f['code'])} is from this report`);
+    for (const key of ['code', 'severity', 'component', 'subject', 'message', 'guidance'])
+      assert.equal(typeof f[key], 'string', `finding.${key}`);
+    assert.ok(
+      inReport.has(`${String(f['code'])}|${String(f['severity'])}|${String(f['component'])}|${String(f['subject'])}`),
+      `finding ${String(f['code'])} is from this report`,
+    );
   }
   assert.ok(twinSectionSize(reported) <= TWIN_LIMITS.maxSectionBytes, 'the reported section fits 32 KB');
 }
@@ -98,10 +119,15 @@ export function assertTelemetryOf(event: TelemetryEvent, report: Report): void {
   const sent = objects(s['findings'], 'summary findings');
   for (const f of sent) {
     // Subjects are shortened in the summary to keep it inside one 4 KB block.
-    const from = report.findings.some((r) => r.code === f['code'] && r.severity === f['severity'] && r.subject.startsWith(String(f['subject'])));
+    const from = report.findings.some(
+      (r) => r.code === f['code'] && r.severity === f['severity'] && r.subject.startsWith(String(f['subject'])),
+    );
     assert.ok(from, `summary finding ${String(f['code'])} ${String(f['subject'])} is from this report`);
   }
-  assert.equal(sent.length + (typeof s['findingsOmitted'] === 'number' ? s['findingsOmitted'] : 0), report.findings.length);
+  assert.equal(
+    sent.length + (typeof s['findingsOmitted'] === 'number' ? s['findingsOmitted'] : 0),
+    report.findings.length,
+  );
 }
 
 /**

@@ -21,7 +21,8 @@ const MODULE = 'netdiagcfg';
 
 /** Long but valid hostnames (about 240 characters) that the lab's DNS resolves to the hub's address. */
 const LONG_NAMES = Array.from({ length: 16 }, (_, i) =>
-  [`e${i}-${'a'.repeat(58)}`, 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(40), 'example'].join('.'));
+  [`e${i}-${'a'.repeat(58)}`, 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(40), 'example'].join('.'),
+);
 
 interface Ack {
   value: unknown;
@@ -49,14 +50,18 @@ describe('module: desired properties', { skip }, () => {
   });
 
   const ack = (key: string): Ack | undefined => ml.reported(MODULE)[key] as Ack | undefined;
-  const lastCheckId = (): string | undefined => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId;
+  const lastCheckId = (): string | undefined =>
+    (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId;
   const lastReport = async () => reportFrom(await ml.invoke(MODULE, 'getLastReport', null));
 
   /** Sends a desired patch and waits until every key in `keys` is acknowledged for its version. */
   async function change(patch: JsonObject, keys = Object.keys(patch)): Promise<number> {
     const { version, delivered } = await ml.emu.updateDesired(patch, MODULE);
     assert.equal(delivered, true, 'the module is subscribed to desired patches');
-    await ml.until(() => keys.every((k) => ack(k)?.av === version), `acks of ${keys.join(', ')} for version ${version}`);
+    await ml.until(
+      () => keys.every((k) => ack(k)?.av === version),
+      `acks of ${keys.join(', ')} for version ${version}`,
+    );
     return version;
   }
 
@@ -68,7 +73,10 @@ describe('module: desired properties', { skip }, () => {
     const deadline = Date.now() + 10_000;
     let report = await lastReport();
     while (!(report.trigger === 'configChange' && matches(report))) {
-      if (Date.now() > deadline) throw new Error(`no configChange check ${what}; last: ${report.trigger} ${report.checkId}\n${ml.diagnostics()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no configChange check ${what}; last: ${report.trigger} ${report.checkId}\n${ml.diagnostics()}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
       report = await lastReport();
     }
@@ -78,7 +86,7 @@ describe('module: desired properties', { skip }, () => {
     return report;
   }
 
-  it('applies and acknowledges the deployment\'s desired properties at start', async () => {
+  it("applies and acknowledges the deployment's desired properties at start", async () => {
     const version = ml.emu.twin(MODULE).desired['$version'];
     assert.deepEqual({ ...ack('timeoutMs'), ad: 'x' }, { value: 2600, ac: 200, av: version, ad: 'x' });
     assert.deepEqual({ ...ack('telemetry'), ad: 'x' }, { value: 'always', ac: 200, av: version, ad: 'x' });
@@ -104,7 +112,8 @@ describe('module: desired properties', { skip }, () => {
     await change({ endpoints });
     assert.deepEqual(ack('endpoints')?.value, endpoints);
     assert.equal(ack('endpoints')?.ac, 200);
-    const tested = (r: Report) => r.components.firewall.endpoints.find((e) => e.host === LAB_ADDR.hub && e.port === 443);
+    const tested = (r: Report) =>
+      r.components.firewall.endpoints.find((e) => e.host === LAB_ADDR.hub && e.port === 443);
     const report = await configChangeCheck('testing the new endpoint', (r) => tested(r) !== undefined);
     // Tested by address, so the hub's certificate (issued to its name) does not match: it was really probed.
     assert.equal(tested(report)?.role, 'extra');
@@ -119,7 +128,11 @@ describe('module: desired properties', { skip }, () => {
     assert.equal(second.status, first.status);
     // The twin patch is published after the telemetry is queued: once it is in, a message would be too.
     await ml.until(() => lastCheckId() === second.checkId, 'the twin shows the second run');
-    assert.equal(ml.emu.events.some((e) => e.bodyText.includes(second.checkId)), false, 'no telemetry for an unchanged state');
+    assert.equal(
+      ml.emu.events.some((e) => e.bodyText.includes(second.checkId)),
+      false,
+      'no telemetry for an unchanged state',
+    );
     await change({ telemetry: 'always' });
   });
 
@@ -167,7 +180,10 @@ describe('module: desired properties', { skip }, () => {
       { telemetry: {}, intervalSeconds: [], expectedIp: 198 },
       { upstreamProtocol: deep, switchType: [deep] },
       { nested: deep, 'odd-key_1': [deep, deep] },
-      { interfaces: Array.from({ length: 40 }, (_, i) => `eth${i}`), endpoints: Array.from({ length: 40 }, () => ({ host: 'h', port: 1 })) },
+      {
+        interfaces: Array.from({ length: 40 }, (_, i) => `eth${i}`),
+        endpoints: Array.from({ length: 40 }, () => ({ host: 'h', port: 1 })),
+      },
       { hub: 'x'.repeat(3000) },
     ];
     for (const patch of patches) {
@@ -175,13 +191,26 @@ describe('module: desired properties', { skip }, () => {
     }
     const version = await change({ timeoutMs: 2800 });
     assert.equal(ack('timeoutMs')?.av, version, 'the module still processes desired patches after all that');
-    for (const key of ['deadlineMs', 'hub', 'interfaces', 'dnsNames', 'telemetry', 'intervalSeconds', 'expectedIp', 'upstreamProtocol', 'switchType']) {
+    for (const key of [
+      'deadlineMs',
+      'hub',
+      'interfaces',
+      'dnsNames',
+      'telemetry',
+      'intervalSeconds',
+      'expectedIp',
+      'upstreamProtocol',
+      'switchType',
+    ]) {
       assert.equal(ack(key)?.ac, 400, `${key} refused`);
     }
     assert.equal(mod.running, true);
     const report = reportFrom(await ml.invoke(MODULE, 'runDiagnostics', null, { responseTimeoutInSeconds: 10 }));
     assert.equal(report.components.firewall.upstreamProtocol, 'Amqp', 'refused values were not applied');
-    assert.deepEqual(report.components.ip.interfaces.map((i) => i.name), ['eth0']);
+    assert.deepEqual(
+      report.components.ip.interfaces.map((i) => i.name),
+      ['eth0'],
+    );
     // Clean up for the next test: remove every key the patches set.
     const cleared: JsonObject = {};
     for (const p of patches) for (const k of Object.keys(p)) cleared[k] = null;
@@ -190,12 +219,15 @@ describe('module: desired properties', { skip }, () => {
     await ml.until(() => ack('timeoutMs')?.value === 2500, 'timeoutMs is back to its environment value');
   });
 
-  it('keeps the twin inside IoT Hub\'s limits with 16 long endpoints and many findings', async () => {
+  it("keeps the twin inside IoT Hub's limits with 16 long endpoints and many findings", async () => {
     // Nothing listens on these ports on the hub's address: 16 "rejected" findings with long subjects.
     const endpoints = LONG_NAMES.map((host, i) => ({ host, port: 20_001 + i }));
     await change({ endpoints, dnsNames: LONG_NAMES.slice(0, 8), upstreamProtocol: 'Mqtt' });
     assert.equal(ack('endpoints')?.ac, 200);
-    const report = await configChangeCheck('with the 16 endpoints', (r) => r.components.firewall.endpoints.length === 19);
+    const report = await configChangeCheck(
+      'with the 16 endpoints',
+      (r) => r.components.firewall.endpoints.length === 19,
+    );
     const rejected = report.findings.filter((f) => f.code === 'FW_PORT_REJECTED');
     assert.equal(rejected.length, 16, 'one finding per closed endpoint');
     const reported = ml.reported(MODULE);
@@ -219,27 +251,46 @@ describe('module: desired properties', { skip }, () => {
     const resolv3 = join(ml.lab.paths.dir, 'resolv-3.conf');
     writeFileSync(resolv3, resolvConf(LAB_ADDR.dns, LAB_ADDR.dns2, LAB_ADDR.dns3));
     const paths = {
-      resolvConf: long(resolv3), resolvedConf: long(ml.lab.paths.resolvedConf), networkdDir: long(ml.lab.paths.networkdDir),
-      leasesDir: long(ml.lab.paths.leasesDir), caFile: long(ml.lab.paths.caFile),
+      resolvConf: long(resolv3),
+      resolvedConf: long(ml.lab.paths.resolvedConf),
+      networkdDir: long(ml.lab.paths.networkdDir),
+      leasesDir: long(ml.lab.paths.leasesDir),
+      caFile: long(ml.lab.paths.caFile),
     };
     const endpoints = LONG_NAMES.map((host, i) => ({ host, port: 20_001 + i }));
     const unknown: JsonObject = {};
     for (let i = 0; i < 4; i++) unknown[`unknown${i}`] = 'u'.repeat(500);
-    await change({ ...paths, endpoints, dnsNames: LONG_NAMES.slice(0, 8), ...unknown }, [...Object.keys(paths), 'endpoints', 'dnsNames']);
+    await change({ ...paths, endpoints, dnsNames: LONG_NAMES.slice(0, 8), ...unknown }, [
+      ...Object.keys(paths),
+      'endpoints',
+      'dnsNames',
+    ]);
     for (const key of Object.keys(paths)) assert.equal(ack(key)?.ac, 200, `${key} applied`);
-    const report = await configChangeCheck('with the long values', (r) => r.components.dns.servers.length === 3 && r.components.firewall.endpoints.length === 19);
+    const report = await configChangeCheck(
+      'with the long values',
+      (r) => r.components.dns.servers.length === 3 && r.components.firewall.endpoints.length === 19,
+    );
     assert.equal(report.components.dns.status, 'healthy', 'the long paths name the real files');
     assert.equal(report.findings.filter((f) => f.code === 'FW_PORT_REJECTED').length, 16);
-    assert.deepEqual(ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`), []);
+    assert.deepEqual(
+      ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`),
+      [],
+    );
     const cleared: JsonObject = { endpoints: null, dnsNames: null };
     for (const k of [...Object.keys(paths), ...Object.keys(unknown)]) cleared[k] = null;
     await change(cleared, ['endpoints', 'resolvConf']);
-    await configChangeCheck('back to the defaults', (r) => r.components.firewall.endpoints.length === 3 && r.components.dns.servers.length === 1);
+    await configChangeCheck(
+      'back to the defaults',
+      (r) => r.components.firewall.endpoints.length === 3 && r.components.dns.servers.length === 1,
+    );
     assert.deepEqual(ml.reported(MODULE)['findings'], []);
   });
 
-  it('keeps every reported patch inside IoT Hub\'s twin rules, and logs cleanly', () => {
-    assert.deepEqual(ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`), []);
+  it("keeps every reported patch inside IoT Hub's twin rules, and logs cleanly", () => {
+    assert.deepEqual(
+      ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`),
+      [],
+    );
     assertHealthyLogs(mod, [ml.emu.identity(MODULE)?.hubKey ?? '']);
   });
 });

@@ -32,8 +32,12 @@ describe('module: edgeHub absent at start', { skip }, () => {
     const retries = mod.logs().filter((l) => l.msg === 'edgeHub not reachable; retrying');
     assert.ok(retries.length >= 2, `${retries.length} connection attempts so far`);
     const delays = retries.map((l) => l['retryInMs'] as number);
-    for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! >= delays[i - 1]!, `backoff does not shrink: ${delays.join(', ')}`);
-    assert.deepEqual(retries.map((l) => l['attempt']), retries.map((_, i) => i));
+    for (let i = 1; i < delays.length; i++)
+      assert.ok(delays[i]! >= delays[i - 1]!, `backoff does not shrink: ${delays.join(', ')}`);
+    assert.deepEqual(
+      retries.map((l) => l['attempt']),
+      retries.map((_, i) => i),
+    );
     assert.equal(mod.running, true);
     assert.equal(ml.emu.connections.filter((c) => c.accepted).length, 0);
   });
@@ -44,10 +48,16 @@ describe('module: edgeHub absent at start', { skip }, () => {
     await ml.emu.waitForConnection((c) => c.moduleId === MODULE && c.accepted, 30_000);
     const connectedMs = Math.round(performance.now() - t0);
     const checkId = startup['checkId'] as string;
-    await ml.until(() => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === checkId, 'the startup report is in the twin', 20_000);
+    await ml.until(
+      () => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === checkId,
+      'the startup report is in the twin',
+      20_000,
+    );
     const event = await ml.eventFor(MODULE, checkId, 20_000);
-    t.diagnostic(`edgeHub started ${Math.round(t0 - mod.startedAt)} ms after the module; module connected ${connectedMs} ms later, ` +
-      `twin and telemetry within ${Math.round(performance.now() - t0)} ms`);
+    t.diagnostic(
+      `edgeHub started ${Math.round(t0 - mod.startedAt)} ms after the module; module connected ${connectedMs} ms later, ` +
+        `twin and telemetry within ${Math.round(performance.now() - t0)} ms`,
+    );
     const report = reportFrom(await ml.invoke(MODULE, 'getLastReport', null, { responseTimeoutInSeconds: 5 }));
     assert.equal(report.checkId, checkId);
     assert.equal(report.trigger, 'startup');
@@ -57,7 +67,10 @@ describe('module: edgeHub absent at start', { skip }, () => {
   });
 
   it('kept the twin valid and its logs clean', () => {
-    assert.deepEqual(ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`), []);
+    assert.deepEqual(
+      ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`),
+      [],
+    );
     assertHealthyLogs(mod, [ml.emu.identity(MODULE)?.hubKey ?? '']);
   });
 });

@@ -33,14 +33,18 @@ describe('module: a real fault appears in the twin, then disappears', { skip }, 
   /** runDiagnostics, then the twin and telemetry must show exactly that run. */
   async function diagnose(): Promise<{ report: Report; reported: JsonObject }> {
     const report = reportFrom(await ml.invoke(MODULE, 'runDiagnostics', null, { responseTimeoutInSeconds: 10 }));
-    await ml.until(() => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId, 'the twin shows the run');
+    await ml.until(
+      () => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId,
+      'the twin shows the run',
+    );
     const reported = ml.reported(MODULE);
     assertTwinShowsReport(reported, report);
     assertTelemetryOf(await ml.eventFor(MODULE, report.checkId), report);
     return { report, reported };
   }
 
-  const codes = (reported: JsonObject): string[] => (reported['findings'] as JsonObject[]).map((f) => `${String(f['code'])} ${String(f['subject'])}`);
+  const codes = (reported: JsonObject): string[] =>
+    (reported['findings'] as JsonObject[]).map((f) => `${String(f['code'])} ${String(f['subject'])}`);
   const clearFaults = async (): Promise<void> => {
     const r = await ml.lab.exec('net', 'nft', ['flush', 'table', 'inet', 'ndlab']);
     assert.equal(r.code, 0, r.stderr);
@@ -77,7 +81,10 @@ describe('module: a real fault appears in the twin, then disappears', { skip }, 
     await ml.lab.drop({ protocol: 'dns', address: LAB_ADDR.dns });
     const broken = await diagnose();
     assert.equal(broken.reported['failingComponent'], 'dns');
-    assert.ok(codes(broken.reported).includes(`DNS_SERVER_NOT_ANSWERING ${LAB_ADDR.dns}`), codes(broken.reported).join(', '));
+    assert.ok(
+      codes(broken.reported).includes(`DNS_SERVER_NOT_ANSWERING ${LAB_ADDR.dns}`),
+      codes(broken.reported).join(', '),
+    );
     // The firewall cannot be judged without DNS: inconclusive, with no findings of its own.
     assert.equal((broken.reported['firewall'] as { status: string }).status, 'inconclusive');
 
@@ -92,7 +99,10 @@ describe('module: a real fault appears in the twin, then disappears', { skip }, 
 
   it('after a restart, keeps the last state until its own first check, then replaces it without leftovers', async () => {
     await ml.emu.updateDesired({ colour: 'blue' }, MODULE);
-    await ml.until(() => (ml.reported(MODULE)['colour'] as { ac?: number } | undefined)?.ac === 400, 'the unknown key is refused');
+    await ml.until(
+      () => (ml.reported(MODULE)['colour'] as { ac?: number } | undefined)?.ac === 400,
+      'the unknown key is refused',
+    );
     const before = ml.reported(MODULE);
     const stop = await mod.stop();
     assert.deepEqual([stop.code, stop.killed], [0, false]);
@@ -102,26 +112,40 @@ describe('module: a real fault appears in the twin, then disappears', { skip }, 
     const since = ml.emu.acceptedPatches.length;
     mod = await ml.startModule({ moduleId: MODULE });
     const previousId = (before['lastCheck'] as { checkId: string }).checkId;
-    await ml.until(() => {
-      const last = ml.reported(MODULE)['lastCheck'] as { checkId?: string; trigger?: string } | undefined;
-      return last?.trigger === 'startup' && last.checkId !== previousId;
-    }, 'the new startup report is in the twin', 20_000);
+    await ml.until(
+      () => {
+        const last = ml.reported(MODULE)['lastCheck'] as { checkId?: string; trigger?: string } | undefined;
+        return last?.trigger === 'startup' && last.checkId !== previousId;
+      },
+      'the new startup report is in the twin',
+      20_000,
+    );
     const patches = ml.emu.acceptedPatches.slice(since).map((p) => p.patch as JsonObject);
     for (const key of ['status', 'lastCheck', 'findings', 'ip', 'dns', 'firewall', 'lastStatusChangeAt']) {
-      assert.ok(patches.every((p) => p[key] !== null), `${key} is never deleted: the twin always shows a state`);
+      assert.ok(
+        patches.every((p) => p[key] !== null),
+        `${key} is never deleted: the twin always shows a state`,
+      );
     }
     const report = reportFrom(await ml.invoke(MODULE, 'getLastReport', null, { responseTimeoutInSeconds: 5 }));
     const reported = ml.reported(MODULE);
     assertTwinShowsReport(reported, report);
     assert.equal('colour' in reported, false, 'the refusal of a key no longer desired is gone');
-    assert.deepEqual([(reported['timeoutMs'] as { value: number; ac: number }).value, (reported['timeoutMs'] as { ac: number }).ac], [3000, 200]);
+    assert.deepEqual(
+      [(reported['timeoutMs'] as { value: number; ac: number }).value, (reported['timeoutMs'] as { ac: number }).ac],
+      [3000, 200],
+    );
     // The verdict's time survives the restart when the verdict is the same (the usual case here).
-    const same = report.status === before['status'] && (report.failingComponent ?? undefined) === before['failingComponent'];
+    const same =
+      report.status === before['status'] && (report.failingComponent ?? undefined) === before['failingComponent'];
     assert.equal(reported['lastStatusChangeAt'], same ? before['lastStatusChangeAt'] : report.startedAt);
   });
 
   it('kept the twin valid and its logs clean', () => {
-    assert.deepEqual(ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`), []);
+    assert.deepEqual(
+      ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`),
+      [],
+    );
     assertHealthyLogs(mod, [ml.emu.identity(MODULE)?.hubKey ?? '']);
     if (firstRun) assertHealthyLogs(firstRun, [ml.emu.identity(MODULE)?.hubKey ?? ''], { alive: false });
   });

@@ -19,7 +19,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEdgeHubEmulator } from '../hub/emulator.js';
-import type { EdgeHubEmulator, EdgeHubEmulatorOptions, InvokeMethodOptions, MethodResult, TelemetryEvent } from '../hub/emulator.js';
+import type {
+  EdgeHubEmulator,
+  EdgeHubEmulatorOptions,
+  InvokeMethodOptions,
+  MethodResult,
+  TelemetryEvent,
+} from '../hub/emulator.js';
 import type { JsonObject } from '../hub/twin-rules.js';
 import { CLI_PATH, REPO_ROOT, createLab } from '../lab/harness.js';
 import type { Lab, LabOptions } from '../lab/harness.js';
@@ -98,7 +104,11 @@ export interface ModuleLab {
 }
 
 /** Polls `condition` until it returns a value (bounded), for states reached asynchronously. */
-export async function waitUntil<T>(condition: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
+export async function waitUntil<T>(
+  condition: () => T | undefined | null | false,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = condition();
@@ -201,7 +211,11 @@ function spawnModule(lab: Lab, moduleId: string, env: NodeJS.ProcessEnv): Module
         const w = { predicate, since, resolve: (l: LogLine) => (clearTimeout(timer), resolve(l)) };
         const timer = setTimeout(() => {
           waiters.delete(w);
-          reject(new Error(`module ${moduleId}: no matching log line within ${timeoutMs} ms; stderr tail:\n${stderr.slice(-3000)}`));
+          reject(
+            new Error(
+              `module ${moduleId}: no matching log line within ${timeoutMs} ms; stderr tail:\n${stderr.slice(-3000)}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(w);
       });
@@ -304,7 +318,8 @@ export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab>
     NETDIAG_LOG_LEVEL: 'debug',
   };
   const diagnostics = (): string =>
-    modules.map((m) => `--- module ${m.moduleId} (pid ${m.pid})\n${m.stderr.slice(-4000)}`).join('\n') + `\n${theLab.serverLogs()}`;
+    modules.map((m) => `--- module ${m.moduleId} (pid ${m.pid})\n${m.stderr.slice(-4000)}`).join('\n') +
+    `\n${theLab.serverLogs()}`;
   return {
     emu,
     lab: theLab,

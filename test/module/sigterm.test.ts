@@ -22,12 +22,18 @@ describe('module: SIGTERM', { skip }, () => {
   let offline: ModuleProcess;
 
   before(async () => {
-    ml = await startModuleLab({ label: 'module-sigterm', lab: { scriptedDns: [{ address: LAB_ADDR.dns2, mode: 'silent' }] } });
+    ml = await startModuleLab({
+      label: 'module-sigterm',
+      lab: { scriptedDns: [{ address: LAB_ADDR.dns2, mode: 'silent' }] },
+    });
     const silent = join(ml.lab.paths.dir, 'resolv-silent.conf');
     writeFileSync(silent, resolvConf(LAB_ADDR.dns2));
     [busy, idle, offline] = await Promise.all([
       // A resolver that never answers and a long budget: the startup check lasts 30 s.
-      ml.startModule({ moduleId: 'busy', env: { NETDIAG_RESOLV_CONF: silent, NETDIAG_TIMEOUT: '30000', NETDIAG_DEADLINE: '60000' } }),
+      ml.startModule({
+        moduleId: 'busy',
+        env: { NETDIAG_RESOLV_CONF: silent, NETDIAG_TIMEOUT: '30000', NETDIAG_DEADLINE: '60000' },
+      }),
       ml.startModule({ moduleId: 'idle' }),
       // Nothing listens there: the module stays in its reconnect loop.
       ml.startModule({ moduleId: 'offline', env: { IOTEDGE_GATEWAYHOSTNAME: 'localhost:1' } }),
@@ -39,10 +45,17 @@ describe('module: SIGTERM', { skip }, () => {
 
   it('getLastReport answers 404 {error} while the first check is still running', async () => {
     await busy.waitForLog((l) => l.msg === 'check started' && l['trigger'] === 'startup', 15_000);
-    await ml.until(() => ml.emu.subscriptions('busy').some((f) => f.startsWith('$iothub/methods/')), 'busy listens for methods');
+    await ml.until(
+      () => ml.emu.subscriptions('busy').some((f) => f.startsWith('$iothub/methods/')),
+      'busy listens for methods',
+    );
     const error = errorFrom(await ml.invoke('busy', 'getLastReport', null, { responseTimeoutInSeconds: 5 }), 404);
     assert.equal(typeof error.code, 'string');
-    assert.equal(busy.logs().some((l) => l.msg === 'check complete'), false, 'the startup check has not completed');
+    assert.equal(
+      busy.logs().some((l) => l.msg === 'check complete'),
+      false,
+      'the startup check has not completed',
+    );
   });
 
   it('exits 0 within 5 s on SIGTERM in the middle of a check', async (t) => {
@@ -50,7 +63,10 @@ describe('module: SIGTERM', { skip }, () => {
     t.diagnostic(`busy module exited ${stop.ms} ms after SIGTERM`);
     assert.equal(stop.killed, false, `still running ${STOP_BUDGET_MS} ms after SIGTERM`);
     assert.deepEqual([stop.code, stop.signal], [0, null]);
-    assert.ok(busy.logs().some((l) => l.msg === 'stopped'), 'it stopped in order');
+    assert.ok(
+      busy.logs().some((l) => l.msg === 'stopped'),
+      'it stopped in order',
+    );
     // An aborted check is not published: the twin never shows a half-done report.
     assert.equal(ml.reported('busy')['lastCheck'], undefined);
     assertHealthyLogs(busy, [ml.emu.identity('busy')?.hubKey ?? ''], { alive: false });
@@ -76,7 +92,10 @@ describe('module: SIGTERM', { skip }, () => {
     assertHealthyLogs(offline, [ml.emu.identity('offline')?.hubKey ?? ''], { alive: false });
   });
 
-  it('kept every reported patch inside IoT Hub\'s twin rules', () => {
-    assert.deepEqual(ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`), []);
+  it("kept every reported patch inside IoT Hub's twin rules", () => {
+    assert.deepEqual(
+      ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`),
+      [],
+    );
   });
 });

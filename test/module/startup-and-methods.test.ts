@@ -39,7 +39,11 @@ describe('module: startup report and direct methods', { skip }, () => {
     ml.invoke(MODULE, method, payload, { responseTimeoutInSeconds });
 
   it('publishes the startup report to the twin and as one telemetry message', async () => {
-    const lastCheck = await ml.until(() => ml.reported(MODULE)['lastCheck'] as { checkId: string; trigger: string } | undefined, 'the startup report is in the twin', 20_000);
+    const lastCheck = await ml.until(
+      () => ml.reported(MODULE)['lastCheck'] as { checkId: string; trigger: string } | undefined,
+      'the startup report is in the twin',
+      20_000,
+    );
     assert.equal(lastCheck.trigger, 'startup');
     // The full startup report, to compare the twin and the telemetry with.
     const report = reportFrom(await invoke('getLastReport', null));
@@ -47,7 +51,10 @@ describe('module: startup report and direct methods', { skip }, () => {
     assert.equal(report.trigger, 'startup');
     assert.equal(report.status, 'unhealthy');
     assert.equal(report.failingComponent, 'firewall');
-    assert.ok(report.findings.some((f) => f.subject === 'lab-hub.azure-devices.net:5671'), 'the 5671 fault is a finding');
+    assert.ok(
+      report.findings.some((f) => f.subject === 'lab-hub.azure-devices.net:5671'),
+      'the 5671 fault is a finding',
+    );
     assertTwinShowsReport(ml.reported(MODULE), report);
 
     const event = await ml.eventFor(MODULE, report.checkId);
@@ -65,7 +72,10 @@ describe('module: startup report and direct methods', { skip }, () => {
     assert.ok(report.durationMs <= 6000, `durationMs ${report.durationMs} within the 6000 ms deadline`);
     assert.deepEqual([report.components.ip.status, report.components.dns.status], ['healthy', 'healthy']);
     assert.equal(report.failingComponent, 'firewall');
-    await ml.until(() => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId, 'the twin shows the method run');
+    await ml.until(
+      () => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId,
+      'the twin shows the method run',
+    );
     assertTwinShowsReport(ml.reported(MODULE), report);
     assertTelemetryOf(await ml.eventFor(MODULE, report.checkId), report);
     lastCheckId = report.checkId;
@@ -81,16 +91,25 @@ describe('module: startup report and direct methods', { skip }, () => {
     assert.equal(report.components.firewall.status, 'skipped');
     assert.deepEqual(report.components.firewall.endpoints, []);
     assert.equal(report.status, 'healthy');
-    await ml.until(() => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId, 'the twin shows the DNS-only run');
+    await ml.until(
+      () => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === report.checkId,
+      'the twin shows the DNS-only run',
+    );
     // The twin describes the device: the layers this call skipped keep the earlier full check's
     // result and findings (a DNS-only call must not hide a broken firewall from the fleet view).
     const state = mergeSkipped(report, previous);
-    assert.deepEqual(state.carriedOver?.map((c) => c.component), ['ip', 'firewall']);
+    assert.deepEqual(
+      state.carriedOver?.map((c) => c.component),
+      ['ip', 'firewall'],
+    );
     assertTwinShowsReport(ml.reported(MODULE), state);
     assert.equal(ml.reported(MODULE)['status'], previous.status);
     const last = reportFrom(await invoke('getLastReport', null));
     assert.equal(last.checkId, report.checkId);
-    assert.deepEqual(last.carriedOver?.map((c) => c.checkId), [previous.checkId, previous.checkId]);
+    assert.deepEqual(
+      last.carriedOver?.map((c) => c.checkId),
+      [previous.checkId, previous.checkId],
+    );
     const event = await ml.eventFor(MODULE, report.checkId);
     assertTelemetryOf(event, state);
     assert.equal(event.properties['trigger'], 'method');
@@ -99,7 +118,12 @@ describe('module: startup report and direct methods', { skip }, () => {
 
   it('two concurrent identical runDiagnostics calls share one check', async () => {
     // The probe of a dropped port lasts its whole timeout, so the second call surely finds the first running.
-    const payload = { components: ['firewall'], endpoints: [{ host: LAB_ADDR.hub, port: SLOW_PORT }], timeoutMs: 1500, deadlineMs: 3000 };
+    const payload = {
+      components: ['firewall'],
+      endpoints: [{ host: LAB_ADDR.hub, port: SLOW_PORT }],
+      timeoutMs: 1500,
+      deadlineMs: 3000,
+    };
     const [a, b] = await Promise.all([invoke('runDiagnostics', payload, 5), invoke('runDiagnostics', payload, 5)]);
     const ra = reportFrom(a);
     const rb = reportFrom(b);
@@ -118,7 +142,10 @@ describe('module: startup report and direct methods', { skip }, () => {
   it('getLastReport answers 200 with the last report', async () => {
     const report: Report = reportFrom(await invoke('getLastReport', null));
     assert.equal(report.checkId, lastCheckId);
-    await ml.until(() => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === lastCheckId, 'the twin shows the last run');
+    await ml.until(
+      () => (ml.reported(MODULE)['lastCheck'] as { checkId?: string } | undefined)?.checkId === lastCheckId,
+      'the twin shows the last run',
+    );
     // Reading the last report is not a check: nothing new is published.
     const before = ml.emu.events.length;
     reportFrom(await invoke('getLastReport', {}));
@@ -150,7 +177,10 @@ describe('module: startup report and direct methods', { skip }, () => {
     }
     // Bodies that are not JSON never reach the handler: the SDK itself answers 400.
     for (const rawBody of ['', '{"components":', 'not json']) {
-      const r = await ml.emu.invokeMethod(ml.emu.deviceId, MODULE, 'runDiagnostics', undefined, { rawBody, responseTimeoutInSeconds: 5 });
+      const r = await ml.emu.invokeMethod(ml.emu.deviceId, MODULE, 'runDiagnostics', undefined, {
+        rawBody,
+        responseTimeoutInSeconds: 5,
+      });
       assert.equal(r.status, 400, `raw body ${JSON.stringify(rawBody)}`);
     }
     // A method the module does not implement has no handler in the SDK: IoT Hub times out (504).
@@ -160,15 +190,25 @@ describe('module: startup report and direct methods', { skip }, () => {
     assert.equal(reportFrom(await invoke('getLastReport', null)).checkId, lastCheckId, 'the module still answers');
   });
 
-  it('keeps every reported patch inside IoT Hub\'s twin rules', () => {
+  it("keeps every reported patch inside IoT Hub's twin rules", () => {
     assert.ok(ml.emu.acceptedPatches.filter((p) => p.moduleId === MODULE).length >= 4);
-    assert.deepEqual(ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`), []);
+    assert.deepEqual(
+      ml.emu.rejectedPatches.map((p) => `${p.rule ?? ''}: ${p.error ?? ''}`),
+      [],
+    );
   });
 
-  it('masks the SAS token even in the SDK\'s own debug output (DEBUG=*)', async () => {
-    await ml.until(() => ml.reported('debugging')['lastCheck'], 'the debugging module published its startup report', 20_000);
+  it("masks the SAS token even in the SDK's own debug output (DEBUG=*)", async () => {
+    await ml.until(
+      () => ml.reported('debugging')['lastCheck'],
+      'the debugging module published its startup report',
+      20_000,
+    );
     assert.ok(debugging.strayLines().length > 0, 'the SDK wrote debug output');
-    assert.ok(debugging.stderr.includes('SharedAccessSignature=<redacted>'), 'the CONNECT password was printed, masked');
+    assert.ok(
+      debugging.stderr.includes('SharedAccessSignature=<redacted>'),
+      'the CONNECT password was printed, masked',
+    );
     assert.deepEqual(secretLeaks(debugging.stderr, [ml.emu.identity('debugging')?.hubKey ?? '']), []);
     assert.equal(debugging.running, true);
   });

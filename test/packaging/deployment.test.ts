@@ -43,7 +43,10 @@ const netdiagCreate = objectAt(netdiag, 'settings', 'createOptions');
 const hostConfig = objectAt(netdiagCreate, 'HostConfig');
 
 const strings = (v: Json | undefined): string[] => {
-  assert.ok(Array.isArray(v) && v.every((x) => typeof x === 'string'), `expected an array of strings, got ${JSON.stringify(v)}`);
+  assert.ok(
+    Array.isArray(v) && v.every((x) => typeof x === 'string'),
+    `expected an array of strings, got ${JSON.stringify(v)}`,
+  );
   return v as string[];
 };
 
@@ -75,7 +78,11 @@ describe('deployment manifest: edgeAgent', () => {
     assert.equal(edgeHub['restartPolicy'], 'always');
     const bindings = objectAt(edgeHub, 'settings', 'createOptions', 'HostConfig', 'PortBindings');
     for (const port of ['5671', '8883', '443']) {
-      assert.deepEqual(bindings[`${port}/tcp`], [{ HostPort: port }], `edgeHub publishes ${port} on the same host port`);
+      assert.deepEqual(
+        bindings[`${port}/tcp`],
+        [{ HostPort: port }],
+        `edgeHub publishes ${port} on the same host port`,
+      );
     }
   });
 
@@ -99,11 +106,15 @@ describe('deployment manifest: createOptions', () => {
       assert.ok(isObject(createOptions), 'createOptions is written as a JSON object, not a pre-escaped string');
       const text = JSON.stringify(createOptions);
       // iotedgedev measures Python's json.dumps output, which escapes non-ASCII: keep them equal.
-      assert.match(text, /^[\x20-\x7e]*$/, 'ASCII only, so the chunk sizes computed here are the tooling\'s');
+      assert.match(text, /^[\x20-\x7e]*$/, "ASCII only, so the chunk sizes computed here are the tooling's");
       const chunks = chunkCreateOptions(createOptions);
       assert.ok(chunks.length <= CREATE_OPTIONS_MAX_CHUNKS, `${chunks.length} chunks`);
       assert.ok(chunks.every((c) => c.length <= CREATE_OPTIONS_CHUNK));
-      assert.deepEqual(JSON.parse(chunks.join('')), createOptions, 'edgeAgent joins the chunks back into the same object');
+      assert.deepEqual(
+        JSON.parse(chunks.join('')),
+        createOptions,
+        'edgeAgent joins the chunks back into the same object',
+      );
     });
   }
 
@@ -124,7 +135,9 @@ describe('deployment manifest: createOptions', () => {
     assert.ok(runtime);
     const setcaps = runtime.instructions
       .filter((i) => i.keyword === 'RUN')
-      .flatMap((i) => [...i.args.matchAll(/setcap\s+(?!-v)([a-z_,]+)\+e?i?p/g)].flatMap((m) => (m[1] ?? '').split(',')));
+      .flatMap((i) =>
+        [...i.args.matchAll(/setcap\s+(?!-v)([a-z_,]+)\+e?i?p/g)].flatMap((m) => (m[1] ?? '').split(',')),
+      );
     const imageCaps = [...new Set(setcaps.map((c) => c.replace(/^cap_/, '').toUpperCase()))].sort();
     assert.deepEqual(imageCaps, ['NET_RAW'], 'the image grants ping cap_net_raw and nothing else');
     // NET_ADMIN is not needed: the module only reads interfaces, routes and files, and ping needs
@@ -133,7 +146,7 @@ describe('deployment manifest: createOptions', () => {
     assert.deepEqual(strings(hostConfig['CapDrop']), ['ALL']);
     assert.equal(hostConfig['Privileged'], undefined);
     assert.equal(hostConfig['Devices'], undefined);
-    assert.equal(netdiagCreate['User'], undefined, 'the image\'s non-root user is kept');
+    assert.equal(netdiagCreate['User'], undefined, "the image's non-root user is kept");
     // no-new-privileges would stop ping from gaining its file capability as the non-root user.
     const securityOpt = hostConfig['SecurityOpt'] === undefined ? [] : strings(hostConfig['SecurityOpt']);
     assert.ok(!securityOpt.some((o) => o.startsWith('no-new-privileges')), 'no-new-privileges would disable ping');
@@ -152,7 +165,11 @@ describe('deployment manifest: createOptions', () => {
       assert.ok(isAbsolute(source) && normalize(source) === source, `${bind}: absolute, normalised host path`);
       assert.equal(target, source, `${bind}: the module's default paths are the host's, so the path must not move`);
       assert.ok(!['/', '/etc', '/run', '/var/run'].includes(source), `${bind} exposes too much`);
-      assert.doesNotMatch(source, /docker\.sock|\/iotedge|aziot\/(keyd|certd|identityd)|\/var\/lib\/aziot/, `${bind} must not expose the runtime or its secrets`);
+      assert.doesNotMatch(
+        source,
+        /docker\.sock|\/iotedge|aziot\/(keyd|certd|identityd)|\/var\/lib\/aziot/,
+        `${bind} must not expose the runtime or its secrets`,
+      );
       targets.push(target);
     }
     const covered = (path: string) => targets.some((t) => path === t || path.startsWith(`${t}/`));
@@ -186,11 +203,21 @@ describe('deployment manifest: edgeHub routes', () => {
       return { name, ...parseRoute(text as string) };
     });
     const toUpstream = parsed.filter((r) => r.module === MODULE && r.output === OUTPUT_NAME && r.sink === '$upstream');
-    assert.equal(toUpstream.length, 1, `exactly one route FROM /messages/modules/${MODULE}/outputs/${OUTPUT_NAME} INTO $upstream`);
-    assert.equal(toUpstream[0]?.condition, null, 'every diagnostics message goes up; IoT Hub routing filters on its properties');
+    assert.equal(
+      toUpstream.length,
+      1,
+      `exactly one route FROM /messages/modules/${MODULE}/outputs/${OUTPUT_NAME} INTO $upstream`,
+    );
+    assert.equal(
+      toUpstream[0]?.condition,
+      null,
+      'every diagnostics message goes up; IoT Hub routing filters on its properties',
+    );
     for (const r of parsed) {
-      if (r.module !== null) assert.ok(r.module in userModules, `route ${r.name} names module ${r.module}, which is deployed`);
-      if (r.module === MODULE) assert.equal(r.output, OUTPUT_NAME, `route ${r.name}: the module only sends on ${OUTPUT_NAME}`);
+      if (r.module !== null)
+        assert.ok(r.module in userModules, `route ${r.name} names module ${r.module}, which is deployed`);
+      if (r.module === MODULE)
+        assert.equal(r.output, OUTPUT_NAME, `route ${r.name}: the module only sends on ${OUTPUT_NAME}`);
     }
   });
 });
@@ -198,7 +225,7 @@ describe('deployment manifest: edgeHub routes', () => {
 describe('deployment manifest: the module twin', () => {
   const desired = objectAt(content, MODULE, 'properties.desired');
 
-  test('the default desired properties are the module\'s own defaults (deploying them changes nothing)', () => {
+  test("the default desired properties are the module's own defaults (deploying them changes nothing)", () => {
     // upstreamProtocol is left out on purpose: the module then follows the UpstreamProtocol that
     // edgeAgent passes to modules, i.e. the protocol the runtime really uses.
     assert.deepEqual(desired, {
@@ -211,7 +238,8 @@ describe('deployment manifest: the module twin', () => {
   });
 
   test('the module accepts every one of them: ac 200, the same value back, nothing unknown or ignored', () => {
-    for (const key of Object.keys(desired)) assert.ok(DESIRED_KEYS.includes(key), `${key} is a desired property the module knows`);
+    for (const key of Object.keys(desired))
+      assert.ok(DESIRED_KEYS.includes(key), `${key} is a desired property the module knows`);
     const effective = (key: string, applied: AppliedDesired): JsonValue => applied[key] ?? null;
     const update = applyDesired({}, { ...desired, $version: 2 }, 2, true, effective);
     assert.deepEqual(update.ignored, []);
@@ -236,13 +264,17 @@ describe('module.json', () => {
     assert.equal(moduleJson['$schema-version'], '0.0.1');
     assert.equal(tag['version'], pkg['version']);
     assert.deepEqual(image['buildOptions'], []);
-    assert.equal(moduleJson['language'], 'javascript', 'what generator-azure-iot-edge-module writes for Node.js modules');
+    assert.equal(
+      moduleJson['language'],
+      'javascript',
+      'what generator-azure-iot-edge-module writes for Node.js modules',
+    );
   });
 
   test('every platform builds from a Dockerfile inside the build context', () => {
     const context = join(ROOT, String(image['contextPath'] ?? '.'));
     assert.ok(statSync(context).isDirectory());
-    assert.ok(Object.keys(platforms).includes('amd64'), 'amd64 (iotedgedev\'s default platform, the EFLOW VM\'s)');
+    assert.ok(Object.keys(platforms).includes('amd64'), "amd64 (iotedgedev's default platform, the EFLOW VM's)");
     for (const [platform, dockerfile] of Object.entries(platforms)) {
       assert.equal(typeof dockerfile, 'string');
       const path = join(ROOT, dockerfile as string);
@@ -260,7 +292,7 @@ describe('module.json', () => {
     }
   });
 
-  test('the deployment\'s image placeholder points at this module.json and one of its platforms', () => {
+  test("the deployment's image placeholder points at this module.json and one of its platforms", () => {
     const placeholder = String(objectAt(netdiag, 'settings')['image']);
     const m = MODULEDIR_PLACEHOLDER.exec(placeholder);
     assert.ok(m, `${placeholder} is a \${MODULEDIR<path>} placeholder (module.json is not under modules/<name>/)`);

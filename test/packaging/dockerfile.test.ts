@@ -31,12 +31,16 @@ function copyOf(ins: Instruction): { from: string | null; sources: string[]; des
 describe('Dockerfile: base images', () => {
   test('multi-stage: a build stage and a separate runtime stage', () => {
     assert.ok(stages.length >= 2, `${stages.length} FROM lines`);
-    assert.ok(stages.every((s) => s.name), 'every stage is named, so COPY --from is explicit');
+    assert.ok(
+      stages.every((s) => s.name),
+      'every stage is named, so COPY --from is explicit',
+    );
   });
 
   test('every stage runs on the same Node.js major, an Alpine image of an LTS line', () => {
     const major = dockerfileNodeMajor(text);
-    for (const stage of stages) assert.match(stage.image, new RegExp(`^node:${major}-alpine`), `${stage.name}: ${stage.image}`);
+    for (const stage of stages)
+      assert.match(stage.image, new RegExp(`^node:${major}-alpine`), `${stage.name}: ${stage.image}`);
     // Until Node 26 only even lines became LTS; from 27 on every line does (new release schedule).
     assert.ok(major % 2 === 0 || major >= 27, `Node ${major} is an LTS line`);
     const engines = /^>=\s*(\d+)/.exec(String((pkg['engines'] as Record<string, string> | undefined)?.['node'] ?? ''));
@@ -48,7 +52,11 @@ describe('Dockerfile: base images', () => {
     const script = readFileSync(join(ROOT, 'scripts/test-node-lts.sh'), 'utf8');
     assert.match(script, /node scripts\/dockerfile\.mjs node-major Dockerfile/);
     assert.doesNotMatch(script, /node-linux-[a-z0-9]+@\d/, 'no hard-coded Node version in the script');
-    const printed = execFileSync(process.execPath, [join(ROOT, 'scripts/dockerfile.mjs'), 'node-major', join(ROOT, 'Dockerfile')], { encoding: 'utf8' });
+    const printed = execFileSync(
+      process.execPath,
+      [join(ROOT, 'scripts/dockerfile.mjs'), 'node-major', join(ROOT, 'Dockerfile')],
+      { encoding: 'utf8' },
+    );
     assert.equal(Number(printed.trim()), dockerfileNodeMajor(text));
   });
 });
@@ -70,14 +78,24 @@ describe('Dockerfile: dependencies', () => {
     assert.equal(installs.length, 1);
     assert.match(installs[0] ?? '', /--omit=dev/);
     assert.match(installs[0] ?? '', /--ignore-scripts/, 'no dependency runs code at build time');
-    assert.ok(!copies.some((c) => c.from === 'build' && c.sources.some((s) => s.includes('node_modules'))), 'nothing of the dev install is copied');
-    assert.ok(!runs(runtime).some((r) => /\bnpm\b/.test(r.replace(/\/usr\/local\/\S*npm\S*/g, ''))), 'no npm in the runtime stage, so no npm cache');
+    assert.ok(
+      !copies.some((c) => c.from === 'build' && c.sources.some((s) => s.includes('node_modules'))),
+      'nothing of the dev install is copied',
+    );
+    assert.ok(
+      !runs(runtime).some((r) => /\bnpm\b/.test(r.replace(/\/usr\/local\/\S*npm\S*/g, ''))),
+      'no npm in the runtime stage, so no npm cache',
+    );
   });
 
   test('the runtime stage has what the production install has: node_modules, dist, schema, package.json', () => {
-    const dests = of(runtime, 'COPY').map(copyOf).map((c) => c.dest.replace(/^\.\//, '').replace(/\/$/, '') || c.sources.join(' '));
+    const dests = of(runtime, 'COPY')
+      .map(copyOf)
+      .map((c) => c.dest.replace(/^\.\//, '').replace(/\/$/, '') || c.sources.join(' '));
     assert.deepEqual(dests.sort(), ['dist', 'node_modules', 'package.json', 'schema']);
-    const dist = of(runtime, 'COPY').map(copyOf).find((c) => c.dest.includes('dist'));
+    const dist = of(runtime, 'COPY')
+      .map(copyOf)
+      .find((c) => c.dest.includes('dist'));
     assert.equal(dist?.from, 'build', 'dist/ is compiled in the build stage');
     assert.ok(runs(stages.find((s) => s.name === 'build') as Stage).some((r) => /npm run build/.test(r)));
   });
@@ -88,8 +106,16 @@ describe('Dockerfile: runtime', () => {
     const all = runs(runtime).join('\n');
     assert.match(all, /apk add --no-cache [^\n]*\biputils-ping\b/);
     assert.match(all, /setcap cap_net_raw\+ep "\$ping_bin"/);
-    assert.match(all, /ping_bin="\$\(readlink -f "\$\(command -v ping\)"\)"/, 'the capability goes on the binary PATH finds');
-    assert.match(all, /-V \| grep -q iputils/, 'the build fails if that binary is not iputils (e.g. the BusyBox applet)');
+    assert.match(
+      all,
+      /ping_bin="\$\(readlink -f "\$\(command -v ping\)"\)"/,
+      'the capability goes on the binary PATH finds',
+    );
+    assert.match(
+      all,
+      /-V \| grep -q iputils/,
+      'the build fails if that binary is not iputils (e.g. the BusyBox applet)',
+    );
     assert.match(all, /apk del [^\n]*libcap-setcap/, 'setcap does not stay in the image');
   });
 
@@ -99,7 +125,7 @@ describe('Dockerfile: runtime', () => {
     const last = users.at(-1) as Instruction;
     const [user] = last.args.split(':');
     assert.ok(user && !['root', '0'].includes(user), `USER ${last.args} is not root`);
-    assert.ok(user === 'node' || Number(user) >= 1000, 'the node image\'s unprivileged user (uid 1000)');
+    assert.ok(user === 'node' || Number(user) >= 1000, "the node image's unprivileged user (uid 1000)");
     const after = runtime.instructions.slice(runtime.instructions.indexOf(last) + 1);
     assert.ok(!after.some((i) => i.keyword === 'RUN' || i.keyword === 'USER'));
   });
@@ -115,7 +141,9 @@ describe('Dockerfile: runtime', () => {
 
   test('NODE_ENV=production and image labels', () => {
     assert.ok(of(runtime, 'ENV').some((i) => /^NODE_ENV[= ]production$/.test(i.args)));
-    const labels = of(runtime, 'LABEL').map((i) => i.args).join(' ');
+    const labels = of(runtime, 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
     assert.match(labels, /org\.opencontainers\.image\.title="eflow-netdiag"/);
     assert.match(labels, /org\.opencontainers\.image\.licenses="MIT"/);
   });
@@ -128,9 +156,16 @@ describe('Dockerfile: nothing fetched or secret', () => {
   });
 
   test('no secrets in ARG, ENV or LABEL, and no key material in the file', () => {
-    const all = [...parseStages(text).globalArgs.keys(), ...stages.flatMap((s) => [...of(s, 'ARG'), ...of(s, 'ENV')].map((i) => i.args.split(/[= ]/)[0] ?? ''))];
-    for (const name of all) assert.doesNotMatch(name, /pass|secret|token|key|sas|connection|credential/i, `${name} looks like a secret`);
-    assert.doesNotMatch(text, /SharedAccessKey|AccountKey=|-----BEGIN|SharedAccessSignature|npm_[A-Za-z0-9]{36}|_authToken/);
+    const all = [
+      ...parseStages(text).globalArgs.keys(),
+      ...stages.flatMap((s) => [...of(s, 'ARG'), ...of(s, 'ENV')].map((i) => i.args.split(/[= ]/)[0] ?? '')),
+    ];
+    for (const name of all)
+      assert.doesNotMatch(name, /pass|secret|token|key|sas|connection|credential/i, `${name} looks like a secret`);
+    assert.doesNotMatch(
+      text,
+      /SharedAccessKey|AccountKey=|-----BEGIN|SharedAccessSignature|npm_[A-Za-z0-9]{36}|_authToken/,
+    );
   });
 });
 
@@ -147,7 +182,14 @@ describe('.dockerignore', () => {
     for (const raw of patterns) {
       const negate = raw.startsWith('!');
       const glob = (negate ? raw.slice(1) : raw).replace(/^\/+/, '').replace(/\/+$/, '');
-      const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*')}$`);
+      const re = new RegExp(
+        `^${glob
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*\*/g, '\u0000')
+          .replace(/\*/g, '[^/]*')
+          .replace(/\?/g, '[^/]')
+          .replace(/\u0000/g, '.*')}$`,
+      );
       if (prefixes.some((p) => re.test(p))) result = !negate;
     }
     return result;
@@ -158,14 +200,34 @@ describe('.dockerignore', () => {
   });
 
   test('keeps local build output, tests, git data and iotedgedev secrets out of the context', () => {
-    for (const path of ['node_modules', 'node_modules/pino/package.json', 'dist', 'dist/main.js', 'test', 'test/unit/cli-args.test.ts',
-      '.git', '.git/config', '.env', 'config/deployment.amd64.json', 'bench', '.ci', '.lab-tmp', 'Dockerfile', 'module.json']) {
+    for (const path of [
+      'node_modules',
+      'node_modules/pino/package.json',
+      'dist',
+      'dist/main.js',
+      'test',
+      'test/unit/cli-args.test.ts',
+      '.git',
+      '.git/config',
+      '.env',
+      'config/deployment.amd64.json',
+      'bench',
+      '.ci',
+      '.lab-tmp',
+      'Dockerfile',
+      'module.json',
+    ]) {
       assert.ok(excluded(path), `${path} is not sent to the daemon`);
     }
   });
 
   test('lets in every file the Dockerfile copies from the context, and each exists', () => {
-    const sources = stages.flatMap((s) => of(s, 'COPY').map(copyOf).filter((c) => c.from === null).flatMap((c) => c.sources));
+    const sources = stages.flatMap((s) =>
+      of(s, 'COPY')
+        .map(copyOf)
+        .filter((c) => c.from === null)
+        .flatMap((c) => c.sources),
+    );
     assert.ok(sources.length > 0);
     for (const source of sources) {
       assert.ok(!excluded(source), `${source} reaches the build`);

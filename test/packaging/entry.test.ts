@@ -29,7 +29,10 @@ const SAFE_ENV = {
   NETDIAG_DEADLINE: '2000',
 };
 
-function run(env: NodeJS.ProcessEnv, onStderr?: (text: string, kill: () => void) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  env: NodeJS.ProcessEnv,
+  onStderr?: (text: string, kill: () => void) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

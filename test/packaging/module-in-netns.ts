@@ -25,7 +25,13 @@ export interface ModuleRunOutcome {
   uids: number[] | null;
   reportedStatus: boolean;
   twin: { desired: JsonObject; reported: JsonObject } | null;
-  event: { outputName: string | null; contentType: string | null; contentEncoding: string | null; properties: Record<string, string>; body: unknown } | null;
+  event: {
+    outputName: string | null;
+    contentType: string | null;
+    contentEncoding: string | null;
+    properties: Record<string, string>;
+    body: unknown;
+  } | null;
   exit: { code: number | null; signal: string | null } | null;
   errors: string[];
   output: string;
@@ -33,9 +39,18 @@ export interface ModuleRunOutcome {
 
 async function main(): Promise<void> {
   const [prodDir, desiredJson, scratch] = process.argv.slice(2);
-  if (!prodDir || !desiredJson || !scratch) throw new Error('usage: module-in-netns.ts <prodDir> <desiredJson> <scratchDir>');
+  if (!prodDir || !desiredJson || !scratch)
+    throw new Error('usage: module-in-netns.ts <prodDir> <desiredJson> <scratchDir>');
   const outcome: ModuleRunOutcome = {
-    connected: false, clientId: null, uids: null, reportedStatus: false, twin: null, event: null, exit: null, errors: [], output: '',
+    connected: false,
+    clientId: null,
+    uids: null,
+    reportedStatus: false,
+    twin: null,
+    event: null,
+    exit: null,
+    errors: [],
+    output: '',
   };
   let emu: EdgeHubEmulator | undefined;
   let child: ReturnType<typeof spawn> | undefined;
@@ -76,7 +91,10 @@ async function main(): Promise<void> {
     } catch (err) {
       outcome.errors.push(`uid: ${String(err)}`);
     }
-    await emu.waitForReportedPatch((p) => p.accepted && typeof p.patch === 'object' && p.patch !== null && 'status' in p.patch, WAIT_MS);
+    await emu.waitForReportedPatch(
+      (p) => p.accepted && typeof p.patch === 'object' && p.patch !== null && 'status' in p.patch,
+      WAIT_MS,
+    );
     outcome.reportedStatus = true;
     const event = await emu.waitForEvent((e) => e.moduleId === MODULE, WAIT_MS);
     let body: unknown = event.bodyText;

@@ -29,9 +29,13 @@ export function netnsPrerequisitesMissing(): string[] {
   for (const name of TOOLS) if (!findTool(name)) missing.push(`the \`${name}\` command`);
   if (missing.length === 0) {
     try {
-      execFileSync(tool('unshare'), ['--net', '--', tool('ip'), 'link', 'set', 'dev', 'lo', 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(tool('unshare'), ['--net', '--', tool('ip'), 'link', 'set', 'dev', 'lo', 'up'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
     } catch (err) {
-      missing.push(`permission to create a network namespace (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+      missing.push(
+        `permission to create a network namespace (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+      );
     }
   }
   return missing;
@@ -83,7 +87,17 @@ const PRELUDE = [
 export function inFreshNetns(argv: string[], opts: { defaultRoute?: boolean } = {}): { cmd: string; args: string[] } {
   return {
     cmd: tool('unshare'),
-    args: ['--net', '--', tool('sh'), '-c', PRELUDE, 'sh', tool('ip'), opts.defaultRoute ? 'route' : 'noroute', ...argv],
+    args: [
+      '--net',
+      '--',
+      tool('sh'),
+      '-c',
+      PRELUDE,
+      'sh',
+      tool('ip'),
+      opts.defaultRoute ? 'route' : 'noroute',
+      ...argv,
+    ],
   };
 }
 
@@ -135,7 +149,11 @@ export function runToEnd(
 
 /** The minimal environment a container gets: a PATH and what the caller adds. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', ...extra };
+  return {
+    PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    LANG: 'C',
+    ...extra,
+  };
 }
 
 export function setcapPath(): string | null {

@@ -11,7 +11,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,7 +38,11 @@ const netnsSkip = requireNetns();
 
 /** Environment for npm: the user's npm configuration and cache, none of an enclosing `npm test`'s lifecycle variables. */
 function npmEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(lifecycle|package|command|config_omit|config_include|config_production)/i.test(k)));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^npm_(lifecycle|package|command|config_omit|config_include|config_production)/i.test(k),
+    ),
+  );
 }
 
 /**
@@ -37,7 +51,8 @@ function npmEnv(): NodeJS.ProcessEnv {
  */
 function npmCiProduction(dir: string): string {
   const base = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
-  const run = (mode: string) => spawnSync('npm', [...base, mode], { cwd: dir, env: npmEnv(), encoding: 'utf8', timeout: 240_000 });
+  const run = (mode: string) =>
+    spawnSync('npm', [...base, mode], { cwd: dir, env: npmEnv(), encoding: 'utf8', timeout: 240_000 });
   let r = run('--offline');
   let note = 'installed from the npm cache (--offline)';
   if (r.status !== 0 && /ENOTCACHED/.test(`${r.stdout}${r.stderr}`)) {
@@ -82,9 +97,21 @@ describe('production install (what the image holds)', () => {
     dir = mkdtempSync(join(tmpdir(), 'netdiag-prod-'));
     // The build stage's `npm run build` is `tsc -p tsconfig.build.json`; compiling into the
     // temp folder leaves the shared working tree's dist/ alone.
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], {
-      cwd: ROOT, encoding: 'utf8', timeout: 240_000,
-    });
+    const tsc = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        join(ROOT, 'tsconfig.build.json'),
+        '--outDir',
+        join(dir, 'dist'),
+      ],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 240_000,
+      },
+    );
     assert.equal(tsc.status, 0, `tsc failed:\n${tsc.stdout}\n${tsc.stderr}`);
     for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, file), join(dir, file));
     cpSync(join(ROOT, 'schema'), join(dir, 'schema'), { recursive: true });
@@ -100,11 +127,22 @@ describe('production install (what the image holds)', () => {
   test('holds exactly the production dependency tree of the lockfile, no devDependency', (t) => {
     t.diagnostic(installNote);
     const packages = (lock['packages'] ?? {}) as Record<string, { dev?: boolean; optional?: boolean }>;
-    const expected = Object.entries(packages).filter(([k, v]) => k !== '' && !v.dev && !v.optional).map(([k]) => k).sort();
-    const devOnly = new Set(Object.entries(packages).filter(([, v]) => v.dev).map(([k]) => k));
+    const expected = Object.entries(packages)
+      .filter(([k, v]) => k !== '' && !v.dev && !v.optional)
+      .map(([k]) => k)
+      .sort();
+    const devOnly = new Set(
+      Object.entries(packages)
+        .filter(([, v]) => v.dev)
+        .map(([k]) => k),
+    );
     const installed = installedPackages(dir).sort();
     assert.ok(expected.length > 0);
-    assert.deepEqual(installed.filter((k) => devOnly.has(k)), [], 'no dev-only package is installed');
+    assert.deepEqual(
+      installed.filter((k) => devOnly.has(k)),
+      [],
+      'no dev-only package is installed',
+    );
     assert.deepEqual(installed, expected, 'exactly the non-dev packages of package-lock.json');
     for (const name of ['typescript', 'tsx', 'aedes', 'ajv', 'ajv-formats', 'esbuild']) {
       assert.ok(!existsSync(join(dir, 'node_modules', name)), `${name} (a devDependency or its tool) is absent`);
@@ -114,14 +152,24 @@ describe('production install (what the image holds)', () => {
     }
   });
 
-  test('`node dist/main.js --version` prints package.json\'s version', () => {
-    const r = spawnSync(process.execPath, ['dist/main.js', '--version'], { cwd: dir, env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+  test("`node dist/main.js --version` prints package.json's version", () => {
+    const r = spawnSync(process.execPath, ['dist/main.js', '--version'], {
+      cwd: dir,
+      env: cleanEnv(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), pkg['version']);
   });
 
   test('`node dist/main.js --help` exits 0 and names both commands', () => {
-    const r = spawnSync(process.execPath, ['dist/main.js', '--help'], { cwd: dir, env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['dist/main.js', '--help'], {
+      cwd: dir,
+      env: cleanEnv(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\bcheck\b/);
     assert.match(r.stdout, /\bmodule\b/);
@@ -137,10 +185,28 @@ describe('production install (what the image holds)', () => {
     });
 
     const checkArgs = (resolvConf: string) => [
-      process.execPath, 'dist/main.js', 'check', '--json', '--interface', 'lo',
-      '--resolv-conf', join(scratch, resolvConf), '--resolved-conf', join(scratch, 'absent'),
-      '--networkd-dir', join(scratch, 'absent'), '--leases-dir', join(scratch, 'absent'),
-      '--aziot-config', '/nonexistent', '--hub', 'localhost', '--timeout', '300', '--deadline', '2000',
+      process.execPath,
+      'dist/main.js',
+      'check',
+      '--json',
+      '--interface',
+      'lo',
+      '--resolv-conf',
+      join(scratch, resolvConf),
+      '--resolved-conf',
+      join(scratch, 'absent'),
+      '--networkd-dir',
+      join(scratch, 'absent'),
+      '--leases-dir',
+      join(scratch, 'absent'),
+      '--aziot-config',
+      '/nonexistent',
+      '--hub',
+      'localhost',
+      '--timeout',
+      '300',
+      '--deadline',
+      '2000',
     ];
 
     async function check(argv: string[], env: Record<string, string> = {}) {
@@ -155,8 +221,16 @@ describe('production install (what the image holds)', () => {
       assert.equal(report.status, 'unhealthy');
       assert.equal(report.failingComponent, 'dns');
       assert.ok(codes(report).includes('DNS_NO_SERVERS'), `findings: ${codes(report).join(', ')}`);
-      assert.equal(report.components.ip.defaultGateway?.address, LAB_GATEWAY, 'the only gateway probed is the namespace\'s');
-      assert.deepEqual(report.components.firewall.endpoints.map((e) => `${e.host}:${e.port}`).sort(), ['localhost:443', 'localhost:5671', 'localhost:8883']);
+      assert.equal(
+        report.components.ip.defaultGateway?.address,
+        LAB_GATEWAY,
+        "the only gateway probed is the namespace's",
+      );
+      assert.deepEqual(report.components.firewall.endpoints.map((e) => `${e.host}:${e.port}`).sort(), [
+        'localhost:443',
+        'localhost:5671',
+        'localhost:8883',
+      ]);
     }
 
     test('as root: a schema-valid Report, DNS_NO_SERVERS, exit 2', async () => {
@@ -184,9 +258,16 @@ describe('production install (what the image holds)', () => {
       execFileSync(setcap, ['cap_net_raw+ep', join(scratch, 'with-cap', 'ping')]);
       execFileSync('chmod', ['-R', 'a+rX', scratch]);
 
-      const withCap = await check(asUser(checkArgs('loopback-server.conf')), { NETDIAG_PING: join(scratch, 'with-cap', 'ping') });
-      const withoutCap = await check(asUser(checkArgs('loopback-server.conf')), { NETDIAG_PING: join(scratch, 'without-cap', 'ping') });
-      for (const [label, r] of [['with', withCap], ['without', withoutCap]] as const) {
+      const withCap = await check(asUser(checkArgs('loopback-server.conf')), {
+        NETDIAG_PING: join(scratch, 'with-cap', 'ping'),
+      });
+      const withoutCap = await check(asUser(checkArgs('loopback-server.conf')), {
+        NETDIAG_PING: join(scratch, 'without-cap', 'ping'),
+      });
+      for (const [label, r] of [
+        ['with', withCap],
+        ['without', withoutCap],
+      ] as const) {
         assert.doesNotMatch(r.stderr, /internal error/, `${label} the capability`);
         const report = parseReport(r.stdout);
         assert.equal(r.code, 2, `${label} the capability: the only DNS server does not answer queries → exit 2`);
@@ -194,42 +275,68 @@ describe('production install (what the image holds)', () => {
       }
       const pingWith = parseReport(withCap.stdout).components.dns.servers[0]?.ping;
       const pingWithout = parseReport(withoutCap.stdout).components.dns.servers[0]?.ping;
-      assert.ok(pingWith && 'received' in pingWith && pingWith.received > 0, `with cap_net_raw 127.0.0.1 answers: ${JSON.stringify(pingWith)}`);
+      assert.ok(
+        pingWith && 'received' in pingWith && pingWith.received > 0,
+        `with cap_net_raw 127.0.0.1 answers: ${JSON.stringify(pingWith)}`,
+      );
       assert.ok(pingWithout && 'error' in pingWithout, `without it ping cannot run: ${JSON.stringify(pingWithout)}`);
       assert.equal(pingWithout.error, 'not-permitted');
     });
   });
 
-  test(`\`node dist/main.js module\` as uid ${IMAGE_UID} connects to edgeHub, reports to the twin, and exits 0 on SIGTERM`, { skip: netnsSkip }, async () => {
-    const scratch = mkdtempSync(join(dir, 'module-'));
-    writeFileSync(join(scratch, 'resolv.conf'), '');
-    execFileSync('chmod', ['-R', 'a+rX', scratch]);
-    // The deployment's desired properties become the twin the module finds at start.
-    const desired = objectAt(readJson('deployment.template.json'), 'modulesContent', 'netdiag', 'properties.desired');
-    const helper = join(ROOT, 'test/packaging/module-in-netns.ts');
-    const { cmd, args } = inFreshNetns([process.execPath, '--import', 'tsx', helper, dir, JSON.stringify(desired), scratch]);
-    const r = await runToEnd(cmd, args, { env: cleanEnv({ HOME: tmpdir() }), cwd: ROOT, timeoutMs: 120_000 });
-    assert.equal(r.code, 0, `the helper ran to the end:\n${r.stderr}`);
-    const outcome = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? 'null') as ModuleRunOutcome;
-    const context = `errors: ${outcome.errors.join('; ')}\nmodule output:\n${outcome.output}`;
-    assert.deepEqual(outcome.errors, [], context);
-    assert.equal(outcome.connected, true, context);
-    assert.equal(outcome.clientId, 'lab-edge-device/netdiag');
-    assert.deepEqual(outcome.uids, [IMAGE_UID, IMAGE_UID, IMAGE_UID, IMAGE_UID], 'the module ran as the image\'s user');
-    assert.equal(outcome.reportedStatus, true);
+  test(
+    `\`node dist/main.js module\` as uid ${IMAGE_UID} connects to edgeHub, reports to the twin, and exits 0 on SIGTERM`,
+    { skip: netnsSkip },
+    async () => {
+      const scratch = mkdtempSync(join(dir, 'module-'));
+      writeFileSync(join(scratch, 'resolv.conf'), '');
+      execFileSync('chmod', ['-R', 'a+rX', scratch]);
+      // The deployment's desired properties become the twin the module finds at start.
+      const desired = objectAt(readJson('deployment.template.json'), 'modulesContent', 'netdiag', 'properties.desired');
+      const helper = join(ROOT, 'test/packaging/module-in-netns.ts');
+      const { cmd, args } = inFreshNetns([
+        process.execPath,
+        '--import',
+        'tsx',
+        helper,
+        dir,
+        JSON.stringify(desired),
+        scratch,
+      ]);
+      const r = await runToEnd(cmd, args, { env: cleanEnv({ HOME: tmpdir() }), cwd: ROOT, timeoutMs: 120_000 });
+      assert.equal(r.code, 0, `the helper ran to the end:\n${r.stderr}`);
+      const outcome = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? 'null') as ModuleRunOutcome;
+      const context = `errors: ${outcome.errors.join('; ')}\nmodule output:\n${outcome.output}`;
+      assert.deepEqual(outcome.errors, [], context);
+      assert.equal(outcome.connected, true, context);
+      assert.equal(outcome.clientId, 'lab-edge-device/netdiag');
+      assert.deepEqual(
+        outcome.uids,
+        [IMAGE_UID, IMAGE_UID, IMAGE_UID, IMAGE_UID],
+        "the module ran as the image's user",
+      );
+      assert.equal(outcome.reportedStatus, true);
 
-    const reported = outcome.twin?.reported ?? {};
-    assert.equal(reported['schemaVersion'], 1);
-    assert.ok(['healthy', 'degraded', 'unhealthy'].includes(String(reported['status'])), `reported status ${String(reported['status'])}`);
-    for (const key of Object.keys(desired)) {
-      const ack = reported[key] as { ac?: number; value?: unknown } | undefined;
-      assert.equal(ack?.ac, 200, `the deployment's ${key} was accepted: ${JSON.stringify(ack)}`);
-      assert.deepEqual(ack?.value, desired[key]);
-    }
+      const reported = outcome.twin?.reported ?? {};
+      assert.equal(reported['schemaVersion'], 1);
+      assert.ok(
+        ['healthy', 'degraded', 'unhealthy'].includes(String(reported['status'])),
+        `reported status ${String(reported['status'])}`,
+      );
+      for (const key of Object.keys(desired)) {
+        const ack = reported[key] as { ac?: number; value?: unknown } | undefined;
+        assert.equal(ack?.ac, 200, `the deployment's ${key} was accepted: ${JSON.stringify(ack)}`);
+        assert.deepEqual(ack?.value, desired[key]);
+      }
 
-    assert.equal(outcome.event?.outputName, 'diagnostics', 'telemetry leaves on the output the deployment routes to $upstream');
-    assert.equal(outcome.event?.contentType, 'application/json');
-    assert.ok(outcome.event && 'status' in outcome.event.properties, 'routing can filter on the status property');
-    assert.deepEqual(outcome.exit, { code: 0, signal: null }, context);
-  });
+      assert.equal(
+        outcome.event?.outputName,
+        'diagnostics',
+        'telemetry leaves on the output the deployment routes to $upstream',
+      );
+      assert.equal(outcome.event?.contentType, 'application/json');
+      assert.ok(outcome.event && 'status' in outcome.event.properties, 'routing can filter on the status property');
+      assert.deepEqual(outcome.exit, { code: 0, signal: null }, context);
+    },
+  );
 });

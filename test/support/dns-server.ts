@@ -105,7 +105,8 @@ export function answerFromRecords(query: DecodedPacket, records: DnsRecords): Pa
   for (const address of addresses) {
     const family = net.isIP(address);
     if (question.type === 'A' && family === 4) answers.push({ type: 'A', name: question.name, ttl: 60, data: address });
-    if (question.type === 'AAAA' && family === 6) answers.push({ type: 'AAAA', name: question.name, ttl: 60, data: address });
+    if (question.type === 'AAAA' && family === 6)
+      answers.push({ type: 'AAAA', name: question.name, ttl: 60, data: address });
   }
   return replyTo(query, 'NOERROR', { answers });
 }
@@ -185,7 +186,14 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
   const connections = new Set<net.Socket>();
   const record = (query: DecodedPacket, transport: Transport, remoteAddress: string, remotePort: number): void => {
     const q = query.questions?.[0];
-    const received = { transport, id: query.id ?? 0, name: q?.name ?? '', type: q?.type ?? '', remoteAddress, remotePort };
+    const received = {
+      transport,
+      id: query.id ?? 0,
+      name: q?.name ?? '',
+      type: q?.type ?? '',
+      remoteAddress,
+      remotePort,
+    };
     queries.push(received);
     options.onQuery?.(received);
   };
@@ -277,7 +285,8 @@ function parseRecords(values: string[]): DnsRecords {
   for (const value of values) {
     const [name, addresses] = value.split('=', 2);
     const list = (addresses ?? '').split(',').filter((a) => a !== '');
-    if (!name || list.length === 0 || list.some((a) => net.isIP(a) === 0)) throw new Error(`--record wants NAME=ADDRESS[,ADDRESS], got "${value}"`);
+    if (!name || list.length === 0 || list.some((a) => net.isIP(a) === 0))
+      throw new Error(`--record wants NAME=ADDRESS[,ADDRESS], got "${value}"`);
     records[name] = [...(records[name] ?? []), ...list];
   }
   return records;
@@ -310,7 +319,9 @@ async function main(): Promise<void> {
 
   const server = await startDnsServer({
     ...options,
-    ...(logQueries ? { onQuery: (q: ReceivedQuery) => process.stdout.write(`QUERY ${q.transport} ${q.name} ${q.type}\n`) } : {}),
+    ...(logQueries
+      ? { onQuery: (q: ReceivedQuery) => process.stdout.write(`QUERY ${q.transport} ${q.name} ${q.type}\n`) }
+      : {}),
   });
   const stop = (): void => {
     void server.close().then(() => process.exit(0));

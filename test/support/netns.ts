@@ -49,7 +49,10 @@ export function createTestNetns(t: TestContext): string | null {
   try {
     execFileSync(ipPath(), ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
-    skipOrFail(t, `cannot create a network namespace (ip netns add: ${String((error as { stderr?: unknown }).stderr ?? error).trim()})`);
+    skipOrFail(
+      t,
+      `cannot create a network namespace (ip netns add: ${String((error as { stderr?: unknown }).stderr ?? error).trim()})`,
+    );
     return null;
   }
   return ns;
@@ -75,9 +78,16 @@ export function isolateLookups(ns: string, resolvConf: string): void {
  * returns what it wrote to stdout, parsed as JSON. Fails the test when the child fails.
  */
 export function nodeInNetns<T>(ns: string, code: string, timeoutMs: number): T {
-  const r = spawnSync(ipPath(), ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', code], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL',
-  });
+  const r = spawnSync(
+    ipPath(),
+    ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', code],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    },
+  );
   assert.equal(r.status, 0, `child failed: ${r.error?.message ?? ''} ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }

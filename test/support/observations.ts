@@ -8,13 +8,36 @@ export const HUB = 'lab-hub.azure-devices.net';
 
 export function healthyInterface(over: Partial<InterfaceReport> = {}): InterfaceReport {
   return {
-    name: 'eth0', present: true, operState: 'up', adminUp: true, mac: '00:15:5d:4e:15:2c', mtu: 1500,
+    name: 'eth0',
+    present: true,
+    operState: 'up',
+    adminUp: true,
+    mac: '00:15:5d:4e:15:2c',
+    mtu: 1500,
     ipv4: [{ address: '198.18.0.10', prefixLength: 24, broadcast: '198.18.0.255' }],
     ipv6: [{ address: 'fe80::215:5dff:fe4e:152c', prefixLength: 64, scope: 'link' }],
-    assignment: 'dhcp', configFile: '/etc/systemd/network/10-eth0.network',
+    assignment: 'dhcp',
+    configFile: '/etc/systemd/network/10-eth0.network',
     config: { dhcp: 'yes', addresses: [], gateways: [], dns: [], problems: [] },
-    lease: { file: '/run/systemd/netif/leases/2', server: '198.18.0.1', address: '198.18.0.10', prefixLength: 24, router: '198.18.0.1', dns: ['198.18.0.53'], expiry: '2026-11-27T06:00:00.000Z' },
-    counters: { rxPackets: 1000, rxBytes: 100000, rxErrors: 0, rxDropped: 0, txPackets: 900, txBytes: 90000, txErrors: 0, txDropped: 0 },
+    lease: {
+      file: '/run/systemd/netif/leases/2',
+      server: '198.18.0.1',
+      address: '198.18.0.10',
+      prefixLength: 24,
+      router: '198.18.0.1',
+      dns: ['198.18.0.53'],
+      expiry: '2026-11-27T06:00:00.000Z',
+    },
+    counters: {
+      rxPackets: 1000,
+      rxBytes: 100000,
+      rxErrors: 0,
+      rxDropped: 0,
+      txPackets: 900,
+      txBytes: 90000,
+      txErrors: 0,
+      txDropped: 0,
+    },
     ...over,
   };
 }
@@ -26,9 +49,20 @@ export function healthyGateway(over: Partial<GatewayReport> = {}): GatewayReport
 
 export function healthyServer(address = '198.18.0.53', over: Partial<DnsServerReport> = {}): DnsServerReport {
   return {
-    address, public: false,
+    address,
+    public: false,
     ping: { sent: 3, received: 3, lossPercent: 0, rttAvgMs: 0.2 },
-    queries: [{ name: HUB, type: 'A', outcome: 'answered', rcode: 'NOERROR', answers: ['198.18.1.10'], rttMs: 1, transport: 'udp' }],
+    queries: [
+      {
+        name: HUB,
+        type: 'A',
+        outcome: 'answered',
+        rcode: 'NOERROR',
+        answers: ['198.18.1.10'],
+        rttMs: 1,
+        transport: 'udp',
+      },
+    ],
     ...over,
   };
 }
@@ -36,22 +70,52 @@ export function healthyServer(address = '198.18.0.53', over: Partial<DnsServerRe
 export function endpoint(port: number, over: Partial<EndpointReport> = {}): EndpointReport {
   const protocol = port === 8883 ? 'mqtt' : port === 5671 ? 'amqp' : port === 443 ? 'https' : 'custom';
   return {
-    host: HUB, port, protocol, role: 'hub', address: '198.18.1.10', outcome: 'open', resolveMs: 1, tcpConnectMs: 1,
-    tls: { handshakeMs: 5, protocol: 'TLSv1.3', authorized: true, authorizationError: null, subject: HUB, issuer: 'Lab CA', rootIssuer: 'Lab CA', validTo: 'Dec 26 00:00:00 2026 GMT' },
+    host: HUB,
+    port,
+    protocol,
+    role: 'hub',
+    address: '198.18.1.10',
+    outcome: 'open',
+    resolveMs: 1,
+    tcpConnectMs: 1,
+    tls: {
+      handshakeMs: 5,
+      protocol: 'TLSv1.3',
+      authorized: true,
+      authorizationError: null,
+      subject: HUB,
+      issuer: 'Lab CA',
+      rootIssuer: 'Lab CA',
+      validTo: 'Dec 26 00:00:00 2026 GMT',
+    },
     ...over,
   };
 }
 
 export function healthy(): Observations {
   return {
-    config: { interfaces: ['eth0'], hub: HUB, expectedIp: null, switchType: null, upstreamProtocol: 'Amqp', dnsNames: [HUB], timeoutMs: 3000 },
+    config: {
+      interfaces: ['eth0'],
+      hub: HUB,
+      expectedIp: null,
+      switchType: null,
+      upstreamProtocol: 'Amqp',
+      dnsNames: [HUB],
+      timeoutMs: 3000,
+    },
     ip: {
       interfaces: [healthyInterface()],
       defaultRoutes: [{ gateway: '198.18.0.1', interface: 'eth0', metric: 100, family: 4 }],
       defaultGateway: healthyGateway(),
     },
     dns: {
-      resolvers: { source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: ['198.18.0.53'], stub: false, problems: [] },
+      resolvers: {
+        source: 'resolv.conf',
+        files: ['/etc/resolv.conf'],
+        servers: ['198.18.0.53'],
+        stub: false,
+        problems: [],
+      },
       servers: [healthyServer()],
       names: [HUB],
     },

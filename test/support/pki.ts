@@ -35,9 +35,25 @@ export function createCa(name = 'eflow-netdiag Test Root CA'): Ca {
   const dir = mkdtempSync(join(tmpdir(), 'netdiag-pki-'));
   openssl(
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', `/CN=${name}/O=eflow-netdiag tests`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${name}/O=eflow-netdiag tests`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ],
     dir,
   );
@@ -61,13 +77,40 @@ export function issueServerCert(ca: Ca, names: string[]): ServerCert {
     `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`,
   );
   openssl(
-    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${id}.key`,
-      '-out', `${id}.csr`, '-subj', `/CN=${names[0] ?? 'localhost'}`],
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${id}.key`,
+      '-out',
+      `${id}.csr`,
+      '-subj',
+      `/CN=${names[0] ?? 'localhost'}`,
+    ],
     ca.dir,
   );
   openssl(
-    ['x509', '-req', '-in', `${id}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-out', `${id}.crt`, '-days', '30', '-extfile', `${id}.ext`],
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${id}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${id}.crt`,
+      '-days',
+      '30',
+      '-extfile',
+      `${id}.ext`,
+    ],
     ca.dir,
   );
   const cert = readFileSync(join(ca.dir, `${id}.crt`), 'utf8');

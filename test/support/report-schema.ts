@@ -15,7 +15,9 @@ const validate = ajv.compile(schema as object);
 /** Throws an Error listing every schema violation. */
 export function assertValidReport(report: unknown): void {
   if (!validate(report)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+    const problems = (validate.errors ?? []).map(
+      (e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
+    );
     throw new Error(`report does not match schema/report.schema.json:\n  ${problems.join('\n  ')}`);
   }
 }

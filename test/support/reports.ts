@@ -11,7 +11,11 @@ export function healthyComponents(): Report['components'] {
   return {
     ip: { status: 'healthy', interfaces: [healthyInterface()], defaultGateway: healthyGateway() },
     dns: { status: 'healthy', source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: [healthyServer()] },
-    firewall: { status: 'healthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(8883), endpoint(5671), endpoint(443)] },
+    firewall: {
+      status: 'healthy',
+      upstreamProtocol: 'Amqp',
+      endpoints: [endpoint(8883), endpoint(5671), endpoint(443)],
+    },
   };
 }
 

@@ -91,7 +91,11 @@ symmetric_key = { value = "${KEY}" }
 `,
     hub: null,
   },
-  { name: 'a connection string without HostName', toml: `[provisioning]\nconnection_string = "DeviceId=edge1;SharedAccessKey=${KEY}"\n`, hub: null },
+  {
+    name: 'a connection string without HostName',
+    toml: `[provisioning]\nconnection_string = "DeviceId=edge1;SharedAccessKey=${KEY}"\n`,
+    hub: null,
+  },
   { name: 'an empty iothub_hostname', toml: `[provisioning]\niothub_hostname = ""\n`, hub: null },
   { name: 'an empty file', toml: '', hub: null },
   { name: 'not TOML at all', toml: '\u0000\u0001 binary \uFFFD garbage = = "', hub: null },
@@ -149,7 +153,10 @@ describe('hubFromAziotConfig', () => {
 
   test('the injected reader is given the path', async () => {
     const seen: string[] = [];
-    const hub = await hubFromAziotConfig('/x/config.toml', async (p) => (seen.push(p), 'iothub_hostname = "x.azure-devices.net"'));
+    const hub = await hubFromAziotConfig(
+      '/x/config.toml',
+      async (p) => (seen.push(p), 'iothub_hostname = "x.azure-devices.net"'),
+    );
     assert.equal(hub, 'x.azure-devices.net');
     assert.deepEqual(seen, ['/x/config.toml']);
   });

@@ -19,20 +19,52 @@ const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
 function healthyDeps(): CheckDeps {
   return {
-    observeInterfaces: async (names) => names.map((name, i) => ({
-      name, present: true, ifindex: i + 2, operState: 'up', adminUp: true, mac: '00:15:5d:00:00:01', mtu: 1500,
-      ipv4: [{ address: '198.18.0.10', prefixLength: 24, broadcast: '198.18.0.255' }], ipv6: [], counters: null,
-    })),
+    observeInterfaces: async (names) =>
+      names.map((name, i) => ({
+        name,
+        present: true,
+        ifindex: i + 2,
+        operState: 'up',
+        adminUp: true,
+        mac: '00:15:5d:00:00:01',
+        mtu: 1500,
+        ipv4: [{ address: '198.18.0.10', prefixLength: 24, broadcast: '198.18.0.255' }],
+        ipv6: [],
+        counters: null,
+      })),
     readDefaultRoutes: async () => [{ gateway: '198.18.0.1', interface: 'eth0', metric: 0, family: 4 }],
     readNetworkd: async () => ({ files: [], problems: [] }),
     readLease: async () => null,
-    readResolvers: async () => ({ source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: ['198.18.0.53', '198.18.0.54'], stub: false, problems: [] }),
+    readResolvers: async () => ({
+      source: 'resolv.conf',
+      files: ['/etc/resolv.conf'],
+      servers: ['198.18.0.53', '198.18.0.54'],
+      stub: false,
+      problems: [],
+    }),
     ping: async () => ({ sent: 3, received: 3, lossPercent: 0, rttAvgMs: 0.1 }),
     queryDns: async (server, name) => healthyServer(server).queries.map((q) => ({ ...q, name }))[0]!,
     loadTrust: async () => ({ secureContext: createSecureContext(), problems: [] }),
     hostInfo: async () => null,
-    probeEndpoint: async (t) => ({ host: t.host, port: t.port, protocol: t.protocol, address: '198.18.1.10', outcome: 'open', resolveMs: 1, tcpConnectMs: 1,
-      tls: { handshakeMs: 2, protocol: 'TLSv1.3', authorized: true, authorizationError: null, subject: t.host, issuer: 'Lab CA', rootIssuer: 'Lab CA', validTo: null } }),
+    probeEndpoint: async (t) => ({
+      host: t.host,
+      port: t.port,
+      protocol: t.protocol,
+      address: '198.18.1.10',
+      outcome: 'open',
+      resolveMs: 1,
+      tcpConnectMs: 1,
+      tls: {
+        handshakeMs: 2,
+        protocol: 'TLSv1.3',
+        authorized: true,
+        authorizationError: null,
+        subject: t.host,
+        issuer: 'Lab CA',
+        rootIssuer: 'Lab CA',
+        validTo: null,
+      },
+    }),
   };
 }
 
@@ -65,8 +97,18 @@ test('check: probes that hang and ignore their signal are cut at the deadline an
     assert.equal(s.queries.length, 1);
     assert.equal(s.queries[0]!.outcome, 'timeout');
   }
-  const expected = ['ping gateway 198.18.0.1', 'ping dns 198.18.0.53', 'ping dns 198.18.0.54', `dns 198.18.0.53 ${HUB}`, `dns 198.18.0.54 ${HUB}`,
-    `connect ${HUB}:8883`, `connect ${HUB}:5671`, `connect ${HUB}:443`, 'connect registry.lab:443', 'lease eth0'];
+  const expected = [
+    'ping gateway 198.18.0.1',
+    'ping dns 198.18.0.53',
+    'ping dns 198.18.0.54',
+    `dns 198.18.0.53 ${HUB}`,
+    `dns 198.18.0.54 ${HUB}`,
+    `connect ${HUB}:8883`,
+    `connect ${HUB}:5671`,
+    `connect ${HUB}:443`,
+    'connect registry.lab:443',
+    'lease eth0',
+  ];
   assert.deepEqual([...report.timedOut].sort(), expected.sort());
   assert.equal(report.status, 'unhealthy');
   assert.equal(report.failingComponent, 'dns');
@@ -75,9 +117,12 @@ test('check: probes that hang and ignore their signal are cut at the deadline an
 test('check: a probe that returns its own timed-out result when aborted is counted as cut short', async () => {
   const deps: CheckDeps = {
     ...healthyDeps(),
-    queryDns: (server, name, type, ctx) => new Promise((resolve) => {
-      ctx.signal.addEventListener('abort', () => resolve({ name, type, outcome: 'timeout', rcode: null, answers: [], rttMs: null, transport: 'udp' }));
-    }),
+    queryDns: (server, name, type, ctx) =>
+      new Promise((resolve) => {
+        ctx.signal.addEventListener('abort', () =>
+          resolve({ name, type, outcome: 'timeout', rcode: null, answers: [], rttMs: null, transport: 'udp' }),
+        );
+      }),
   };
   const report = await runCheck(config({ deadlineMs: 600 }), deps, { trigger: 'cli' });
   assert.ok(report.timedOut.includes(`dns 198.18.0.53 ${HUB}`), report.timedOut.join(', '));
@@ -106,8 +151,20 @@ test('check: components not asked for are skipped and their probes never start',
 });
 
 test('check: DPS is tested when no hub is known, and extra endpoints are deduplicated', () => {
-  const targets = endpointTargets({ hub: null, endpoints: [{ host: 'global.azure-devices-provisioning.net', port: 443 }, { host: 'acr.lab', port: 443 }] });
-  assert.deepEqual(targets.map((t) => `${t.host}:${t.port}:${t.role}`), [
-    'global.azure-devices-provisioning.net:8883:dps', 'global.azure-devices-provisioning.net:5671:dps', 'global.azure-devices-provisioning.net:443:dps', 'acr.lab:443:extra',
-  ]);
+  const targets = endpointTargets({
+    hub: null,
+    endpoints: [
+      { host: 'global.azure-devices-provisioning.net', port: 443 },
+      { host: 'acr.lab', port: 443 },
+    ],
+  });
+  assert.deepEqual(
+    targets.map((t) => `${t.host}:${t.port}:${t.role}`),
+    [
+      'global.azure-devices-provisioning.net:8883:dps',
+      'global.azure-devices-provisioning.net:5671:dps',
+      'global.azure-devices-provisioning.net:443:dps',
+      'acr.lab:443:extra',
+    ],
+  );
 });

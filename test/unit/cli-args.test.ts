@@ -13,10 +13,20 @@ import type { Report } from '../../src/report/types.js';
 
 /** The option table of CONTRACT.md section 2, flag → environment variable. */
 const CONTRACT_OPTIONS: Record<string, string> = {
-  interface: 'NETDIAG_INTERFACE', hub: 'NETDIAG_HUB', endpoint: 'NETDIAG_ENDPOINT', 'dns-name': 'NETDIAG_DNS_NAME',
-  'upstream-protocol': 'NETDIAG_UPSTREAM_PROTOCOL', 'expected-ip': 'NETDIAG_EXPECTED_IP', 'switch-type': 'NETDIAG_SWITCH_TYPE',
-  'resolv-conf': 'NETDIAG_RESOLV_CONF', 'resolved-conf': 'NETDIAG_RESOLVED_CONF', 'networkd-dir': 'NETDIAG_NETWORKD_DIR',
-  'leases-dir': 'NETDIAG_LEASES_DIR', 'ca-file': 'NETDIAG_CA_FILE', timeout: 'NETDIAG_TIMEOUT', deadline: 'NETDIAG_DEADLINE',
+  interface: 'NETDIAG_INTERFACE',
+  hub: 'NETDIAG_HUB',
+  endpoint: 'NETDIAG_ENDPOINT',
+  'dns-name': 'NETDIAG_DNS_NAME',
+  'upstream-protocol': 'NETDIAG_UPSTREAM_PROTOCOL',
+  'expected-ip': 'NETDIAG_EXPECTED_IP',
+  'switch-type': 'NETDIAG_SWITCH_TYPE',
+  'resolv-conf': 'NETDIAG_RESOLV_CONF',
+  'resolved-conf': 'NETDIAG_RESOLVED_CONF',
+  'networkd-dir': 'NETDIAG_NETWORKD_DIR',
+  'leases-dir': 'NETDIAG_LEASES_DIR',
+  'ca-file': 'NETDIAG_CA_FILE',
+  timeout: 'NETDIAG_TIMEOUT',
+  deadline: 'NETDIAG_DEADLINE',
 };
 
 describe('usage errors: UsageError with a one-line message naming the option', () => {
@@ -35,15 +45,18 @@ describe('usage errors: UsageError with a one-line message naming the option', (
   ];
   for (const [name, args, names] of cases) {
     test(`${name}: ${args.join(' ')}`, () => {
-      assert.throws(() => parseCheckArgs(args), (err: unknown) => {
-        assert.ok(err instanceof UsageError, `expected UsageError, got ${String(err)}`);
-        assert.ok(err instanceof Error);
-        assert.equal(err.name, 'UsageError');
-        assert.ok(err.message.includes(names), `message names ${names}: ${err.message}`);
-        assert.ok(!err.message.includes('\n'), `one line: ${JSON.stringify(err.message)}`);
-        assert.ok(err.message.length > 0 && err.message.length < 200, err.message);
-        return true;
-      });
+      assert.throws(
+        () => parseCheckArgs(args),
+        (err: unknown) => {
+          assert.ok(err instanceof UsageError, `expected UsageError, got ${String(err)}`);
+          assert.ok(err instanceof Error);
+          assert.equal(err.name, 'UsageError');
+          assert.ok(err.message.includes(names), `message names ${names}: ${err.message}`);
+          assert.ok(!err.message.includes('\n'), `one line: ${JSON.stringify(err.message)}`);
+          assert.ok(err.message.length > 0 && err.message.length < 200, err.message);
+          return true;
+        },
+      );
     });
   }
 
@@ -77,12 +90,21 @@ describe('values', () => {
     test(`--${flag} is repeatable and collects an array`, () => {
       const args = vals.flatMap((v) => [`--${flag}`, v]);
       assert.deepEqual(parseCheckArgs(args).flags, { [key]: vals });
-      assert.deepEqual(parseCheckArgs([`--${flag}`, vals[0]!]).flags, { [key]: [vals[0]] }, 'one use is still an array');
+      assert.deepEqual(
+        parseCheckArgs([`--${flag}`, vals[0]!]).flags,
+        { [key]: [vals[0]] },
+        'one use is still an array',
+      );
     });
   }
 
   test('the repeatable flags are exactly interface, endpoint and dns-name', () => {
-    assert.deepEqual(OPTIONS.filter((o) => o.repeatable).map((o) => o.flag).sort(), ['dns-name', 'endpoint', 'interface']);
+    assert.deepEqual(
+      OPTIONS.filter((o) => o.repeatable)
+        .map((o) => o.flag)
+        .sort(),
+      ['dns-name', 'endpoint', 'interface'],
+    );
   });
 
   test('a value starting with a dash can be given with =', () => {
@@ -91,8 +113,23 @@ describe('values', () => {
 
   test('parsed flags resolve into a typed config', () => {
     const { json, flags } = parseCheckArgs([
-      '--json', '--timeout', '2500', '--upstream-protocol', 'mqttws', '--interface', 'eth1', '--interface', 'eth2',
-      '--endpoint', 'reg.azurecr.io:443', '--hub', 'MyHub.azure-devices.net', '--switch-type', 'Internal', '--expected-ip', '198.18.0.10',
+      '--json',
+      '--timeout',
+      '2500',
+      '--upstream-protocol',
+      'mqttws',
+      '--interface',
+      'eth1',
+      '--interface',
+      'eth2',
+      '--endpoint',
+      'reg.azurecr.io:443',
+      '--hub',
+      'MyHub.azure-devices.net',
+      '--switch-type',
+      'Internal',
+      '--expected-ip',
+      '198.18.0.10',
     ]);
     assert.equal(json, true);
     const config = resolveSync({ flags, env: { NETDIAG_TIMEOUT: '9000' } });
@@ -107,7 +144,10 @@ describe('values', () => {
 
   test('a bad flag value is refused by the config layer under the flag name', () => {
     const { flags } = parseCheckArgs(['--timeout', 'fast']);
-    assert.throws(() => resolveSync({ flags }), (e: unknown) => e instanceof ConfigError && e.option === '--timeout' && e.message.includes('"fast"'));
+    assert.throws(
+      () => resolveSync({ flags }),
+      (e: unknown) => e instanceof ConfigError && e.option === '--timeout' && e.message.includes('"fast"'),
+    );
   });
 });
 
@@ -128,7 +168,10 @@ describe('helpText()', () => {
 
   test('lists every option the parser accepts, each with its env variable', () => {
     for (const o of OPTIONS) {
-      assert.ok(lines.some((l) => l.includes(`--${o.flag} `) && l.includes(`[${envName(o)}]`)), o.flag);
+      assert.ok(
+        lines.some((l) => l.includes(`--${o.flag} `) && l.includes(`[${envName(o)}]`)),
+        o.flag,
+      );
     }
   });
 

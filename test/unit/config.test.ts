@@ -29,26 +29,139 @@ interface PrecedenceRow {
 }
 
 const PRECEDENCE: PrecedenceRow[] = [
-  { key: 'interfaces', flag: ['eth1', 'eth2'], flagValue: ['eth1', 'eth2'], desired: ['eth3'], desiredValue: ['eth3'], env: 'eth4, eth5', envValue: ['eth4', 'eth5'] },
-  { key: 'hub', flag: 'Flag-Hub.azure-devices.net', flagValue: 'flag-hub.azure-devices.net', desired: 'desired-hub.azure-devices.net', desiredValue: 'desired-hub.azure-devices.net', env: 'env-hub.azure-devices.net', envValue: 'env-hub.azure-devices.net' },
+  {
+    key: 'interfaces',
+    flag: ['eth1', 'eth2'],
+    flagValue: ['eth1', 'eth2'],
+    desired: ['eth3'],
+    desiredValue: ['eth3'],
+    env: 'eth4, eth5',
+    envValue: ['eth4', 'eth5'],
+  },
+  {
+    key: 'hub',
+    flag: 'Flag-Hub.azure-devices.net',
+    flagValue: 'flag-hub.azure-devices.net',
+    desired: 'desired-hub.azure-devices.net',
+    desiredValue: 'desired-hub.azure-devices.net',
+    env: 'env-hub.azure-devices.net',
+    envValue: 'env-hub.azure-devices.net',
+  },
   {
     key: 'endpoints',
-    flag: ['a.example:443', '[::1]:8443'], flagValue: [{ host: 'a.example', port: 443 }, { host: '::1', port: 8443 }],
-    desired: [{ host: 'b.example', port: 5671 }], desiredValue: [{ host: 'b.example', port: 5671 }],
-    env: 'c.example:443,[fd00::1]:8883', envValue: [{ host: 'c.example', port: 443 }, { host: 'fd00::1', port: 8883 }],
+    flag: ['a.example:443', '[::1]:8443'],
+    flagValue: [
+      { host: 'a.example', port: 443 },
+      { host: '::1', port: 8443 },
+    ],
+    desired: [{ host: 'b.example', port: 5671 }],
+    desiredValue: [{ host: 'b.example', port: 5671 }],
+    env: 'c.example:443,[fd00::1]:8883',
+    envValue: [
+      { host: 'c.example', port: 443 },
+      { host: 'fd00::1', port: 8883 },
+    ],
   },
-  { key: 'dnsNames', flag: ['n1.example'], flagValue: ['n1.example'], desired: ['n2.example'], desiredValue: ['n2.example'], env: 'n3.example,n4.example', envValue: ['n3.example', 'n4.example'] },
-  { key: 'upstreamProtocol', flag: 'mqttws', flagValue: 'MqttWs', desired: 'MQTT', desiredValue: 'Mqtt', env: 'amqpws', envValue: 'AmqpWs' },
-  { key: 'expectedIp', flag: '198.18.0.10', flagValue: '198.18.0.10', desired: '198.18.0.11', desiredValue: '198.18.0.11', env: 'fd00::10', envValue: 'fd00::10' },
-  { key: 'switchType', flag: 'External', flagValue: 'external', desired: 'INTERNAL', desiredValue: 'internal', env: 'default', envValue: 'default' },
-  { key: 'resolvConf', flag: '/flag/resolv.conf', flagValue: '/flag/resolv.conf', desired: '/desired/resolv.conf', desiredValue: '/desired/resolv.conf', env: '/env/resolv.conf', envValue: '/env/resolv.conf' },
-  { key: 'resolvedConf', flag: '/flag/r.conf', flagValue: '/flag/r.conf', desired: '/desired/r.conf', desiredValue: '/desired/r.conf', env: '/env/r.conf', envValue: '/env/r.conf' },
-  { key: 'networkdDir', flag: '/flag/network', flagValue: '/flag/network', desired: '/desired/network', desiredValue: '/desired/network', env: '/env/network', envValue: '/env/network' },
-  { key: 'leasesDir', flag: '/flag/leases', flagValue: '/flag/leases', desired: '/desired/leases', desiredValue: '/desired/leases', env: '/env/leases', envValue: '/env/leases' },
-  { key: 'aziotConfig', flag: '/flag/config.toml', flagValue: '/flag/config.toml', desired: '/desired/config.toml', desiredValue: '/desired/config.toml', env: '/env/config.toml', envValue: '/env/config.toml' },
-  { key: 'caFile', flag: '/flag/ca.pem', flagValue: '/flag/ca.pem', desired: '/desired/ca.pem', desiredValue: '/desired/ca.pem', env: '/env/ca.pem', envValue: '/env/ca.pem' },
+  {
+    key: 'dnsNames',
+    flag: ['n1.example'],
+    flagValue: ['n1.example'],
+    desired: ['n2.example'],
+    desiredValue: ['n2.example'],
+    env: 'n3.example,n4.example',
+    envValue: ['n3.example', 'n4.example'],
+  },
+  {
+    key: 'upstreamProtocol',
+    flag: 'mqttws',
+    flagValue: 'MqttWs',
+    desired: 'MQTT',
+    desiredValue: 'Mqtt',
+    env: 'amqpws',
+    envValue: 'AmqpWs',
+  },
+  {
+    key: 'expectedIp',
+    flag: '198.18.0.10',
+    flagValue: '198.18.0.10',
+    desired: '198.18.0.11',
+    desiredValue: '198.18.0.11',
+    env: 'fd00::10',
+    envValue: 'fd00::10',
+  },
+  {
+    key: 'switchType',
+    flag: 'External',
+    flagValue: 'external',
+    desired: 'INTERNAL',
+    desiredValue: 'internal',
+    env: 'default',
+    envValue: 'default',
+  },
+  {
+    key: 'resolvConf',
+    flag: '/flag/resolv.conf',
+    flagValue: '/flag/resolv.conf',
+    desired: '/desired/resolv.conf',
+    desiredValue: '/desired/resolv.conf',
+    env: '/env/resolv.conf',
+    envValue: '/env/resolv.conf',
+  },
+  {
+    key: 'resolvedConf',
+    flag: '/flag/r.conf',
+    flagValue: '/flag/r.conf',
+    desired: '/desired/r.conf',
+    desiredValue: '/desired/r.conf',
+    env: '/env/r.conf',
+    envValue: '/env/r.conf',
+  },
+  {
+    key: 'networkdDir',
+    flag: '/flag/network',
+    flagValue: '/flag/network',
+    desired: '/desired/network',
+    desiredValue: '/desired/network',
+    env: '/env/network',
+    envValue: '/env/network',
+  },
+  {
+    key: 'leasesDir',
+    flag: '/flag/leases',
+    flagValue: '/flag/leases',
+    desired: '/desired/leases',
+    desiredValue: '/desired/leases',
+    env: '/env/leases',
+    envValue: '/env/leases',
+  },
+  {
+    key: 'aziotConfig',
+    flag: '/flag/config.toml',
+    flagValue: '/flag/config.toml',
+    desired: '/desired/config.toml',
+    desiredValue: '/desired/config.toml',
+    env: '/env/config.toml',
+    envValue: '/env/config.toml',
+  },
+  {
+    key: 'caFile',
+    flag: '/flag/ca.pem',
+    flagValue: '/flag/ca.pem',
+    desired: '/desired/ca.pem',
+    desiredValue: '/desired/ca.pem',
+    env: '/env/ca.pem',
+    envValue: '/env/ca.pem',
+  },
   { key: 'timeoutMs', flag: '2500', flagValue: 2500, desired: 4000, desiredValue: 4000, env: '5000', envValue: 5000 },
-  { key: 'deadlineMs', flag: '20000', flagValue: 20000, desired: 30000, desiredValue: 30000, env: '12000', envValue: 12000 },
+  {
+    key: 'deadlineMs',
+    flag: '20000',
+    flagValue: 20000,
+    desired: 30000,
+    desiredValue: 30000,
+    env: '12000',
+    envValue: 12000,
+  },
 ];
 
 const defaultOf = (key: Key): unknown => (key === 'hub' ? null : DEFAULTS[key as Exclude<Key, 'hub'>]);
@@ -88,7 +201,8 @@ describe('precedence: CLI flag > desired property > environment > default', () =
       });
       test('only this option changes', () => {
         const config = resolveSync({ flags });
-        for (const other of OPTIONS) if (other.key !== row.key) assert.deepEqual(config[other.key], defaultOf(other.key), other.key);
+        for (const other of OPTIONS)
+          if (other.key !== row.key) assert.deepEqual(config[other.key], defaultOf(other.key), other.key);
       });
     });
   }
@@ -121,18 +235,35 @@ describe('precedence: CLI flag > desired property > environment > default', () =
 
 describe('environment variable names: NETDIAG_<FLAG_IN_UPPER_SNAKE>', () => {
   const expected: Record<string, string> = {
-    interfaces: 'NETDIAG_INTERFACE', hub: 'NETDIAG_HUB', endpoints: 'NETDIAG_ENDPOINT', dnsNames: 'NETDIAG_DNS_NAME',
-    upstreamProtocol: 'NETDIAG_UPSTREAM_PROTOCOL', expectedIp: 'NETDIAG_EXPECTED_IP', switchType: 'NETDIAG_SWITCH_TYPE',
-    resolvConf: 'NETDIAG_RESOLV_CONF', resolvedConf: 'NETDIAG_RESOLVED_CONF', networkdDir: 'NETDIAG_NETWORKD_DIR',
-    leasesDir: 'NETDIAG_LEASES_DIR', aziotConfig: 'NETDIAG_AZIOT_CONFIG', caFile: 'NETDIAG_CA_FILE',
-    timeoutMs: 'NETDIAG_TIMEOUT', deadlineMs: 'NETDIAG_DEADLINE',
+    interfaces: 'NETDIAG_INTERFACE',
+    hub: 'NETDIAG_HUB',
+    endpoints: 'NETDIAG_ENDPOINT',
+    dnsNames: 'NETDIAG_DNS_NAME',
+    upstreamProtocol: 'NETDIAG_UPSTREAM_PROTOCOL',
+    expectedIp: 'NETDIAG_EXPECTED_IP',
+    switchType: 'NETDIAG_SWITCH_TYPE',
+    resolvConf: 'NETDIAG_RESOLV_CONF',
+    resolvedConf: 'NETDIAG_RESOLVED_CONF',
+    networkdDir: 'NETDIAG_NETWORKD_DIR',
+    leasesDir: 'NETDIAG_LEASES_DIR',
+    aziotConfig: 'NETDIAG_AZIOT_CONFIG',
+    caFile: 'NETDIAG_CA_FILE',
+    timeoutMs: 'NETDIAG_TIMEOUT',
+    deadlineMs: 'NETDIAG_DEADLINE',
   };
   for (const spec of OPTIONS) {
     test(`--${spec.flag} → ${expected[spec.key] ?? '?'}`, () => assert.equal(envName(spec), expected[spec.key]));
   }
 
   test('the names are the ones actually read', () => {
-    const c = resolveSync({ env: { NETDIAG_TIMEOUT: '1234', NETDIAG_EXPECTED_IP: '198.18.0.7', NETDIAG_INTERFACE: 'eth1,eth2', NETDIAG_DNS_NAME: 'a.example' } });
+    const c = resolveSync({
+      env: {
+        NETDIAG_TIMEOUT: '1234',
+        NETDIAG_EXPECTED_IP: '198.18.0.7',
+        NETDIAG_INTERFACE: 'eth1,eth2',
+        NETDIAG_DNS_NAME: 'a.example',
+      },
+    });
     assert.equal(c.timeoutMs, 1234);
     assert.equal(c.expectedIp, '198.18.0.7');
     assert.deepEqual(c.interfaces, ['eth1', 'eth2']);
@@ -148,7 +279,8 @@ describe('environment variable names: NETDIAG_<FLAG_IN_UPPER_SNAKE>', () => {
 
 describe('the hub: flag > desired > NETDIAG_HUB > IOTEDGE_IOTHUBHOSTNAME > aziot config > none', () => {
   const edgeEnv = { IOTEDGE_IOTHUBHOSTNAME: 'Edge-Hub.azure-devices.net' };
-  const neverRead = async (): Promise<string | null> => assert.fail('the aziot config must not be read when the hub is known');
+  const neverRead = async (): Promise<string | null> =>
+    assert.fail('the aziot config must not be read when the hub is known');
 
   test('IOTEDGE_IOTHUBHOSTNAME when nothing else names it (lower-cased)', async () => {
     assert.equal((await resolveConfig({ env: edgeEnv, readAziotHub: neverRead })).hub, 'edge-hub.azure-devices.net');
@@ -157,7 +289,11 @@ describe('the hub: flag > desired > NETDIAG_HUB > IOTEDGE_IOTHUBHOSTNAME > aziot
   const winners: Array<[string, ConfigSources, string]> = [
     ['NETDIAG_HUB', { env: { ...edgeEnv, NETDIAG_HUB: 'netdiag.azure-devices.net' } }, 'netdiag.azure-devices.net'],
     ['desired hub', { env: edgeEnv, desired: { hub: 'desired.azure-devices.net' } }, 'desired.azure-devices.net'],
-    ['--hub', { env: edgeEnv, desired: { hub: 'desired.azure-devices.net' }, flags: { hub: 'flag.azure-devices.net' } }, 'flag.azure-devices.net'],
+    [
+      '--hub',
+      { env: edgeEnv, desired: { hub: 'desired.azure-devices.net' }, flags: { hub: 'flag.azure-devices.net' } },
+      'flag.azure-devices.net',
+    ],
   ];
   for (const [name, sources, hub] of winners) {
     test(`${name} wins over IOTEDGE_IOTHUBHOSTNAME`, async () => {
@@ -186,8 +322,11 @@ describe('the hub: flag > desired > NETDIAG_HUB > IOTEDGE_IOTHUBHOSTNAME > aziot
   });
 
   test('an invalid IOTEDGE_IOTHUBHOSTNAME is refused under its own name', () => {
-    assert.throws(() => resolveSync({ env: { IOTEDGE_IOTHUBHOSTNAME: 'not a host!' } }),
-      (e: unknown) => e instanceof ConfigError && e.option === 'IOTEDGE_IOTHUBHOSTNAME' && e.message.includes('"not a host!"'));
+    assert.throws(
+      () => resolveSync({ env: { IOTEDGE_IOTHUBHOSTNAME: 'not a host!' } }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.option === 'IOTEDGE_IOTHUBHOSTNAME' && e.message.includes('"not a host!"'),
+    );
   });
 
   test('a hub name from the aziot file is validated like every other source', {}, async () => {
@@ -254,7 +393,12 @@ const BAD_DESIRED_TYPES: Array<{ key: Key; value: unknown; shows: string; allowe
   { key: 'interfaces', value: { eth0: true }, shows: '{"eth0":true}', allowed: /list/ },
   { key: 'interfaces', value: [7], shows: '7', allowed: /interface name/ },
   { key: 'hub', value: 42, shows: '42', allowed: /hostname/ },
-  { key: 'endpoints', value: [{ host: 'h.example', port: 443, tls: true }], shows: '"tls":true', allowed: /\{host, port\}/ },
+  {
+    key: 'endpoints',
+    value: [{ host: 'h.example', port: 443, tls: true }],
+    shows: '"tls":true',
+    allowed: /\{host, port\}/,
+  },
   { key: 'endpoints', value: [{ host: 'h.example', port: 'x' }], shows: '"x"', allowed: /1 to 65535/ },
   { key: 'endpoints', value: [{ host: 'h.example', port: 1.5 }], shows: '1.5', allowed: /1 to 65535/ },
   { key: 'endpoints', value: [{ port: 443 }], shows: 'undefined', allowed: /hostname/ },
@@ -282,7 +426,11 @@ function expectRefusal(run: () => unknown, option: string, shows: string, allowe
 
 describe('invalid values are refused naming the option as the source spells it, the value and what is allowed', () => {
   test('every option has at least one bad-value case', () => {
-    for (const o of OPTIONS) assert.ok(BAD.some((c) => c.key === o.key), o.key);
+    for (const o of OPTIONS)
+      assert.ok(
+        BAD.some((c) => c.key === o.key),
+        o.key,
+      );
   });
 
   for (const c of BAD) {
@@ -316,7 +464,12 @@ describe('invalid values are refused naming the option as the source spells it, 
   }
 
   test('a flag is validated even when it would be overridden by nothing else (no silent fallback)', () => {
-    expectRefusal(() => resolveSync({ flags: { timeoutMs: 'abc' }, env: { NETDIAG_TIMEOUT: '2000' } }), '--timeout', '"abc"', /whole number/);
+    expectRefusal(
+      () => resolveSync({ flags: { timeoutMs: 'abc' }, env: { NETDIAG_TIMEOUT: '2000' } }),
+      '--timeout',
+      '"abc"',
+      /whole number/,
+    );
   });
 
   test('a long value is shortened in the message, not dropped', () => {
@@ -342,22 +495,46 @@ describe('endpoints: host:port, [v6]:port, {host, port}', () => {
     ['[fd00::1]:443', { host: 'fd00::1', port: 443 }],
     ['[::1]:65535', { host: '::1', port: 65535 }],
     ['h.example:1', { host: 'h.example', port: 1 }],
-    [{ host: 'reg.azurecr.io', port: 443 }, { host: 'reg.azurecr.io', port: 443 }],
-    [{ host: 'fd00::2', port: 8883 }, { host: 'fd00::2', port: 8883 }],
+    [
+      { host: 'reg.azurecr.io', port: 443 },
+      { host: 'reg.azurecr.io', port: 443 },
+    ],
+    [
+      { host: 'fd00::2', port: 8883 },
+      { host: 'fd00::2', port: 8883 },
+    ],
   ];
   for (const [input, out] of good) {
     test(`accepts ${JSON.stringify(input)}`, () => assert.deepEqual(values.endpoint('e', input), out));
   }
 
   const bad: unknown[] = [
-    'h.example', 'h.example:', ':443', 'h.example:0', 'h.example:65536', 'h.example:-1', 'h.example:44 3',
-    '[fd00::1]', 'fd00::1:443', '[not-v6]x:443', 'bad host:443', { host: 'h.example' }, { port: 443 },
-    { host: 'h.example', port: 0 }, { host: 'h.example', port: 70000 }, { host: 'h.example', port: 443, extra: 1 },
-    42, null, ['h.example:443'],
+    'h.example',
+    'h.example:',
+    ':443',
+    'h.example:0',
+    'h.example:65536',
+    'h.example:-1',
+    'h.example:44 3',
+    '[fd00::1]',
+    'fd00::1:443',
+    '[not-v6]x:443',
+    'bad host:443',
+    { host: 'h.example' },
+    { port: 443 },
+    { host: 'h.example', port: 0 },
+    { host: 'h.example', port: 70000 },
+    { host: 'h.example', port: 443, extra: 1 },
+    42,
+    null,
+    ['h.example:443'],
   ];
   for (const input of bad) {
     test(`refuses ${JSON.stringify(input)}`, () => {
-      assert.throws(() => values.endpoint('--endpoint', input), (e: unknown) => e instanceof ConfigError && e.option === '--endpoint');
+      assert.throws(
+        () => values.endpoint('--endpoint', input),
+        (e: unknown) => e instanceof ConfigError && e.option === '--endpoint',
+      );
     });
   }
 
@@ -367,23 +544,34 @@ describe('endpoints: host:port, [v6]:port, {host, port}', () => {
     assert.equal(resolveSync({ env: { NETDIAG_ENDPOINT: sixteen.join(',') } }).endpoints.length, 16);
     const seventeen = [...sixteen, 'h16.example:443'];
     assert.throws(() => resolveSync({ flags: { endpoints: seventeen } }), /at most 16/);
-    assert.throws(() => resolveSync({ desired: { endpoints: seventeen.map((s) => ({ host: s.split(':')[0], port: 443 })) } }), /at most 16/);
+    assert.throws(
+      () => resolveSync({ desired: { endpoints: seventeen.map((s) => ({ host: s.split(':')[0], port: 443 })) } }),
+      /at most 16/,
+    );
     assert.throws(() => resolveSync({ env: { NETDIAG_ENDPOINT: seventeen.join(',') } }), /at most 16/);
   });
 });
 
 describe('enumerations accept any letter case and store the canonical spelling', () => {
   const cases: Array<[Key, string, string]> = [
-    ['upstreamProtocol', 'amqp', 'Amqp'], ['upstreamProtocol', 'AMQPWS', 'AmqpWs'], ['upstreamProtocol', ' mqtt ', 'Mqtt'],
-    ['upstreamProtocol', 'mQtTwS', 'MqttWs'], ['switchType', 'EXTERNAL', 'external'], ['switchType', 'Internal', 'internal'],
+    ['upstreamProtocol', 'amqp', 'Amqp'],
+    ['upstreamProtocol', 'AMQPWS', 'AmqpWs'],
+    ['upstreamProtocol', ' mqtt ', 'Mqtt'],
+    ['upstreamProtocol', 'mQtTwS', 'MqttWs'],
+    ['switchType', 'EXTERNAL', 'external'],
+    ['switchType', 'Internal', 'internal'],
     ['switchType', 'Default', 'default'],
   ];
   for (const [key, input, canonical] of cases) {
     for (const source of ['flag', 'desired', 'env'] as const) {
       test(`${key} ${JSON.stringify(input)} via ${source} → ${canonical}`, () => {
         const spec = specOf(key);
-        const sources: ConfigSources = source === 'flag' ? { flags: { [key]: input } }
-          : source === 'desired' ? { desired: { [key]: input } } : { env: { [envName(spec)]: input } };
+        const sources: ConfigSources =
+          source === 'flag'
+            ? { flags: { [key]: input } }
+            : source === 'desired'
+              ? { desired: { [key]: input } }
+              : { env: { [envName(spec)]: input } };
         assert.equal(resolveSync(sources)[key], canonical);
       });
     }
@@ -410,7 +598,10 @@ describe('single-value validators', () => {
   });
 
   test('list: a comma string drops empty entries, anything but an array or string is refused', () => {
-    assert.deepEqual(values.list('l', 'a, b,,c ,', (_o, x) => x), ['a', 'b', 'c']);
+    assert.deepEqual(
+      values.list('l', 'a, b,,c ,', (_o, x) => x),
+      ['a', 'b', 'c'],
+    );
     assert.throws(() => values.list('l', 5, (_o, x) => x), ConfigError);
   });
 });
@@ -418,17 +609,38 @@ describe('single-value validators', () => {
 describe('sanitizeEnvironment (the module drops bad NETDIAG_* values instead of dying)', () => {
   function capture(): { log: Logger; lines: () => Array<Record<string, unknown>> } {
     const chunks: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, done) { chunks.push(String(chunk)); done(); } });
-    return { log: pino<never>({ level: 'info' }, sink), lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
+    return {
+      log: pino<never>({ level: 'info' }, sink),
+      lines: () =>
+        chunks
+          .join('')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+    };
   }
 
   test('every invalid variable is dropped and named once in the log; valid ones stay', () => {
     const { log, lines } = capture();
-    const env = { NETDIAG_TIMEOUT: 'soon', NETDIAG_UPSTREAM_PROTOCOL: 'carrier-pigeon', NETDIAG_DEADLINE: '20000', IOTEDGE_IOTHUBHOSTNAME: 'bad host', PATH: '/usr/bin' };
+    const env = {
+      NETDIAG_TIMEOUT: 'soon',
+      NETDIAG_UPSTREAM_PROTOCOL: 'carrier-pigeon',
+      NETDIAG_DEADLINE: '20000',
+      IOTEDGE_IOTHUBHOSTNAME: 'bad host',
+      PATH: '/usr/bin',
+    };
     const clean = sanitizeEnvironment(env, log);
     assert.deepEqual(clean, { NETDIAG_DEADLINE: '20000', PATH: '/usr/bin' });
     assert.deepEqual(env.NETDIAG_TIMEOUT, 'soon', 'the input is not modified');
-    const options = lines().map((l) => l['option']).sort();
+    const options = lines()
+      .map((l) => l['option'])
+      .sort();
     assert.deepEqual(options, ['IOTEDGE_IOTHUBHOSTNAME', 'NETDIAG_TIMEOUT', 'NETDIAG_UPSTREAM_PROTOCOL']);
     assert.equal(resolveSync({ env: clean }).deadlineMs, 20000);
   });
@@ -445,7 +657,16 @@ test('upstreamProtocol follows the UpstreamProtocol edgeAgent gives modules, bel
   assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs' } }).upstreamProtocol, 'MqttWs');
   assert.equal(resolveSync({ env: { UpstreamProtocol: 'amqpws' } }).upstreamProtocol, 'AmqpWs');
   assert.equal(resolveSync({ env: { UpstreamProtocol: 'Http' } }).upstreamProtocol, 'Amqp');
-  assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs', NETDIAG_UPSTREAM_PROTOCOL: 'Mqtt' } }).upstreamProtocol, 'Mqtt');
-  assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs' }, desired: { upstreamProtocol: 'Amqp' } }).upstreamProtocol, 'Amqp');
-  assert.equal(resolveSync({ env: { UpstreamProtocol: 'MqttWs' }, flags: { upstreamProtocol: 'Mqtt' } }).upstreamProtocol, 'Mqtt');
+  assert.equal(
+    resolveSync({ env: { UpstreamProtocol: 'MqttWs', NETDIAG_UPSTREAM_PROTOCOL: 'Mqtt' } }).upstreamProtocol,
+    'Mqtt',
+  );
+  assert.equal(
+    resolveSync({ env: { UpstreamProtocol: 'MqttWs' }, desired: { upstreamProtocol: 'Amqp' } }).upstreamProtocol,
+    'Amqp',
+  );
+  assert.equal(
+    resolveSync({ env: { UpstreamProtocol: 'MqttWs' }, flags: { upstreamProtocol: 'Mqtt' } }).upstreamProtocol,
+    'Mqtt',
+  );
 });

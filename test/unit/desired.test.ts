@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resolveSync } from '../../src/config/resolve.js';
-import { DESIRED_KEYS, MODULE_DEFAULTS, applyDesired, moduleSettings, type AppliedDesired } from '../../src/module/desired.js';
+import {
+  DESIRED_KEYS,
+  MODULE_DEFAULTS,
+  applyDesired,
+  moduleSettings,
+  type AppliedDesired,
+} from '../../src/module/desired.js';
 import { REPORT_BUDGET_BYTES, REPORT_KEYS, twinSize, type JsonObject, type JsonValue } from '../../src/report/twin.js';
 import { validateTwinPatch } from '../hub/twin-rules.js';
 
@@ -15,7 +21,9 @@ const ENV: NodeJS.ProcessEnv = {};
 /** The value in effect for a key, as the agent computes it: applied desired > environment > default. */
 function effective(key: string, applied: AppliedDesired): JsonValue {
   if (key === 'intervalSeconds' || key === 'telemetry') return moduleSettings(applied, ENV)[key];
-  const desired = Object.fromEntries(Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'));
+  const desired = Object.fromEntries(
+    Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'),
+  );
   const value = (resolveSync({ desired, env: ENV }) as unknown as Record<string, unknown>)[key];
   return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
 }
@@ -73,8 +81,20 @@ describe('accepted values: ack {value, ac: 200, av: version, ad}', () => {
     assert.deepEqual(u.applied, { timeoutMs: 2000, telemetry: 'off', hub: 'h.azure-devices.net' });
   });
 
-  test('the desired keys are the contract\'s (5.1), plus the other check options', () => {
-    for (const k of ['intervalSeconds', 'interfaces', 'hub', 'endpoints', 'dnsNames', 'upstreamProtocol', 'expectedIp', 'switchType', 'timeoutMs', 'deadlineMs', 'telemetry']) {
+  test("the desired keys are the contract's (5.1), plus the other check options", () => {
+    for (const k of [
+      'intervalSeconds',
+      'interfaces',
+      'hub',
+      'endpoints',
+      'dnsNames',
+      'upstreamProtocol',
+      'expectedIp',
+      'switchType',
+      'timeoutMs',
+      'deadlineMs',
+      'telemetry',
+    ]) {
       assert.ok(DESIRED_KEYS.includes(k), k);
     }
     assert.ok(!DESIRED_KEYS.includes('aziotConfig'), 'the hub file is a host matter, not a cloud setting');
@@ -83,13 +103,27 @@ describe('accepted values: ack {value, ac: 200, av: version, ad}', () => {
 
 describe('refused values: ac 400, the previous value kept and acknowledged, ad explains', () => {
   const cases: Array<[string, unknown]> = [
-    ['intervalSeconds', 29], ['intervalSeconds', 86401], ['intervalSeconds', '5m'], ['intervalSeconds', 300.5], ['intervalSeconds', -60],
-    ['telemetry', 'sometimes'], ['telemetry', true],
-    ['interfaces', ['eth 0']], ['interfaces', 'a'.repeat(20)],
-    ['hub', 'bad host'], ['hub', 42],
-    ['endpoints', [{ host: 'reg.azurecr.io', port: 0 }]], ['endpoints', [{ host: 'reg.azurecr.io' }]], ['endpoints', Array.from({ length: 17 }, (_, i) => ({ host: `h${i}.example`, port: 443 }))],
-    ['upstreamProtocol', 'Http'], ['expectedIp', '300.1.1.1'], ['switchType', 'nat'],
-    ['timeoutMs', 50], ['timeoutMs', '3 s'], ['deadlineMs', 1_000_000], ['dnsNames', [{}]],
+    ['intervalSeconds', 29],
+    ['intervalSeconds', 86401],
+    ['intervalSeconds', '5m'],
+    ['intervalSeconds', 300.5],
+    ['intervalSeconds', -60],
+    ['telemetry', 'sometimes'],
+    ['telemetry', true],
+    ['interfaces', ['eth 0']],
+    ['interfaces', 'a'.repeat(20)],
+    ['hub', 'bad host'],
+    ['hub', 42],
+    ['endpoints', [{ host: 'reg.azurecr.io', port: 0 }]],
+    ['endpoints', [{ host: 'reg.azurecr.io' }]],
+    ['endpoints', Array.from({ length: 17 }, (_, i) => ({ host: `h${i}.example`, port: 443 }))],
+    ['upstreamProtocol', 'Http'],
+    ['expectedIp', '300.1.1.1'],
+    ['switchType', 'nat'],
+    ['timeoutMs', 50],
+    ['timeoutMs', '3 s'],
+    ['deadlineMs', 1_000_000],
+    ['dnsNames', [{}]],
   ];
   for (const [key, raw] of cases) {
     test(`${key} = ${JSON.stringify(raw).slice(0, 60)} with no earlier value → the default stays`, () => {
@@ -139,11 +173,27 @@ describe('refused values: ac 400, the previous value kept and acknowledged, ad e
 });
 
 describe('intervalSeconds bounds 30–86400 and telemetry modes', () => {
-  for (const [value, ok] of [[30, true], [86400, true], [300, true], [29, false], [86401, false], [0, false]] as const) {
-    test(`intervalSeconds ${value} → ${ok ? 200 : 400}`, () => assert.equal(ackOf(apply({}, { intervalSeconds: value }).acks, 'intervalSeconds')['ac'], ok ? 200 : 400));
+  for (const [value, ok] of [
+    [30, true],
+    [86400, true],
+    [300, true],
+    [29, false],
+    [86401, false],
+    [0, false],
+  ] as const) {
+    test(`intervalSeconds ${value} → ${ok ? 200 : 400}`, () =>
+      assert.equal(ackOf(apply({}, { intervalSeconds: value }).acks, 'intervalSeconds')['ac'], ok ? 200 : 400));
   }
-  for (const [value, ok] of [['always', true], ['onChange', true], ['off', true], ['onchange', true], ['never', false], ['', false]] as const) {
-    test(`telemetry ${JSON.stringify(value)} → ${ok ? 200 : 400}`, () => assert.equal(ackOf(apply({}, { telemetry: value }).acks, 'telemetry')['ac'], ok ? 200 : 400));
+  for (const [value, ok] of [
+    ['always', true],
+    ['onChange', true],
+    ['off', true],
+    ['onchange', true],
+    ['never', false],
+    ['', false],
+  ] as const) {
+    test(`telemetry ${JSON.stringify(value)} → ${ok ? 200 : 400}`, () =>
+      assert.equal(ackOf(apply({}, { telemetry: value }).acks, 'telemetry')['ac'], ok ? 200 : 400));
   }
 });
 
@@ -176,7 +226,7 @@ describe('unknown, reserved and metadata keys', () => {
   for (const key of ['status', 'findings', 'lastCheck', 'failingComponent', 'schemaVersion']) {
     test(`a reserved report key (${key}) is not acknowledged but listed in ignored`, () => {
       const u = apply({}, { [key]: 'x', timeoutMs: 2000 });
-      assert.ok(!(key in u.acks), 'an ack would overwrite the report\'s own key');
+      assert.ok(!(key in u.acks), "an ack would overwrite the report's own key");
       assert.deepEqual(u.ignored, [key]);
       assert.deepEqual(u.applied, { timeoutMs: 2000 });
     });
@@ -224,7 +274,12 @@ describe('null and full-document mode', () => {
   });
 
   test('full document: keys absent from it revert to their defaults', () => {
-    const u = apply({ timeoutMs: 2000, telemetry: 'off', hub: 'h.azure-devices.net' }, { $version: 12, telemetry: 'off' }, 12, true);
+    const u = apply(
+      { timeoutMs: 2000, telemetry: 'off', hub: 'h.azure-devices.net' },
+      { $version: 12, telemetry: 'off' },
+      12,
+      true,
+    );
     assert.deepEqual(u.applied, { telemetry: 'off' });
     assert.equal(ackOf(u.acks, 'timeoutMs')['value'], 3000);
     assert.equal(ackOf(u.acks, 'timeoutMs')['ac'], 200);
@@ -275,20 +330,31 @@ describe('changed', () => {
 
 describe('acknowledgements are valid reported properties', () => {
   test('for a patch mixing good, bad, unknown and removed keys', () => {
-    const u = apply({ timeoutMs: 2000 }, {
-      timeoutMs: null, deadlineMs: 'x', interfaces: ['eth1'], unknownThing: { nested: { a: [1, 2] } }, notes: 'n'.repeat(9000),
-      endpoints: Array.from({ length: 16 }, (_, i) => ({ host: `${'h'.repeat(60)}${i}.example`, port: 443 })),
-    });
+    const u = apply(
+      { timeoutMs: 2000 },
+      {
+        timeoutMs: null,
+        deadlineMs: 'x',
+        interfaces: ['eth1'],
+        unknownThing: { nested: { a: [1, 2] } },
+        notes: 'n'.repeat(9000),
+        endpoints: Array.from({ length: 16 }, (_, i) => ({ host: `${'h'.repeat(60)}${i}.example`, port: 443 })),
+      },
+    );
     assert.equal(validateTwinPatch(u.acks), undefined);
   });
 
-  test('an unknown key holding a deeply nested value (legal in desired) does not push the ack past depth 10', {}, () => {
-    let deep: unknown = 1;
-    for (let i = 0; i < 10; i++) deep = { a: deep };
-    const desired = { deepThing: deep };
-    assert.equal(validateTwinPatch(desired), undefined, 'IoT Hub accepts this desired document');
-    assert.equal(validateTwinPatch(apply({}, desired).acks), undefined);
-  });
+  test(
+    'an unknown key holding a deeply nested value (legal in desired) does not push the ack past depth 10',
+    {},
+    () => {
+      let deep: unknown = 1;
+      for (let i = 0; i < 10; i++) deep = { a: deep };
+      const desired = { deepThing: deep };
+      assert.equal(validateTwinPatch(desired), undefined, 'IoT Hub accepts this desired document');
+      assert.equal(validateTwinPatch(apply({}, desired).acks), undefined);
+    },
+  );
 
   test('acknowledging many unknown keys leaves the report its 24 KB within the 32 KB reported limit', {}, () => {
     const patch = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`typo${i}`, i]));
@@ -304,15 +370,27 @@ describe('moduleSettings: applied desired > environment > default', () => {
   });
 
   test('from NETDIAG_INTERVAL_SECONDS and NETDIAG_TELEMETRY', () => {
-    assert.deepEqual(moduleSettings({}, { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'onchange' }), { intervalSeconds: 600, telemetry: 'onChange' });
+    assert.deepEqual(moduleSettings({}, { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'onchange' }), {
+      intervalSeconds: 600,
+      telemetry: 'onChange',
+    });
   });
 
   test('desired wins over the environment', () => {
-    assert.deepEqual(moduleSettings({ intervalSeconds: 45, telemetry: 'off' }, { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'always' }), { intervalSeconds: 45, telemetry: 'off' });
+    assert.deepEqual(
+      moduleSettings(
+        { intervalSeconds: 45, telemetry: 'off' },
+        { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'always' },
+      ),
+      { intervalSeconds: 45, telemetry: 'off' },
+    );
   });
 
   test('an invalid environment value falls back to the default', () => {
-    assert.deepEqual(moduleSettings({}, { NETDIAG_INTERVAL_SECONDS: '5', NETDIAG_TELEMETRY: 'sometimes' }), { intervalSeconds: 300, telemetry: 'always' });
+    assert.deepEqual(moduleSettings({}, { NETDIAG_INTERVAL_SECONDS: '5', NETDIAG_TELEMETRY: 'sometimes' }), {
+      intervalSeconds: 300,
+      telemetry: 'always',
+    });
   });
 
   test('what applyDesired stores is what moduleSettings uses', () => {

@@ -20,21 +20,49 @@ const timeoutQueries = (o: Observations, server = 0) => {
   s.queries = s.queries.map((q) => ({ ...q, outcome: 'timeout', rcode: null, answers: [], rttMs: null }));
 };
 const unresolveAll = (o: Observations) => {
-  o.firewall!.endpoints = o.firewall!.endpoints.map((e) => ({ ...e, outcome: 'unresolved', address: null, tls: undefined, error: { phase: 'resolve', code: 'EAI_AGAIN', message: 'timeout' } }));
+  o.firewall!.endpoints = o.firewall!.endpoints.map((e) => ({
+    ...e,
+    outcome: 'unresolved',
+    address: null,
+    tls: undefined,
+    error: { phase: 'resolve', code: 'EAI_AGAIN', message: 'timeout' },
+  }));
 };
 
 const cases: Case[] = [
-  { name: 'healthy', bend: () => {}, status: 'healthy', failing: null, codes: [], components: { ip: 'healthy', dns: 'healthy', firewall: 'healthy' } },
+  {
+    name: 'healthy',
+    bend: () => {},
+    status: 'healthy',
+    failing: null,
+    codes: [],
+    components: { ip: 'healthy', dns: 'healthy', firewall: 'healthy' },
+  },
   {
     name: 'interface missing: DNS and firewall inconclusive, no findings of their own',
     bend: (o) => {
-      o.ip!.interfaces = [healthyInterface({ present: false, operState: null, adminUp: null, mac: null, mtu: null, ipv4: [], ipv6: [], counters: null, lease: null })];
+      o.ip!.interfaces = [
+        healthyInterface({
+          present: false,
+          operState: null,
+          adminUp: null,
+          mac: null,
+          mtu: null,
+          ipv4: [],
+          ipv6: [],
+          counters: null,
+          lease: null,
+        }),
+      ];
       o.ip!.defaultRoutes = [];
       o.ip!.defaultGateway = null;
       timeoutQueries(o);
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'ip', codes: ['IP_INTERFACE_MISSING'], components: { ip: 'unhealthy', dns: 'inconclusive', firewall: 'inconclusive' },
+    status: 'unhealthy',
+    failing: 'ip',
+    codes: ['IP_INTERFACE_MISSING'],
+    components: { ip: 'unhealthy', dns: 'inconclusive', firewall: 'inconclusive' },
   },
   {
     name: 'interface down',
@@ -43,7 +71,10 @@ const cases: Case[] = [
       o.ip!.defaultRoutes = [];
       o.ip!.defaultGateway = null;
     },
-    status: 'unhealthy', failing: 'ip', codes: ['IP_INTERFACE_DOWN'], components: { dns: 'inconclusive', firewall: 'inconclusive' },
+    status: 'unhealthy',
+    failing: 'ip',
+    codes: ['IP_INTERFACE_DOWN'],
+    components: { dns: 'inconclusive', firewall: 'inconclusive' },
   },
   {
     name: 'no address (DHCP) mentions the switch and not the default route',
@@ -53,68 +84,142 @@ const cases: Case[] = [
       o.ip!.defaultRoutes = [];
       o.ip!.defaultGateway = null;
     },
-    status: 'unhealthy', failing: 'ip', codes: ['IP_NO_ADDRESS'],
+    status: 'unhealthy',
+    failing: 'ip',
+    codes: ['IP_NO_ADDRESS'],
   },
   {
     name: 'link-local only',
     bend: (o) => {
-      o.ip!.interfaces = [healthyInterface({ ipv4: [{ address: '169.254.10.20', prefixLength: 16, broadcast: '169.254.255.255' }] })];
+      o.ip!.interfaces = [
+        healthyInterface({ ipv4: [{ address: '169.254.10.20', prefixLength: 16, broadcast: '169.254.255.255' }] }),
+      ];
       o.ip!.defaultRoutes = [];
     },
-    status: 'unhealthy', failing: 'ip', codes: ['IP_LINK_LOCAL_ONLY'],
+    status: 'unhealthy',
+    failing: 'ip',
+    codes: ['IP_LINK_LOCAL_ONLY'],
   },
   {
     name: 'address mismatch does not block DNS',
     bend: (o) => {
       o.config.expectedIp = '198.18.0.99';
     },
-    status: 'unhealthy', failing: 'ip', codes: ['IP_ADDRESS_MISMATCH'], components: { dns: 'healthy', firewall: 'healthy' },
+    status: 'unhealthy',
+    failing: 'ip',
+    codes: ['IP_ADDRESS_MISMATCH'],
+    components: { dns: 'healthy', firewall: 'healthy' },
   },
   {
     name: 'static without gateway and no default route',
     bend: (o) => {
-      o.ip!.interfaces = [healthyInterface({ assignment: 'static', lease: null, config: { dhcp: null, addresses: ['198.18.0.10/24'], gateways: [], dns: ['198.18.0.53'], problems: [] } })];
+      o.ip!.interfaces = [
+        healthyInterface({
+          assignment: 'static',
+          lease: null,
+          config: { dhcp: null, addresses: ['198.18.0.10/24'], gateways: [], dns: ['198.18.0.53'], problems: [] },
+        }),
+      ];
       o.ip!.defaultRoutes = [];
       o.ip!.defaultGateway = null;
     },
-    status: 'unhealthy', failing: 'ip', codes: ['IP_STATIC_CONFIG_INCOMPLETE', 'IP_NO_DEFAULT_ROUTE'], components: { dns: 'inconclusive' },
+    status: 'unhealthy',
+    failing: 'ip',
+    codes: ['IP_STATIC_CONFIG_INCOMPLETE', 'IP_NO_DEFAULT_ROUTE'],
+    components: { dns: 'inconclusive' },
   },
   {
     name: 'static without prefix length',
     bend: (o) => {
-      o.ip!.interfaces = [healthyInterface({ assignment: 'static', lease: null, config: { dhcp: null, addresses: ['198.18.0.10'], gateways: ['198.18.0.1'], dns: [], problems: [] } })];
+      o.ip!.interfaces = [
+        healthyInterface({
+          assignment: 'static',
+          lease: null,
+          config: { dhcp: null, addresses: ['198.18.0.10'], gateways: ['198.18.0.1'], dns: [], problems: [] },
+        }),
+      ];
     },
-    status: 'unhealthy', failing: 'ip', codes: ['IP_STATIC_CONFIG_INCOMPLETE'],
+    status: 'unhealthy',
+    failing: 'ip',
+    codes: ['IP_STATIC_CONFIG_INCOMPLETE'],
   },
   {
     name: 'gateway ignores ping: warning only',
     bend: (o) => {
-      o.ip!.defaultGateway = { address: '198.18.0.1', interface: 'eth0', reachable: false, rttMs: null, ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null } };
+      o.ip!.defaultGateway = {
+        address: '198.18.0.1',
+        interface: 'eth0',
+        reachable: false,
+        rttMs: null,
+        ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null },
+      };
     },
-    status: 'degraded', failing: null, codes: ['IP_GATEWAY_UNREACHABLE'], severities: { IP_GATEWAY_UNREACHABLE: 'warning' },
+    status: 'degraded',
+    failing: null,
+    codes: ['IP_GATEWAY_UNREACHABLE'],
+    severities: { IP_GATEWAY_UNREACHABLE: 'warning' },
   },
   {
     name: 'interface errors',
     bend: (o) => {
-      o.ip!.interfaces = [healthyInterface({ counters: { rxPackets: 1000, rxBytes: 1, rxErrors: 12, rxDropped: 0, txPackets: 1, txBytes: 1, txErrors: 0, txDropped: 0 } })];
+      o.ip!.interfaces = [
+        healthyInterface({
+          counters: {
+            rxPackets: 1000,
+            rxBytes: 1,
+            rxErrors: 12,
+            rxDropped: 0,
+            txPackets: 1,
+            txBytes: 1,
+            txErrors: 0,
+            txDropped: 0,
+          },
+        }),
+      ];
     },
-    status: 'degraded', failing: null, codes: ['IP_INTERFACE_ERRORS'],
+    status: 'degraded',
+    failing: null,
+    codes: ['IP_INTERFACE_ERRORS'],
   },
   {
     name: 'a few drops are normal',
     bend: (o) => {
-      o.ip!.interfaces = [healthyInterface({ counters: { rxPackets: 100000, rxBytes: 1, rxErrors: 0, rxDropped: 20, txPackets: 1, txBytes: 1, txErrors: 0, txDropped: 0 } })];
+      o.ip!.interfaces = [
+        healthyInterface({
+          counters: {
+            rxPackets: 100000,
+            rxBytes: 1,
+            rxErrors: 0,
+            rxDropped: 20,
+            txPackets: 1,
+            txBytes: 1,
+            txErrors: 0,
+            txDropped: 0,
+          },
+        }),
+      ];
     },
-    status: 'healthy', failing: null, codes: [],
+    status: 'healthy',
+    failing: null,
+    codes: [],
   },
   {
     name: 'no DNS servers (stub without upstream)',
     bend: (o) => {
-      o.dns!.resolvers = { source: 'systemd-resolved', files: ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf'], servers: [], stub: true, problems: [] };
+      o.dns!.resolvers = {
+        source: 'systemd-resolved',
+        files: ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf'],
+        servers: [],
+        stub: true,
+        problems: [],
+      };
       o.dns!.servers = [];
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_NO_SERVERS'], components: { firewall: 'inconclusive' },
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_NO_SERVERS'],
+    components: { firewall: 'inconclusive' },
   },
   {
     name: 'server unreachable (no ping, no answer)',
@@ -123,7 +228,10 @@ const cases: Case[] = [
       o.dns!.servers[0]!.ping = { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null };
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_SERVER_UNREACHABLE'], components: { firewall: 'inconclusive' },
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_SERVER_UNREACHABLE'],
+    components: { firewall: 'inconclusive' },
   },
   {
     name: 'server pings but drops port 53',
@@ -131,39 +239,84 @@ const cases: Case[] = [
       timeoutQueries(o);
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_SERVER_NOT_ANSWERING'],
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_SERVER_NOT_ANSWERING'],
   },
   {
     name: 'server refused',
     bend: (o) => {
-      o.dns!.servers[0]!.queries[0] = { name: HUB, type: 'A', outcome: 'refused', rcode: 'REFUSED', answers: [], rttMs: 1, transport: 'udp' };
+      o.dns!.servers[0]!.queries[0] = {
+        name: HUB,
+        type: 'A',
+        outcome: 'refused',
+        rcode: 'REFUSED',
+        answers: [],
+        rttMs: 1,
+        transport: 'udp',
+      };
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_SERVER_REFUSED'],
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_SERVER_REFUSED'],
   },
   {
     name: 'malformed answers are a server failure',
     bend: (o) => {
-      o.dns!.servers[0]!.queries[0] = { name: HUB, type: 'A', outcome: 'malformed', rcode: null, answers: [], rttMs: null, transport: 'udp', detail: 'Header must be 12 bytes' };
+      o.dns!.servers[0]!.queries[0] = {
+        name: HUB,
+        type: 'A',
+        outcome: 'malformed',
+        rcode: null,
+        answers: [],
+        rttMs: null,
+        transport: 'udp',
+        detail: 'Header must be 12 bytes',
+      };
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_SERVER_FAILURE'],
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_SERVER_FAILURE'],
   },
   {
     name: 'one of two servers dead: degraded',
     bend: (o) => {
-      o.dns!.servers.push(healthyServer('198.18.0.54', { ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null } }));
+      o.dns!.servers.push(
+        healthyServer('198.18.0.54', { ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null } }),
+      );
       timeoutQueries(o, 1);
     },
-    status: 'degraded', failing: null, codes: ['DNS_SERVER_UNREACHABLE'], severities: { DNS_SERVER_UNREACHABLE: 'warning' },
+    status: 'degraded',
+    failing: null,
+    codes: ['DNS_SERVER_UNREACHABLE'],
+    severities: { DNS_SERVER_UNREACHABLE: 'warning' },
   },
   {
     name: 'hub name does not exist',
     bend: (o) => {
-      o.dns!.servers[0]!.queries[0] = { name: HUB, type: 'A', outcome: 'nxdomain', rcode: 'NXDOMAIN', answers: [], rttMs: 1, transport: 'udp' };
-      o.firewall!.endpoints = o.firewall!.endpoints.map((e) => ({ ...e, outcome: 'unresolved', address: null, tls: undefined, error: { phase: 'resolve', code: 'ENOTFOUND', message: 'x' } }));
+      o.dns!.servers[0]!.queries[0] = {
+        name: HUB,
+        type: 'A',
+        outcome: 'nxdomain',
+        rcode: 'NXDOMAIN',
+        answers: [],
+        rttMs: 1,
+        transport: 'udp',
+      };
+      o.firewall!.endpoints = o.firewall!.endpoints.map((e) => ({
+        ...e,
+        outcome: 'unresolved',
+        address: null,
+        tls: undefined,
+        error: { phase: 'resolve', code: 'ENOTFOUND', message: 'x' },
+      }));
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_NAME_NOT_FOUND'], components: { firewall: 'inconclusive' },
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_NAME_NOT_FOUND'],
+    components: { firewall: 'inconclusive' },
   },
   {
     name: 'public resolver working is info',
@@ -171,7 +324,10 @@ const cases: Case[] = [
       o.dns!.servers[0]!.address = '8.8.8.8';
       o.dns!.servers[0]!.public = true;
     },
-    status: 'healthy', failing: null, codes: ['DNS_PUBLIC_SERVER'], severities: { DNS_PUBLIC_SERVER: 'info' },
+    status: 'healthy',
+    failing: null,
+    codes: ['DNS_PUBLIC_SERVER'],
+    severities: { DNS_PUBLIC_SERVER: 'info' },
   },
   {
     name: 'public resolver failing is a warning next to its failure',
@@ -181,75 +337,158 @@ const cases: Case[] = [
       timeoutQueries(o);
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_SERVER_NOT_ANSWERING', 'DNS_PUBLIC_SERVER'], severities: { DNS_PUBLIC_SERVER: 'warning' },
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_SERVER_NOT_ANSWERING', 'DNS_PUBLIC_SERVER'],
+    severities: { DNS_PUBLIC_SERVER: 'warning' },
   },
   {
     name: '8883 dropped with Amqp: warning',
     bend: (o) => {
-      o.firewall!.endpoints[0] = endpoint(8883, { outcome: 'blocked', tls: undefined, tcpConnectMs: null, error: { phase: 'connect', code: 'ETIMEDOUT', message: 'x' } });
+      o.firewall!.endpoints[0] = endpoint(8883, {
+        outcome: 'blocked',
+        tls: undefined,
+        tcpConnectMs: null,
+        error: { phase: 'connect', code: 'ETIMEDOUT', message: 'x' },
+      });
     },
-    status: 'degraded', failing: null, codes: ['FW_PORT_BLOCKED'], severities: { FW_PORT_BLOCKED: 'warning' },
+    status: 'degraded',
+    failing: null,
+    codes: ['FW_PORT_BLOCKED'],
+    severities: { FW_PORT_BLOCKED: 'warning' },
   },
   {
     name: '8883 dropped with Mqtt: error plus the WebSocket fallback',
     bend: (o) => {
       o.config.upstreamProtocol = 'Mqtt';
-      o.firewall!.endpoints[0] = endpoint(8883, { outcome: 'blocked', tls: undefined, tcpConnectMs: null, error: { phase: 'connect', code: 'ETIMEDOUT', message: 'x' } });
+      o.firewall!.endpoints[0] = endpoint(8883, {
+        outcome: 'blocked',
+        tls: undefined,
+        tcpConnectMs: null,
+        error: { phase: 'connect', code: 'ETIMEDOUT', message: 'x' },
+      });
     },
-    status: 'unhealthy', failing: 'firewall', codes: ['FW_PORT_BLOCKED', 'FW_PROTOCOL_FALLBACK'], severities: { FW_PORT_BLOCKED: 'error', FW_PROTOCOL_FALLBACK: 'warning' },
+    status: 'unhealthy',
+    failing: 'firewall',
+    codes: ['FW_PORT_BLOCKED', 'FW_PROTOCOL_FALLBACK'],
+    severities: { FW_PORT_BLOCKED: 'error', FW_PROTOCOL_FALLBACK: 'warning' },
   },
   {
     name: '5671 rejected with Amqp: error',
     bend: (o) => {
-      o.firewall!.endpoints[1] = endpoint(5671, { outcome: 'rejected', tls: undefined, error: { phase: 'connect', code: 'ECONNREFUSED', message: 'x' } });
+      o.firewall!.endpoints[1] = endpoint(5671, {
+        outcome: 'rejected',
+        tls: undefined,
+        error: { phase: 'connect', code: 'ECONNREFUSED', message: 'x' },
+      });
     },
-    status: 'unhealthy', failing: 'firewall', codes: ['FW_PORT_REJECTED', 'FW_PROTOCOL_FALLBACK'], severities: { FW_PORT_REJECTED: 'error' },
+    status: 'unhealthy',
+    failing: 'firewall',
+    codes: ['FW_PORT_REJECTED', 'FW_PROTOCOL_FALLBACK'],
+    severities: { FW_PORT_REJECTED: 'error' },
   },
   {
     name: '5671 rejected with MqttWs: warning',
     bend: (o) => {
       o.config.upstreamProtocol = 'MqttWs';
-      o.firewall!.endpoints[1] = endpoint(5671, { outcome: 'rejected', tls: undefined, error: { phase: 'connect', code: 'ECONNREFUSED', message: 'x' } });
+      o.firewall!.endpoints[1] = endpoint(5671, {
+        outcome: 'rejected',
+        tls: undefined,
+        error: { phase: 'connect', code: 'ECONNREFUSED', message: 'x' },
+      });
     },
-    status: 'degraded', failing: null, codes: ['FW_PORT_REJECTED'], severities: { FW_PORT_REJECTED: 'warning' },
+    status: 'degraded',
+    failing: null,
+    codes: ['FW_PORT_REJECTED'],
+    severities: { FW_PORT_REJECTED: 'warning' },
   },
   {
     name: '443 intercepted: names the issuer',
     bend: (o) => {
-      o.firewall!.endpoints[2] = endpoint(443, { outcome: 'tls-untrusted', tls: { handshakeMs: 3, protocol: 'TLSv1.3', authorized: false, authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', subject: HUB, issuer: 'Contoso SSL Inspection CA', rootIssuer: 'Contoso SSL Inspection CA', validTo: null } });
+      o.firewall!.endpoints[2] = endpoint(443, {
+        outcome: 'tls-untrusted',
+        tls: {
+          handshakeMs: 3,
+          protocol: 'TLSv1.3',
+          authorized: false,
+          authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+          subject: HUB,
+          issuer: 'Contoso SSL Inspection CA',
+          rootIssuer: 'Contoso SSL Inspection CA',
+          validTo: null,
+        },
+      });
     },
-    status: 'unhealthy', failing: 'firewall', codes: ['FW_TLS_UNTRUSTED'],
+    status: 'unhealthy',
+    failing: 'firewall',
+    codes: ['FW_TLS_UNTRUSTED'],
   },
   {
     name: 'TLS cut on 443',
     bend: (o) => {
-      o.firewall!.endpoints[2] = endpoint(443, { outcome: 'tls-failed', tls: undefined, error: { phase: 'tls', code: 'ECONNRESET', message: 'socket hang up' } });
+      o.firewall!.endpoints[2] = endpoint(443, {
+        outcome: 'tls-failed',
+        tls: undefined,
+        error: { phase: 'tls', code: 'ECONNRESET', message: 'socket hang up' },
+      });
     },
-    status: 'unhealthy', failing: 'firewall', codes: ['FW_TLS_FAILED'],
+    status: 'unhealthy',
+    failing: 'firewall',
+    codes: ['FW_TLS_FAILED'],
   },
   {
     name: 'host unreachable on an extra endpoint is an error',
     bend: (o) => {
-      o.firewall!.endpoints.push(endpoint(8443, { host: 'registry.lab', role: 'extra', outcome: 'unreachable', tls: undefined, error: { phase: 'connect', code: 'EHOSTUNREACH', message: 'x' } }));
+      o.firewall!.endpoints.push(
+        endpoint(8443, {
+          host: 'registry.lab',
+          role: 'extra',
+          outcome: 'unreachable',
+          tls: undefined,
+          error: { phase: 'connect', code: 'EHOSTUNREACH', message: 'x' },
+        }),
+      );
     },
-    status: 'unhealthy', failing: 'firewall', codes: ['FW_HOST_UNREACHABLE'],
+    status: 'unhealthy',
+    failing: 'firewall',
+    codes: ['FW_HOST_UNREACHABLE'],
   },
   {
     name: 'extra endpoint name unknown to the system resolver while DNS works',
     bend: (o) => {
-      o.firewall!.endpoints.push(endpoint(443, { host: 'nope.lab', role: 'extra', outcome: 'unresolved', address: null, tls: undefined, error: { phase: 'resolve', code: 'ENOTFOUND', message: 'x' } }));
+      o.firewall!.endpoints.push(
+        endpoint(443, {
+          host: 'nope.lab',
+          role: 'extra',
+          outcome: 'unresolved',
+          address: null,
+          tls: undefined,
+          error: { phase: 'resolve', code: 'ENOTFOUND', message: 'x' },
+        }),
+      );
     },
-    status: 'unhealthy', failing: 'dns', codes: ['DNS_NAME_NOT_FOUND'],
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['DNS_NAME_NOT_FOUND'],
   },
   {
     name: 'everything dropped: DNS is the root cause, firewall inconclusive',
     bend: (o) => {
-      o.ip!.defaultGateway = { address: '198.18.0.1', interface: 'eth0', reachable: false, rttMs: null, ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null } };
+      o.ip!.defaultGateway = {
+        address: '198.18.0.1',
+        interface: 'eth0',
+        reachable: false,
+        rttMs: null,
+        ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null },
+      };
       o.dns!.servers[0]!.ping = { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null };
       timeoutQueries(o);
       unresolveAll(o);
     },
-    status: 'unhealthy', failing: 'dns', codes: ['IP_GATEWAY_UNREACHABLE', 'DNS_SERVER_UNREACHABLE'], components: { ip: 'degraded', firewall: 'inconclusive' },
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['IP_GATEWAY_UNREACHABLE', 'DNS_SERVER_UNREACHABLE'],
+    components: { ip: 'degraded', firewall: 'inconclusive' },
   },
 ];
 
@@ -261,8 +500,10 @@ for (const c of cases) {
     assert.equal(d.status, c.status, JSON.stringify(d.findings, null, 1));
     assert.equal(d.failingComponent, c.failing);
     assert.deepEqual([...new Set(d.findings.map((f) => f.code))].sort(), [...c.codes].sort());
-    for (const [comp, status] of Object.entries(c.components ?? {})) assert.equal(d.components[comp as 'ip'], status, `component ${comp}`);
-    for (const [code, sev] of Object.entries(c.severities ?? {})) assert.equal(d.findings.find((f) => f.code === code)?.severity, sev, code);
+    for (const [comp, status] of Object.entries(c.components ?? {}))
+      assert.equal(d.components[comp as 'ip'], status, `component ${comp}`);
+    for (const [code, sev] of Object.entries(c.severities ?? {}))
+      assert.equal(d.findings.find((f) => f.code === code)?.severity, sev, code);
     for (const f of d.findings) {
       assert.ok(f.message.length > 10 && f.guidance.length > 10, `${f.code} has words`);
       assert.ok(f.subject.length > 0);
@@ -281,7 +522,19 @@ test('diagnosis: inconclusive layers carry no findings and findings are ordered 
 
 test('diagnosis: the untrusted issuer is named in the message and guidance says which CA', () => {
   const obs = healthy();
-  obs.firewall!.endpoints[2] = endpoint(443, { outcome: 'tls-untrusted', tls: { handshakeMs: 3, protocol: 'TLSv1.3', authorized: false, authorizationError: 'SELF_SIGNED_CERT_IN_CHAIN', subject: HUB, issuer: 'Inspect Sub CA', rootIssuer: 'Contoso Inspect Root', validTo: null } });
+  obs.firewall!.endpoints[2] = endpoint(443, {
+    outcome: 'tls-untrusted',
+    tls: {
+      handshakeMs: 3,
+      protocol: 'TLSv1.3',
+      authorized: false,
+      authorizationError: 'SELF_SIGNED_CERT_IN_CHAIN',
+      subject: HUB,
+      issuer: 'Inspect Sub CA',
+      rootIssuer: 'Contoso Inspect Root',
+      validTo: null,
+    },
+  });
   const f = diagnose(obs).findings.find((x) => x.code === 'FW_TLS_UNTRUSTED');
   assert.match(f!.message, /Contoso Inspect Root/);
   assert.match(f!.guidance, /--ca-file/);
@@ -289,7 +542,13 @@ test('diagnosis: the untrusted issuer is named in the message and guidance says 
 
 test('diagnosis: a static VM without DNS servers is told to use Set-EflowVmDnsServers', () => {
   const obs = healthy();
-  obs.ip!.interfaces = [healthyInterface({ assignment: 'static', lease: null, config: { dhcp: null, addresses: ['198.18.0.10/24'], gateways: ['198.18.0.1'], dns: [], problems: [] } })];
+  obs.ip!.interfaces = [
+    healthyInterface({
+      assignment: 'static',
+      lease: null,
+      config: { dhcp: null, addresses: ['198.18.0.10/24'], gateways: ['198.18.0.1'], dns: [], problems: [] },
+    }),
+  ];
   obs.dns!.resolvers.servers = [];
   obs.dns!.servers = [];
   const f = diagnose(obs).findings.find((x) => x.code === 'DNS_NO_SERVERS');
@@ -306,7 +565,9 @@ test('diagnosis: skipped layers stay skipped', () => {
 
 test('diagnosis: an interface the deadline kept us from reading is not reported missing', () => {
   const obs = healthy();
-  obs.ip!.interfaces = [healthyInterface({ observed: false, present: false, ipv4: [], operState: null, adminUp: null })];
+  obs.ip!.interfaces = [
+    healthyInterface({ observed: false, present: false, ipv4: [], operState: null, adminUp: null }),
+  ];
   obs.ip!.defaultRoutes = [];
   obs.ip!.routesObserved = false;
   const d = diagnose(obs);
@@ -320,7 +581,9 @@ test('diagnosis: NXDOMAIN advice depends on the name: the hub (typo), a public A
     const obs = healthy();
     obs.config.hub = hub;
     obs.dns!.names = [name];
-    obs.dns!.servers[0]!.queries = [{ name, type: 'A', outcome: 'nxdomain', rcode: 'NXDOMAIN', answers: [], rttMs: 1, transport: 'udp' }];
+    obs.dns!.servers[0]!.queries = [
+      { name, type: 'A', outcome: 'nxdomain', rcode: 'NXDOMAIN', answers: [], rttMs: 1, transport: 'udp' },
+    ];
     return diagnose(obs).findings.find((f) => f.code === 'DNS_NAME_NOT_FOUND')!.guidance;
   };
   assert.match(guidanceFor(HUB, HUB), /typos/);
@@ -330,7 +593,13 @@ test('diagnosis: NXDOMAIN advice depends on the name: the hub (typo), a public A
 
 test('diagnosis: ping without NET_RAW is said once, as info, and does not change the verdict', () => {
   const obs = healthy();
-  obs.ip!.defaultGateway = { address: '198.18.0.1', interface: 'eth0', reachable: null, rttMs: null, ping: { error: 'not-permitted' } };
+  obs.ip!.defaultGateway = {
+    address: '198.18.0.1',
+    interface: 'eth0',
+    reachable: null,
+    rttMs: null,
+    ping: { error: 'not-permitted' },
+  };
   obs.dns!.servers[0]!.ping = { error: 'not-permitted' };
   const d = diagnose(obs);
   assert.equal(d.status, 'healthy');

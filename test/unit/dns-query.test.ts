@@ -37,7 +37,11 @@ async function withServer<T>(options: DnsServerOptions, use: (server: DnsServer)
   }
 }
 
-function ctxFor(server: DnsServer, timeoutMs = ANSWER_TIMEOUT_MS, signal = new AbortController().signal): DnsQueryContext {
+function ctxFor(
+  server: DnsServer,
+  timeoutMs = ANSWER_TIMEOUT_MS,
+  signal = new AbortController().signal,
+): DnsQueryContext {
   return { signal, timeoutMs, port: server.port };
 }
 
@@ -68,7 +72,10 @@ test('answered: A records of the name, over UDP, one query sent', async () => {
     assert.equal(typeof r.rttMs, 'number');
     assert.equal(r.detail, undefined);
     assert.equal(server.queries.length, 1);
-    assert.deepEqual({ ...server.queries[0], id: 0, remotePort: 0 }, { transport: 'udp', id: 0, name: HUB, type: 'A', remoteAddress: '127.0.0.1', remotePort: 0 });
+    assert.deepEqual(
+      { ...server.queries[0], id: 0, remotePort: 0 },
+      { transport: 'udp', id: 0, name: HUB, type: 'A', remoteAddress: '127.0.0.1', remotePort: 0 },
+    );
   });
 });
 
@@ -101,7 +108,10 @@ test('AAAA answers, and NODATA (known name, no record of that type) is answered 
 
 test('a reply whose question differs only in letter case and root dot is accepted', async () => {
   const handler = (query: DecodedPacket) => [
-    { ...answerFromRecords(query, RECORDS), questions: [{ name: `${HUB.toUpperCase()}.`, type: 'A' as const, class: 'IN' as const }] },
+    {
+      ...answerFromRecords(query, RECORDS),
+      questions: [{ name: `${HUB.toUpperCase()}.`, type: 'A' as const, class: 'IN' as const }],
+    },
   ];
   await withServer({ handler }, async (server) => {
     const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
@@ -146,11 +156,14 @@ test('an error reply without a question section is accepted; a NOERROR one is no
     const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server));
     assert.equal(r.outcome, 'refused');
   });
-  await withServer({ handler: (query) => [{ ...answerFromRecords(query, RECORDS), questions: [] }] }, async (server) => {
-    const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
-    assert.equal(r.outcome, 'timeout');
-    assert.match(r.detail ?? '', /0 questions/);
-  });
+  await withServer(
+    { handler: (query) => [{ ...answerFromRecords(query, RECORDS), questions: [] }] },
+    async (server) => {
+      const r = await queryDns('127.0.0.1', HUB, 'A', ctxFor(server, REJECTED_TIMEOUT_MS));
+      assert.equal(r.outcome, 'timeout');
+      assert.match(r.detail ?? '', /0 questions/);
+    },
+  );
 });
 
 test('silence: timeout after one retransmit of the same query, no rcode, no rtt', async () => {
@@ -171,7 +184,10 @@ test('truncation: the UDP reply has TC, the query is repeated over TCP and answe
     assert.equal(r.transport, 'tcp');
     assert.deepEqual([...r.answers].sort(), ['198.18.1.10', '198.18.1.11']);
     assert.match(r.detail ?? '', /truncated/);
-    assert.deepEqual(server.queries.map((q) => q.transport), ['udp', 'tcp']);
+    assert.deepEqual(
+      server.queries.map((q) => q.transport),
+      ['udp', 'tcp'],
+    );
   });
 });
 
@@ -234,10 +250,22 @@ test('garbage followed by a valid reply: the valid reply wins', async () => {
 
 test('replies that decode but do not answer our question are ignored', async () => {
   const variants: Record<string, (query: DecodedPacket) => Packet> = {
-    'another name': (q) => ({ ...answerFromRecords(q, RECORDS), questions: [{ name: 'evil.example', type: 'A', class: 'IN' }] }),
-    'another type': (q) => ({ ...answerFromRecords(q, RECORDS), questions: [{ name: HUB, type: 'AAAA', class: 'IN' }] }),
+    'another name': (q) => ({
+      ...answerFromRecords(q, RECORDS),
+      questions: [{ name: 'evil.example', type: 'A', class: 'IN' }],
+    }),
+    'another type': (q) => ({
+      ...answerFromRecords(q, RECORDS),
+      questions: [{ name: HUB, type: 'AAAA', class: 'IN' }],
+    }),
     'another class': (q) => ({ ...answerFromRecords(q, RECORDS), questions: [{ name: HUB, type: 'A', class: 'CH' }] }),
-    'two questions': (q) => ({ ...answerFromRecords(q, RECORDS), questions: [{ name: HUB, type: 'A', class: 'IN' }, { name: HUB, type: 'A', class: 'IN' }] }),
+    'two questions': (q) => ({
+      ...answerFromRecords(q, RECORDS),
+      questions: [
+        { name: HUB, type: 'A', class: 'IN' },
+        { name: HUB, type: 'A', class: 'IN' },
+      ],
+    }),
     'a query, not a response': (q) => ({ ...answerFromRecords(q, RECORDS), type: 'query' }),
   };
   // In parallel, each with its own server: every one of them has to wait for its timeout.
@@ -259,7 +287,11 @@ test('a closed UDP port on loopback: the kernel reports port unreachable, so err
   const port = probe.address().port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
 
-  const r = await queryDns('127.0.0.1', HUB, 'A', { signal: new AbortController().signal, timeoutMs: ANSWER_TIMEOUT_MS, port });
+  const r = await queryDns('127.0.0.1', HUB, 'A', {
+    signal: new AbortController().signal,
+    timeoutMs: ANSWER_TIMEOUT_MS,
+    port,
+  });
   assert.deepEqual([r.outcome, r.rcode, r.rttMs], ['error', null, null]);
   assert.match(r.detail ?? '', /^ECONNREFUSED/);
 });
@@ -302,7 +334,10 @@ test('an already aborted signal sends nothing', async () => {
 });
 
 test('a server that is not an IP address is an error, not a throw', async () => {
-  const r = await queryDns('dns.lab.test', HUB, 'A', { signal: new AbortController().signal, timeoutMs: SHORT_TIMEOUT_MS });
+  const r = await queryDns('dns.lab.test', HUB, 'A', {
+    signal: new AbortController().signal,
+    timeoutMs: SHORT_TIMEOUT_MS,
+  });
   assert.equal(r.outcome, 'error');
   assert.match(r.detail ?? '', /not an IP address/);
 });
@@ -324,36 +359,55 @@ test('IPv6 loopback: udp6 answer and TCP after truncation', async (t) => {
   }
 });
 
-test('the standalone server (as the lab runs it): READY <port>, answers, logs queries, exits 0 on SIGTERM', { timeout: 20_000 }, async () => {
-  const script = fileURLToPath(new URL('../support/dns-server.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, '--listen', '127.0.0.1:0', '--mode', 'answer', '--record', `${HUB}=198.18.1.10`, '--log-queries'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = once(child, 'exit');
-  try {
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    while (!/^READY \d+$/m.test(stdout) && child.exitCode === null) await sleep(20);
-    const port = Number(/^READY (\d+)$/m.exec(stdout)?.[1]);
-    assert.ok(port > 0, `no READY line in ${JSON.stringify(stdout)}`);
+test(
+  'the standalone server (as the lab runs it): READY <port>, answers, logs queries, exits 0 on SIGTERM',
+  { timeout: 20_000 },
+  async () => {
+    const script = fileURLToPath(new URL('../support/dns-server.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        script,
+        '--listen',
+        '127.0.0.1:0',
+        '--mode',
+        'answer',
+        '--record',
+        `${HUB}=198.18.1.10`,
+        '--log-queries',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = once(child, 'exit');
+    try {
+      let stdout = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        stdout += chunk;
+      });
+      while (!/^READY \d+$/m.test(stdout) && child.exitCode === null) await sleep(20);
+      const port = Number(/^READY (\d+)$/m.exec(stdout)?.[1]);
+      assert.ok(port > 0, `no READY line in ${JSON.stringify(stdout)}`);
 
-    const r = await queryDns('127.0.0.1', HUB, 'A', { signal: new AbortController().signal, timeoutMs: ANSWER_TIMEOUT_MS, port });
-    assert.deepEqual([r.outcome, r.answers], ['answered', ['198.18.1.10']]);
-    for (let i = 0; i < 100 && !stdout.includes('QUERY'); i++) await sleep(20);
-    assert.match(stdout, new RegExp(`^QUERY udp ${HUB} A$`, 'm'));
+      const r = await queryDns('127.0.0.1', HUB, 'A', {
+        signal: new AbortController().signal,
+        timeoutMs: ANSWER_TIMEOUT_MS,
+        port,
+      });
+      assert.deepEqual([r.outcome, r.answers], ['answered', ['198.18.1.10']]);
+      for (let i = 0; i < 100 && !stdout.includes('QUERY'); i++) await sleep(20);
+      assert.match(stdout, new RegExp(`^QUERY udp ${HUB} A$`, 'm'));
 
-    child.kill('SIGTERM');
-    const [code, signal] = await exited;
-    assert.deepEqual([code, signal], [0, null]);
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
+      child.kill('SIGTERM');
+      const [code, signal] = await exited;
+      assert.deepEqual([code, signal], [0, null]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
     }
-  }
-});
+  },
+);

@@ -16,7 +16,15 @@ import { createCa, issueServerCert, removeCa } from '../support/pki.js';
 import type { Ca } from '../support/pki.js';
 import { ipPath } from '../lab/lab-process.js';
 import { findTool } from '../lab/require-lab.js';
-import { createTestNetns, ipIn, isolateLookups, netnsUnavailable, nodeInNetns, REPO_ROOT, skipOrFail } from '../support/netns.js';
+import {
+  createTestNetns,
+  ipIn,
+  isolateLookups,
+  netnsUnavailable,
+  nodeInNetns,
+  REPO_ROOT,
+  skipOrFail,
+} from '../support/netns.js';
 
 // ---------- loopback servers ----------
 
@@ -84,7 +92,10 @@ test('open: trusted chain for the name asked, through the system resolver', asyn
   const ca = useCa(t, tlsNames.open);
   const cert = issueServerCert(ca, ['localhost']);
   const srv = await listen(t, createTlsServer({ key: cert.key, cert: cert.chain }), localhost);
-  const report = await probeEndpoint({ host: 'localhost', port: srv.port, protocol: 'mqtt' }, await context(ca.certFile));
+  const report = await probeEndpoint(
+    { host: 'localhost', port: srv.port, protocol: 'mqtt' },
+    await context(ca.certFile),
+  );
 
   assert.equal(report.outcome, 'open', JSON.stringify(report));
   assert.equal(report.address, localhost);
@@ -98,7 +109,10 @@ test('open: trusted chain for the name asked, through the system resolver', asyn
   assert.equal(report.tls?.subject, 'localhost');
   assert.equal(report.tls?.issuer, ca.name);
   assert.equal(report.tls?.rootIssuer, ca.name);
-  assert.ok(report.tls?.validTo && new Date(report.tls.validTo).getTime() > Date.now(), report.tls?.validTo ?? 'no validTo');
+  assert.ok(
+    report.tls?.validTo && new Date(report.tls.validTo).getTime() > Date.now(),
+    report.tls?.validTo ?? 'no validTo',
+  );
   // The probe must not leave its socket open.
   await closed(srv.accepted[0]);
 });
@@ -121,7 +135,10 @@ test('tls-untrusted: a chain from an unknown CA names that CA as issuer and root
   const inspector = useCa(t, tlsNames.inspector);
   const cert = issueServerCert(inspector, ['localhost']);
   const srv = await listen(t, createTlsServer({ key: cert.key, cert: cert.chain }), localhost);
-  const report = await probeEndpoint({ host: 'localhost', port: srv.port, protocol: 'https' }, await context(trusted.certFile));
+  const report = await probeEndpoint(
+    { host: 'localhost', port: srv.port, protocol: 'https' },
+    await context(trusted.certFile),
+  );
 
   assert.equal(report.outcome, 'tls-untrusted', JSON.stringify(report));
   assert.equal(report.tls?.authorized, false);
@@ -150,7 +167,10 @@ test('tls-untrusted: a trusted chain for another name is a name mismatch', async
   const ca = useCa(t);
   const cert = issueServerCert(ca, ['other-hub.azure-devices.net']);
   const srv = await listen(t, createTlsServer({ key: cert.key, cert: cert.chain }), localhost);
-  const report = await probeEndpoint({ host: 'localhost', port: srv.port, protocol: 'mqtt' }, await context(ca.certFile));
+  const report = await probeEndpoint(
+    { host: 'localhost', port: srv.port, protocol: 'mqtt' },
+    await context(ca.certFile),
+  );
   assert.equal(report.outcome, 'tls-untrusted', JSON.stringify(report));
   assert.equal(report.tls?.authorizationError, 'ERR_TLS_CERT_ALTNAME_INVALID');
   assert.equal(report.tls?.subject, 'other-hub.azure-devices.net');
@@ -162,7 +182,10 @@ test('tls-untrusted: an IP literal the certificate does not list', async (t) => 
   const ca = useCa(t);
   const cert = issueServerCert(ca, ['localhost']);
   const srv = await listen(t, createTlsServer({ key: cert.key, cert: cert.chain }), '127.0.0.1');
-  const report = await probeEndpoint({ host: '127.0.0.1', port: srv.port, protocol: 'mqtt' }, await context(ca.certFile));
+  const report = await probeEndpoint(
+    { host: '127.0.0.1', port: srv.port, protocol: 'mqtt' },
+    await context(ca.certFile),
+  );
   assert.equal(report.outcome, 'tls-untrusted', JSON.stringify(report));
   assert.equal(report.tls?.authorizationError, 'ERR_TLS_CERT_ALTNAME_INVALID');
   assert.match(report.error?.message ?? '', /IP: 127\.0\.0\.1/);
@@ -192,8 +215,15 @@ for (const c of tcpCases) {
 
 test('tls-failed: a TCP server that says nothing until the timeout', async (t) => {
   // It reads (and ignores) the ClientHello, so it also sees the probe hang up.
-  const srv = await listen(t, createServer((s) => s.resume()), '127.0.0.1');
-  const report = await probeEndpoint({ host: '127.0.0.1', port: srv.port, protocol: 'mqtt' }, await context(null, { timeoutMs: 300 }));
+  const srv = await listen(
+    t,
+    createServer((s) => s.resume()),
+    '127.0.0.1',
+  );
+  const report = await probeEndpoint(
+    { host: '127.0.0.1', port: srv.port, protocol: 'mqtt' },
+    await context(null, { timeoutMs: 300 }),
+  );
   assert.equal(report.outcome, 'tls-failed', JSON.stringify(report));
   assert.deepEqual(report.error, { phase: 'tls', code: 'ETIMEDOUT', message: 'tls got no answer within 300 ms' });
   await closed(srv.accepted[0]);
@@ -220,7 +250,10 @@ for (const code of resolveErrors) {
     const failing = async (host: string): Promise<string> => {
       throw Object.assign(new Error(`getaddrinfo ${code} ${host}`), { code });
     };
-    const report = await probeEndpoint({ host: 'hub.invalid', port: 8883, protocol: 'mqtt' }, await context(null, { lookup: failing }));
+    const report = await probeEndpoint(
+      { host: 'hub.invalid', port: 8883, protocol: 'mqtt' },
+      await context(null, { lookup: failing }),
+    );
     assert.equal(report.outcome, 'unresolved');
     assert.equal(report.address, null);
     assert.deepEqual(report.error, { phase: 'resolve', code, message: `getaddrinfo ${code} hub.invalid` });
@@ -230,7 +263,10 @@ for (const code of resolveErrors) {
 }
 
 test('unresolved: a resolver that returns something other than an address', async () => {
-  const report = await probeEndpoint({ host: 'hub.invalid', port: 8883, protocol: 'mqtt' }, await context(null, { lookup: async () => 'elsewhere.invalid' }));
+  const report = await probeEndpoint(
+    { host: 'hub.invalid', port: 8883, protocol: 'mqtt' },
+    await context(null, { lookup: async () => 'elsewhere.invalid' }),
+  );
   assert.equal(report.outcome, 'unresolved');
   assert.equal(report.address, null);
   assert.equal(report.error?.code, 'EBADRESP');
@@ -262,17 +298,28 @@ test('abort while waiting for the resolver: stops and reports it', async () => {
   assert.equal(report.error?.code, 'ABORTED');
 });
 
-test('abort during a silent handshake: stops promptly, reports tls-failed/ABORTED and closes the socket', { timeout: 20_000 }, async (t) => {
-  const controller = new AbortController();
-  // The probe's own timeout is far beyond the test's: only the signal can end it in time.
-  const srv = await listen(t, createServer((s) => { s.resume(); setImmediate(() => controller.abort()); }), '127.0.0.1');
-  const ctx = await context(null, { timeoutMs: 600_000, signal: controller.signal });
-  const report = await probeEndpoint({ host: '127.0.0.1', port: srv.port, protocol: 'mqtt' }, ctx);
-  assert.equal(report.outcome, 'tls-failed', JSON.stringify(report));
-  assert.equal(report.error?.phase, 'tls');
-  assert.equal(report.error?.code, 'ABORTED');
-  await closed(srv.accepted[0]);
-});
+test(
+  'abort during a silent handshake: stops promptly, reports tls-failed/ABORTED and closes the socket',
+  { timeout: 20_000 },
+  async (t) => {
+    const controller = new AbortController();
+    // The probe's own timeout is far beyond the test's: only the signal can end it in time.
+    const srv = await listen(
+      t,
+      createServer((s) => {
+        s.resume();
+        setImmediate(() => controller.abort());
+      }),
+      '127.0.0.1',
+    );
+    const ctx = await context(null, { timeoutMs: 600_000, signal: controller.signal });
+    const report = await probeEndpoint({ host: '127.0.0.1', port: srv.port, protocol: 'mqtt' }, ctx);
+    assert.equal(report.outcome, 'tls-failed', JSON.stringify(report));
+    assert.equal(report.error?.phase, 'tls');
+    assert.equal(report.error?.code, 'ABORTED');
+    await closed(srv.accepted[0]);
+  },
+);
 
 test('already aborted: nothing is started', async () => {
   const ctx = await context(null, { signal: AbortSignal.abort(), lookup: async () => assert.fail('must not resolve') });
@@ -362,22 +409,25 @@ function probeIn(ns: string, targets: NsTarget[]): Record<string, EndpointReport
   return nodeInNetns<Record<string, EndpointReport>>(ns, code, 60_000);
 }
 
-test('in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable, TCP reset → rejected, dead resolver → unresolved', { timeout: 90_000 }, (t) => {
-  const missing = netnsUnavailable(['nft']);
-  if (missing) return skipOrFail(t, missing);
-  const ns = createTestNetns(t); // removed, with /etc/netns/<ns>, when the test ends
-  if (ns === null) return;
-  const ip = (...args: string[]): void => ipIn(ns, ...args);
-  // The namespace's resolver is a loopback address where nothing listens, and glibc asks nothing
-  // else (files and DNS only): a lookup fails without leaving the namespace.
-  isolateLookups(ns, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
-  ip('link', 'set', 'lo', 'up');
-  ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
-  ip('addr', 'add', '198.18.40.10/24', 'dev', 'eth0');
-  ip('addr', 'add', '198.18.40.1/24', 'dev', 'peer0');
-  ip('link', 'set', 'eth0', 'up');
-  ip('link', 'set', 'peer0', 'up');
-  const rules = `
+test(
+  'in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable, TCP reset → rejected, dead resolver → unresolved',
+  { timeout: 90_000 },
+  (t) => {
+    const missing = netnsUnavailable(['nft']);
+    if (missing) return skipOrFail(t, missing);
+    const ns = createTestNetns(t); // removed, with /etc/netns/<ns>, when the test ends
+    if (ns === null) return;
+    const ip = (...args: string[]): void => ipIn(ns, ...args);
+    // The namespace's resolver is a loopback address where nothing listens, and glibc asks nothing
+    // else (files and DNS only): a lookup fails without leaving the namespace.
+    isolateLookups(ns, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+    ip('link', 'set', 'lo', 'up');
+    ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
+    ip('addr', 'add', '198.18.40.10/24', 'dev', 'eth0');
+    ip('addr', 'add', '198.18.40.1/24', 'dev', 'peer0');
+    ip('link', 'set', 'eth0', 'up');
+    ip('link', 'set', 'peer0', 'up');
+    const rules = `
     table inet netdiag_test {
       chain input {
         type filter hook input priority 0; policy accept;
@@ -386,30 +436,38 @@ test('in a namespace: dropped SYN → blocked, ICMP/route errors → unreachable
         ip daddr 198.18.40.1 tcp dport 443 reject with icmp type host-unreachable
       }
     }`;
-  execFileSync(ipPath(), ['netns', 'exec', ns, findTool('nft') ?? 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync(ipPath(), ['netns', 'exec', ns, findTool('nft') ?? 'nft', '-f', '-'], {
+      input: rules,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
 
-  const targets: NsTarget[] = [
-    { label: 'dropped', host: '198.18.40.1', port: 8883, timeoutMs: 1000 },
-    { label: 'deadline', host: '198.18.40.1', port: 8883, timeoutMs: 600_000, abortAfterMs: 500 },
-    { label: 'reset', host: '198.18.40.1', port: 5671, timeoutMs: 2000 },
-    { label: 'icmpUnreachable', host: '198.18.40.1', port: 443, timeoutMs: 2000 },
-    { label: 'noRoute', host: '198.18.99.1', port: 443, timeoutMs: 2000 },
-    { label: 'deadResolver', host: 'lab-hub.invalid', port: 8883, timeoutMs: 5000 },
-  ];
+    const targets: NsTarget[] = [
+      { label: 'dropped', host: '198.18.40.1', port: 8883, timeoutMs: 1000 },
+      { label: 'deadline', host: '198.18.40.1', port: 8883, timeoutMs: 600_000, abortAfterMs: 500 },
+      { label: 'reset', host: '198.18.40.1', port: 5671, timeoutMs: 2000 },
+      { label: 'icmpUnreachable', host: '198.18.40.1', port: 443, timeoutMs: 2000 },
+      { label: 'noRoute', host: '198.18.99.1', port: 443, timeoutMs: 2000 },
+      { label: 'deadResolver', host: 'lab-hub.invalid', port: 8883, timeoutMs: 5000 },
+    ];
 
-  const r = probeIn(ns, targets);
-  assert.equal(r.dropped?.outcome, 'blocked', JSON.stringify(r.dropped));
-  assert.deepEqual(r.dropped?.error, { phase: 'connect', code: 'ETIMEDOUT', message: 'connect got no answer within 1000 ms' });
-  assert.equal(r.dropped?.tls, undefined);
-  assert.equal(r.deadline?.outcome, 'blocked', JSON.stringify(r.deadline));
-  assert.equal(r.deadline?.error?.code, 'ABORTED');
-  assert.equal(r.reset?.outcome, 'rejected', JSON.stringify(r.reset));
-  assert.equal(r.reset?.error?.code, 'ECONNREFUSED');
-  assert.equal(r.icmpUnreachable?.outcome, 'unreachable', JSON.stringify(r.icmpUnreachable));
-  assert.equal(r.icmpUnreachable?.error?.code, 'EHOSTUNREACH');
-  assert.equal(r.noRoute?.outcome, 'unreachable', JSON.stringify(r.noRoute));
-  assert.equal(r.noRoute?.error?.code, 'ENETUNREACH');
-  assert.equal(r.deadResolver?.outcome, 'unresolved', JSON.stringify(r.deadResolver));
-  assert.equal(r.deadResolver?.error?.phase, 'resolve');
-  assert.equal(r.deadResolver?.address, null);
-});
+    const r = probeIn(ns, targets);
+    assert.equal(r.dropped?.outcome, 'blocked', JSON.stringify(r.dropped));
+    assert.deepEqual(r.dropped?.error, {
+      phase: 'connect',
+      code: 'ETIMEDOUT',
+      message: 'connect got no answer within 1000 ms',
+    });
+    assert.equal(r.dropped?.tls, undefined);
+    assert.equal(r.deadline?.outcome, 'blocked', JSON.stringify(r.deadline));
+    assert.equal(r.deadline?.error?.code, 'ABORTED');
+    assert.equal(r.reset?.outcome, 'rejected', JSON.stringify(r.reset));
+    assert.equal(r.reset?.error?.code, 'ECONNREFUSED');
+    assert.equal(r.icmpUnreachable?.outcome, 'unreachable', JSON.stringify(r.icmpUnreachable));
+    assert.equal(r.icmpUnreachable?.error?.code, 'EHOSTUNREACH');
+    assert.equal(r.noRoute?.outcome, 'unreachable', JSON.stringify(r.noRoute));
+    assert.equal(r.noRoute?.error?.code, 'ENETUNREACH');
+    assert.equal(r.deadResolver?.outcome, 'unresolved', JSON.stringify(r.deadResolver));
+    assert.equal(r.deadResolver?.error?.phase, 'resolve');
+    assert.equal(r.deadResolver?.address, null);
+  },
+);

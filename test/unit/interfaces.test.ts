@@ -6,7 +6,11 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ipv4Broadcast, ipv6Scope, netmaskToPrefix, observeInterfaces, parseIpAddrJson,
+  ipv4Broadcast,
+  ipv6Scope,
+  netmaskToPrefix,
+  observeInterfaces,
+  parseIpAddrJson,
 } from '../../src/probes/interfaces.js';
 import type { InterfaceObservation } from '../../src/probes/types.js';
 import { createTestNetns, ipIn, netnsUnavailable, nodeInNetns, REPO_ROOT, skipOrFail } from '../support/netns.js';
@@ -25,16 +29,52 @@ function makeSysTree(t: TestContext, links: Record<string, Record<string, string
 }
 
 const STATS = {
-  'statistics/rx_packets': '1200', 'statistics/rx_bytes': '345678', 'statistics/rx_errors': '3', 'statistics/rx_dropped': '4',
-  'statistics/tx_packets': '900', 'statistics/tx_bytes': '123456', 'statistics/tx_errors': '0', 'statistics/tx_dropped': '1',
+  'statistics/rx_packets': '1200',
+  'statistics/rx_bytes': '345678',
+  'statistics/rx_errors': '3',
+  'statistics/rx_dropped': '4',
+  'statistics/tx_packets': '900',
+  'statistics/tx_bytes': '123456',
+  'statistics/tx_errors': '0',
+  'statistics/tx_dropped': '1',
 };
 
 const eth0Infos: NetworkInterfaceInfo[] = [
-  { address: '198.18.0.10', netmask: '255.255.255.0', family: 'IPv4', mac: '00:15:5d:aa:bb:cc', internal: false, cidr: '198.18.0.10/24' },
+  {
+    address: '198.18.0.10',
+    netmask: '255.255.255.0',
+    family: 'IPv4',
+    mac: '00:15:5d:aa:bb:cc',
+    internal: false,
+    cidr: '198.18.0.10/24',
+  },
   // Some callers build these without cidr: the prefix must come from the netmask then.
-  { address: '198.18.9.7', netmask: '255.255.255.255', family: 'IPv4', mac: '00:15:5d:aa:bb:cc', internal: false, cidr: null },
-  { address: 'fe80::215:5dff:feaa:bbcc', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '00:15:5d:aa:bb:cc', internal: false, cidr: 'fe80::215:5dff:feaa:bbcc/64', scopeid: 2 },
-  { address: '2001:db8::10', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '00:15:5d:aa:bb:cc', internal: false, cidr: null, scopeid: 0 },
+  {
+    address: '198.18.9.7',
+    netmask: '255.255.255.255',
+    family: 'IPv4',
+    mac: '00:15:5d:aa:bb:cc',
+    internal: false,
+    cidr: null,
+  },
+  {
+    address: 'fe80::215:5dff:feaa:bbcc',
+    netmask: 'ffff:ffff:ffff:ffff::',
+    family: 'IPv6',
+    mac: '00:15:5d:aa:bb:cc',
+    internal: false,
+    cidr: 'fe80::215:5dff:feaa:bbcc/64',
+    scopeid: 2,
+  },
+  {
+    address: '2001:db8::10',
+    netmask: 'ffff:ffff:ffff:ffff::',
+    family: 'IPv6',
+    mac: '00:15:5d:aa:bb:cc',
+    internal: false,
+    cidr: null,
+    scopeid: 0,
+  },
 ];
 
 test('observeInterfaces reads sysfs and every address of a present interface', async (t) => {
@@ -44,10 +84,17 @@ test('observeInterfaces reads sysfs and every address of a present interface', a
   const [eth0] = await observeInterfaces(['eth0'], {
     sysRoot,
     networkInterfaces: () => ({ eth0: eth0Infos }),
-    configuredAddresses: async () => assert.fail('the ip fallback is only for interfaces getifaddrs shows no address for'),
+    configuredAddresses: async () =>
+      assert.fail('the ip fallback is only for interfaces getifaddrs shows no address for'),
   });
   assert.deepEqual(eth0, {
-    name: 'eth0', present: true, ifindex: 2, operState: 'up', adminUp: true, mac: '00:15:5d:aa:bb:cc', mtu: 1500,
+    name: 'eth0',
+    present: true,
+    ifindex: 2,
+    operState: 'up',
+    adminUp: true,
+    mac: '00:15:5d:aa:bb:cc',
+    mtu: 1500,
     ipv4: [
       { address: '198.18.0.10', prefixLength: 24, broadcast: '198.18.0.255' },
       { address: '198.18.9.7', prefixLength: 32, broadcast: null },
@@ -57,7 +104,14 @@ test('observeInterfaces reads sysfs and every address of a present interface', a
       { address: '2001:db8::10', prefixLength: 64, scope: 'global' },
     ],
     counters: {
-      rxPackets: 1200, rxBytes: 345678, rxErrors: 3, rxDropped: 4, txPackets: 900, txBytes: 123456, txErrors: 0, txDropped: 1,
+      rxPackets: 1200,
+      rxBytes: 345678,
+      rxErrors: 3,
+      rxDropped: 4,
+      txPackets: 900,
+      txBytes: 123456,
+      txErrors: 0,
+      txDropped: 1,
     },
   } satisfies InterfaceObservation);
 });
@@ -72,7 +126,10 @@ test('observeInterfaces: a down interface, addresses from the fallback, unreadab
     networkInterfaces: () => ({}),
     configuredAddresses: async (name) => {
       asked.push(name);
-      return [{ family: 4, address: '198.18.0.10', prefixLength: 31 }, { family: 6, address: 'fec0::1', prefixLength: 64 }];
+      return [
+        { family: 4, address: '198.18.0.10', prefixLength: 31 },
+        { family: 6, address: 'fec0::1', prefixLength: 64 },
+      ];
     },
   });
   assert.deepEqual(asked, ['eth0']);
@@ -86,17 +143,50 @@ test('observeInterfaces: a down interface, addresses from the fallback, unreadab
 
 test('observeInterfaces: absent, path-walking and garbage-valued interfaces never throw', async (t) => {
   const sysRoot = makeSysTree(t, {
-    odd0: { operstate: '', flags: 'not-hex', address: '', mtu: 'big', ifindex: '-1', ...STATS, 'statistics/rx_bytes': 'lots' },
+    odd0: {
+      operstate: '',
+      flags: 'not-hex',
+      address: '',
+      mtu: 'big',
+      ifindex: '-1',
+      ...STATS,
+      'statistics/rx_bytes': 'lots',
+    },
   });
-  const throwing = (): NodeJS.Dict<NetworkInterfaceInfo[]> => { throw new Error('getifaddrs: ENOMEM'); };
+  const throwing = (): NodeJS.Dict<NetworkInterfaceInfo[]> => {
+    throw new Error('getifaddrs: ENOMEM');
+  };
   const [eth0, walk, odd0] = await observeInterfaces(['eth0', '../../..', 'odd0'], {
-    sysRoot, networkInterfaces: throwing, configuredAddresses: async () => { throw new Error('no ip'); },
+    sysRoot,
+    networkInterfaces: throwing,
+    configuredAddresses: async () => {
+      throw new Error('no ip');
+    },
   });
-  const absent = { present: false, ifindex: null, operState: null, adminUp: null, mac: null, mtu: null, ipv4: [], ipv6: [], counters: null };
+  const absent = {
+    present: false,
+    ifindex: null,
+    operState: null,
+    adminUp: null,
+    mac: null,
+    mtu: null,
+    ipv4: [],
+    ipv6: [],
+    counters: null,
+  };
   assert.deepEqual(eth0, { name: 'eth0', ...absent });
   assert.deepEqual(walk, { name: '../../..', ...absent });
   assert.deepEqual(odd0, {
-    name: 'odd0', present: true, ifindex: null, operState: null, adminUp: null, mac: null, mtu: null, ipv4: [], ipv6: [], counters: null,
+    name: 'odd0',
+    present: true,
+    ifindex: null,
+    operState: null,
+    adminUp: null,
+    mac: null,
+    mtu: null,
+    ipv4: [],
+    ipv6: [],
+    counters: null,
   });
 });
 
@@ -137,14 +227,17 @@ test('netmaskToPrefix', () => {
 
 test('parseIpAddrJson keeps well-formed addresses only', () => {
   const text = JSON.stringify([
-    { ifname: 'eth0', addr_info: [
-      { family: 'inet', local: '198.18.0.10', prefixlen: 24 },
-      { family: 'inet6', local: '2001:db8::10', prefixlen: 64 },
-      { family: 'inet', local: '198.18.0.11', prefixlen: 33 },
-      { family: 'inet', local: 'x', prefixlen: 24 },
-      { family: 'inet6', local: '2001:db8::11' },
-      null,
-    ] },
+    {
+      ifname: 'eth0',
+      addr_info: [
+        { family: 'inet', local: '198.18.0.10', prefixlen: 24 },
+        { family: 'inet6', local: '2001:db8::10', prefixlen: 64 },
+        { family: 'inet', local: '198.18.0.11', prefixlen: 33 },
+        { family: 'inet', local: 'x', prefixlen: 24 },
+        { family: 'inet6', local: '2001:db8::11' },
+        null,
+      ],
+    },
     { ifname: 'weird', addr_info: 'nope' },
   ]);
   assert.deepEqual(parseIpAddrJson(text), [
@@ -194,7 +287,10 @@ test('observeInterfaces in a namespace: eth0 up, down, no carrier, and a missing
     { address: '198.18.7.10', prefixLength: 24, broadcast: '198.18.7.255' },
     { address: '198.18.8.1', prefixLength: 32, broadcast: null },
   ]);
-  assert.deepEqual(eth0?.ipv6.find((a) => a.scope === 'global'), { address: '2001:db8:7::10', prefixLength: 64, scope: 'global' });
+  assert.deepEqual(
+    eth0?.ipv6.find((a) => a.scope === 'global'),
+    { address: '2001:db8:7::10', prefixLength: 64, scope: 'global' },
+  );
   assert.ok(eth0?.counters && eth0.counters.txPackets >= 0);
   assert.equal(eth1?.present, false);
   // The kernel's own table, read from /proc, not from `ip route`.
@@ -205,7 +301,10 @@ test('observeInterfaces in a namespace: eth0 up, down, no carrier, and a missing
   const [down] = observeIn(ns, ['eth0']).interfaces;
   assert.equal(down?.adminUp, false);
   assert.equal(down?.operState, 'down');
-  assert.deepEqual(down?.ipv4.map((a) => `${a.address}/${a.prefixLength}`), ['198.18.7.10/24', '198.18.8.1/32']);
+  assert.deepEqual(
+    down?.ipv4.map((a) => `${a.address}/${a.prefixLength}`),
+    ['198.18.7.10/24', '198.18.8.1/32'],
+  );
 
   // Admin up, but the other end of the cable is down.
   ipIn(ns, 'link', 'set', 'peer0', 'down');
@@ -213,5 +312,8 @@ test('observeInterfaces in a namespace: eth0 up, down, no carrier, and a missing
   const [noCarrier] = observeIn(ns, ['eth0']).interfaces;
   assert.equal(noCarrier?.adminUp, true);
   assert.notEqual(noCarrier?.operState, 'up');
-  assert.deepEqual(noCarrier?.ipv4.map((a) => a.address), ['198.18.7.10', '198.18.8.1']);
+  assert.deepEqual(
+    noCarrier?.ipv4.map((a) => a.address),
+    ['198.18.7.10', '198.18.8.1'],
+  );
 });

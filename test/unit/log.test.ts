@@ -31,9 +31,17 @@ describe('maskSecrets', () => {
     ['a shared access key on its own', `SharedAccessKey=${KEY}`, []],
     ['a shared access key in lower case', `sharedaccesskey=${KEY}`, []],
     ['a connection string inside JSON text', JSON.stringify({ connectionString: SECRETS.cs, n: 1 }), ['"n":1']],
-    ['a connection string in single quotes', `bad connection string '${SECRETS.cs}' (UnauthorizedError)`, ['(UnauthorizedError)']],
+    [
+      'a connection string in single quotes',
+      `bad connection string '${SECRETS.cs}' (UnauthorizedError)`,
+      ['(UnauthorizedError)'],
+    ],
     ['two secrets in one line', `${SECRETS.cs} then ${SECRETS.sas}`, [' then ']],
-    ['a connection string signed with a SAS token', `HostName=hub.azure-devices.net;DeviceId=edge1;SharedAccessSignature=${SECRETS.sas}`, []],
+    [
+      'a connection string signed with a SAS token',
+      `HostName=hub.azure-devices.net;DeviceId=edge1;SharedAccessSignature=${SECRETS.sas}`,
+      [],
+    ],
   ];
   for (const [name, input, kept] of cases) {
     test(name, () => {
@@ -76,11 +84,18 @@ function runLogger(code: string, level = 'info', env: NodeJS.ProcessEnv = {}): L
   if (!('NETDIAG_LOG_LEVEL' in env)) delete childEnv['NETDIAG_LOG_LEVEL'];
   delete childEnv['RuntimeLogLevel'];
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: REPO, env: childEnv, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL',
+    cwd: REPO,
+    env: childEnv,
+    encoding: 'utf8',
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
   });
   assert.equal(r.error, undefined, `child failed to run: ${String(r.error)}`);
   assert.equal(r.status, 0, `child exited ${String(r.status)}: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = r.stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { stdout: r.stdout, stderr: r.stderr, lines };
 }
 
@@ -88,51 +103,68 @@ function runLogger(code: string, level = 'info', env: NodeJS.ProcessEnv = {}): L
 function assertNoSecrets(run: LogRun, expectedLines: number, unmarked: number[] = []): void {
   assert.equal(run.stdout, '', 'logs go to stderr, never stdout');
   assert.equal(run.lines.length, expectedLines, `expected ${expectedLines} log lines:\n${run.stderr}`);
-  for (const secret of FORBIDDEN) assert.ok(!run.stderr.includes(secret), `${secret} appears in the log:\n${run.stderr}`);
+  for (const secret of FORBIDDEN)
+    assert.ok(!run.stderr.includes(secret), `${secret} appears in the log:\n${run.stderr}`);
   run.lines.forEach((line, i) => {
-    if (!unmarked.includes(i)) assert.ok(JSON.stringify(line).includes('<redacted>'), `line ${i} shows where a secret was removed: ${JSON.stringify(line)}`);
+    if (!unmarked.includes(i))
+      assert.ok(
+        JSON.stringify(line).includes('<redacted>'),
+        `line ${i} shows where a secret was removed: ${JSON.stringify(line)}`,
+      );
   });
 }
 
 describe('createLogger never writes a secret (child process, stderr captured)', () => {
   test('in the message text, including printf-style arguments', () => {
-    const run = runLogger([
-      'log.info(`connecting with ${S.cs}`);',
-      'log.warn(`token ${S.sas}`);',
-      "log.info('module connection string %s', S.moduleCs);",
-      "log.error({ attempt: 2 }, 'auth failed for ' + S.cs);",
-    ].join('\n'));
+    const run = runLogger(
+      [
+        'log.info(`connecting with ${S.cs}`);',
+        'log.warn(`token ${S.sas}`);',
+        "log.info('module connection string %s', S.moduleCs);",
+        "log.error({ attempt: 2 }, 'auth failed for ' + S.cs);",
+      ].join('\n'),
+    );
     assertNoSecrets(run, 4);
     assert.equal(run.lines[3]!['attempt'], 2, 'other fields are kept');
     assert.match(String(run.lines[0]!['msg']), /^connecting with HostName=<redacted>/);
   });
 
   test('in object fields, at the top level and nested, under any field name', () => {
-    const run = runLogger([
-      "log.info({ conn: S.cs }, 'field');",
-      "log.info({ connectionString: S.cs, key: S.key, token: S.sas }, 'known secret names');",
-      "log.info({ settings: { edge: { cs: S.moduleCs } }, list: [S.sas, 'plain'] }, 'nested');",
-      "log.info({ auth: { sharedAccessKey: S.key, password: 'hunter2' + S.key } }, 'nested known names');",
-    ].join('\n'));
+    const run = runLogger(
+      [
+        "log.info({ conn: S.cs }, 'field');",
+        "log.info({ connectionString: S.cs, key: S.key, token: S.sas }, 'known secret names');",
+        "log.info({ settings: { edge: { cs: S.moduleCs } }, list: [S.sas, 'plain'] }, 'nested');",
+        "log.info({ auth: { sharedAccessKey: S.key, password: 'hunter2' + S.key } }, 'nested known names');",
+      ].join('\n'),
+    );
     assertNoSecrets(run, 4);
     assert.deepEqual((run.lines[2]!['list'] as unknown[])[1], 'plain');
   });
 
   test('inside an Error message, as err or any other field, and in a nested cause-like object', () => {
-    const run = runLogger([
-      "log.error({ err: new Error('amqp:unauthorized-access ' + S.cs) }, 'connect failed');",
-      "log.error({ reason: new TypeError('bad token ' + S.sas), queued: 3 }, 'send failed');",
-      "const e = new Error('wrapper'); e.response = { headers: { authorization: S.sas } }; log.warn({ err: e }, 'with extra props');",
-      "log.error(new Error('positional ' + S.cs), 'positional error with a message');",
-    ].join('\n'));
+    const run = runLogger(
+      [
+        "log.error({ err: new Error('amqp:unauthorized-access ' + S.cs) }, 'connect failed');",
+        "log.error({ reason: new TypeError('bad token ' + S.sas), queued: 3 }, 'send failed');",
+        "const e = new Error('wrapper'); e.response = { headers: { authorization: S.sas } }; log.warn({ err: e }, 'with extra props');",
+        "log.error(new Error('positional ' + S.cs), 'positional error with a message');",
+      ].join('\n'),
+    );
     assertNoSecrets(run, 4, [2]);
-    assert.match(JSON.stringify(run.lines[0]!['err']), /amqp:unauthorized-access/, 'the useful part of the error stays');
+    assert.match(
+      JSON.stringify(run.lines[0]!['err']),
+      /amqp:unauthorized-access/,
+      'the useful part of the error stays',
+    );
     assert.equal(run.lines[1]!['queued'], 3);
     assert.equal(run.lines[2]!['msg'], 'with extra props');
   });
 
   test('an Error under err keeps its type name and code', {}, () => {
-    const [line] = runLogger("const e = new TypeError('refused'); e.code = 'ECONNREFUSED'; log.error({ err: e }, 'connect failed');").lines;
+    const [line] = runLogger(
+      "const e = new TypeError('refused'); e.code = 'ECONNREFUSED'; log.error({ err: e }, 'connect failed');",
+    ).lines;
     assert.ok(line);
     const err = line['err'] as Record<string, unknown>;
     assert.equal(err['code'], 'ECONNREFUSED');
@@ -140,14 +172,13 @@ describe('createLogger never writes a secret (child process, stderr captured)', 
   });
 
   test('an Error logged on its own, without a message', {}, () => {
-    const run = runLogger([
-      "log.error(new Error('bare ' + S.cs));",
-      "log.error({ err: new Error('no message ' + S.sas) });",
-    ].join('\n'));
+    const run = runLogger(
+      ["log.error(new Error('bare ' + S.cs));", "log.error({ err: new Error('no message ' + S.sas) });"].join('\n'),
+    );
     assertNoSecrets(run, 2);
   });
 
-  test('in a child logger\'s bindings', {}, () => {
+  test("in a child logger's bindings", {}, () => {
     assertNoSecrets(runLogger("log.child({ conn: S.cs }).info('from a child');"), 1);
   });
 });
@@ -155,20 +186,32 @@ describe('createLogger never writes a secret (child process, stderr captured)', 
 describe('createLogger levels', () => {
   test('"warning" (IoT Edge RuntimeLogLevel spelling) means warn', () => {
     const run = runLogger("log.info('hidden'); log.warn('shown');", 'warning');
-    assert.deepEqual(run.lines.map((l) => l['msg']), ['shown']);
+    assert.deepEqual(
+      run.lines.map((l) => l['msg']),
+      ['shown'],
+    );
   });
 
   test('NETDIAG_LOG_LEVEL is the default level', () => {
     const run = runLogger(
-      "const { createLogger: make } = await import(" + JSON.stringify(LOG_MODULE) + "); const l = make(); l.info('hidden'); l.error('shown');",
-      'silent', { NETDIAG_LOG_LEVEL: 'ERROR' },
+      'const { createLogger: make } = await import(' +
+        JSON.stringify(LOG_MODULE) +
+        "); const l = make(); l.info('hidden'); l.error('shown');",
+      'silent',
+      { NETDIAG_LOG_LEVEL: 'ERROR' },
     );
-    assert.deepEqual(run.lines.map((l) => l['msg']), ['shown']);
+    assert.deepEqual(
+      run.lines.map((l) => l['msg']),
+      ['shown'],
+    );
   });
 
   test('an unknown level falls back to info', () => {
     const run = runLogger("log.debug('hidden'); log.info('shown');", 'chatty');
-    assert.deepEqual(run.lines.map((l) => l['msg']), ['shown']);
+    assert.deepEqual(
+      run.lines.map((l) => l['msg']),
+      ['shown'],
+    );
   });
 
   test('lines are structured JSON with a level, a time and the agent name', () => {

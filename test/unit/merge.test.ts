@@ -20,9 +20,22 @@ function report(over: Partial<Report>): Report {
 }
 
 const blockedFirewall = report({
-  status: 'unhealthy', failingComponent: 'firewall',
-  components: { ...report({}).components, firewall: { status: 'unhealthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443, { outcome: 'blocked' })] } },
-  findings: [{ code: 'FW_PORT_BLOCKED', severity: 'error', component: 'firewall', subject: 'hub:443', message: 'dropped', guidance: 'open it' }],
+  status: 'unhealthy',
+  failingComponent: 'firewall',
+  components: {
+    ...report({}).components,
+    firewall: { status: 'unhealthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443, { outcome: 'blocked' })] },
+  },
+  findings: [
+    {
+      code: 'FW_PORT_BLOCKED',
+      severity: 'error',
+      component: 'firewall',
+      subject: 'hub:443',
+      message: 'dropped',
+      guidance: 'open it',
+    },
+  ],
 });
 
 test('merge: the literal reports used here are valid Reports', () => {
@@ -32,16 +45,28 @@ test('merge: the literal reports used here are valid Reports', () => {
 
 test('merge: a DNS-only run keeps the firewall fault it did not look at', () => {
   const dnsOnly = report({
-    checkId: '00000000-0000-4000-8000-000000000002', trigger: 'method', startedAt: '2026-11-26T06:05:00.000Z',
-    components: { ip: { status: 'skipped', interfaces: [], defaultGateway: null }, dns: report({}).components.dns, firewall: { status: 'skipped', upstreamProtocol: 'Amqp', endpoints: [] } },
+    checkId: '00000000-0000-4000-8000-000000000002',
+    trigger: 'method',
+    startedAt: '2026-11-26T06:05:00.000Z',
+    components: {
+      ip: { status: 'skipped', interfaces: [], defaultGateway: null },
+      dns: report({}).components.dns,
+      firewall: { status: 'skipped', upstreamProtocol: 'Amqp', endpoints: [] },
+    },
   });
   const merged = mergeSkipped(dnsOnly, blockedFirewall);
   assertValidReport(merged);
   assert.equal(merged.status, 'unhealthy');
   assert.equal(merged.failingComponent, 'firewall');
-  assert.deepEqual(merged.findings.map((f) => f.code), ['FW_PORT_BLOCKED']);
+  assert.deepEqual(
+    merged.findings.map((f) => f.code),
+    ['FW_PORT_BLOCKED'],
+  );
   assert.equal(merged.checkId, dnsOnly.checkId);
-  assert.deepEqual(merged.carriedOver?.map((c) => `${c.component}@${c.checkId}`), [`ip@${blockedFirewall.checkId}`, `firewall@${blockedFirewall.checkId}`]);
+  assert.deepEqual(
+    merged.carriedOver?.map((c) => `${c.component}@${c.checkId}`),
+    [`ip@${blockedFirewall.checkId}`, `firewall@${blockedFirewall.checkId}`],
+  );
 });
 
 test('merge: a full run replaces everything and carries nothing', () => {

@@ -10,7 +10,13 @@ import { resolveSync } from '../../src/config/resolve.js';
 import type { CheckConfig } from '../../src/config/types.js';
 import { fitResponse } from '../../src/module/agent.js';
 import {
-  METHOD_DEADLINE_MAX_MS, METHOD_MAX_ENDPOINTS, PayloadError, configForRequest, parseRunDiagnostics, requestKey, type RunDiagnosticsRequest,
+  METHOD_DEADLINE_MAX_MS,
+  METHOD_MAX_ENDPOINTS,
+  PayloadError,
+  configForRequest,
+  parseRunDiagnostics,
+  requestKey,
+  type RunDiagnosticsRequest,
 } from '../../src/module/method-payload.js';
 import type { Finding, Report } from '../../src/report/types.js';
 import { healthyGateway, healthyServer, HUB } from '../support/observations.js';
@@ -25,18 +31,33 @@ describe('parseRunDiagnostics: accepted payloads', () => {
     ['undefined (no payload)', undefined, {}],
     ['an empty object', {}, {}],
     ['one component', { components: ['dns'] }, { components: ['dns'] }],
-    ['components in any order come out in layer order', { components: ['firewall', 'ip'] }, { components: ['ip', 'firewall'] }],
+    [
+      'components in any order come out in layer order',
+      { components: ['firewall', 'ip'] },
+      { components: ['ip', 'firewall'] },
+    ],
     ['components in any letter case', { components: ['DNS', 'Firewall'] }, { components: ['dns', 'firewall'] }],
     ['all three', { components: ['ip', 'dns', 'firewall'] }, { components: ['ip', 'dns', 'firewall'] }],
     ['timeoutMs', { timeoutMs: 1000 }, { timeoutMs: 1000 }],
     ['deadlineMs at the cap', { deadlineMs: METHOD_DEADLINE_MAX_MS }, { deadlineMs: 25000 }],
     ['deadlineMs at the minimum', { deadlineMs: 500 }, { deadlineMs: 500 }],
-    ['endpoints as objects', { endpoints: [{ host: 'Reg.AzureCR.io', port: 443 }] }, { endpoints: [{ host: 'reg.azurecr.io', port: 443 }] }],
-    ['an IPv6 endpoint', { endpoints: [{ host: 'fd00::1', port: 8883 }] }, { endpoints: [{ host: 'fd00::1', port: 8883 }] }],
+    [
+      'endpoints as objects',
+      { endpoints: [{ host: 'Reg.AzureCR.io', port: 443 }] },
+      { endpoints: [{ host: 'reg.azurecr.io', port: 443 }] },
+    ],
+    [
+      'an IPv6 endpoint',
+      { endpoints: [{ host: 'fd00::1', port: 8883 }] },
+      { endpoints: [{ host: 'fd00::1', port: 8883 }] },
+    ],
     ['16 endpoints', { endpoints: endpoints(16) }, { endpoints: endpoints(16) }],
     ['an empty endpoint list', { endpoints: [] }, { endpoints: [] }],
-    ['everything', { components: ['firewall'], timeoutMs: 2000, deadlineMs: 10000, endpoints: [{ host: 'a.example', port: 5671 }] },
-      { components: ['firewall'], timeoutMs: 2000, deadlineMs: 10000, endpoints: [{ host: 'a.example', port: 5671 }] }],
+    [
+      'everything',
+      { components: ['firewall'], timeoutMs: 2000, deadlineMs: 10000, endpoints: [{ host: 'a.example', port: 5671 }] },
+      { components: ['firewall'], timeoutMs: 2000, deadlineMs: 10000, endpoints: [{ host: 'a.example', port: 5671 }] },
+    ],
   ];
   for (const [name, payload, expected] of cases) {
     test(name, () => assert.deepEqual(parseRunDiagnostics(payload), expected));
@@ -55,13 +76,23 @@ describe('parseRunDiagnostics: refused payloads → PayloadError {code, message}
     ['a number', 42, 'InvalidPayload', /JSON object/],
     ['a boolean', true, 'InvalidPayload', /JSON object/],
     ['an array', [{ components: ['dns'] }], 'InvalidPayload', /JSON object/],
-    ['an unknown key', { component: ['dns'] }, 'UnknownProperty', /component\b.*allowed: components, timeoutMs, deadlineMs, endpoints/],
+    [
+      'an unknown key',
+      { component: ['dns'] },
+      'UnknownProperty',
+      /component\b.*allowed: components, timeoutMs, deadlineMs, endpoints/,
+    ],
     ['several unknown keys', { verbose: true, force: 1, deadlineMs: 1000 }, 'UnknownProperty', /verbose, force/],
     ['components empty', { components: [] }, 'InvalidValue', /components.*non-empty/],
     ['components unknown', { components: ['dns', 'disk'] }, 'InvalidValue', /"disk".*components.*ip, dns, firewall/],
     ['components not a list', { components: { dns: true } }, 'InvalidValue', /components/],
     ['components of the wrong type', { components: [1] }, 'InvalidValue', /components/],
-    ['components with more than three entries', { components: ['ip', 'dns', 'firewall', 'ip'] }, 'InvalidValue', /components/],
+    [
+      'components with more than three entries',
+      { components: ['ip', 'dns', 'firewall', 'ip'] },
+      'InvalidValue',
+      /components/,
+    ],
     ['timeoutMs a string of words', { timeoutMs: 'fast' }, 'InvalidValue', /"fast".*timeoutMs.*whole number/],
     ['timeoutMs a boolean', { timeoutMs: true }, 'InvalidValue', /timeoutMs/],
     ['timeoutMs a fraction', { timeoutMs: 1500.5 }, 'InvalidValue', /timeoutMs/],
@@ -74,23 +105,41 @@ describe('parseRunDiagnostics: refused payloads → PayloadError {code, message}
     ['more than 16 endpoints', { endpoints: endpoints(17) }, 'InvalidValue', /endpoints.*at most 16/],
     ['endpoints as one string', { endpoints: 'reg.azurecr.io:443' }, 'InvalidValue', /endpoints.*array/],
     ['endpoints as one object', { endpoints: { host: 'reg.azurecr.io', port: 443 } }, 'InvalidValue', /endpoints/],
-    ['an endpoint without a port', { endpoints: [{ host: 'reg.azurecr.io' }] }, 'InvalidValue', /endpoints.*1 to 65535/],
+    [
+      'an endpoint without a port',
+      { endpoints: [{ host: 'reg.azurecr.io' }] },
+      'InvalidValue',
+      /endpoints.*1 to 65535/,
+    ],
     ['an endpoint with port 0', { endpoints: [{ host: 'reg.azurecr.io', port: 0 }] }, 'InvalidValue', /endpoints/],
-    ['an endpoint with an extra key', { endpoints: [{ host: 'reg.azurecr.io', port: 443, tls: false }] }, 'InvalidValue', /endpoints.*\{host, port\}/],
-    ['an endpoint with a bad host', { endpoints: [{ host: 'not a host', port: 443 }] }, 'InvalidValue', /"not a host".*endpoints/],
+    [
+      'an endpoint with an extra key',
+      { endpoints: [{ host: 'reg.azurecr.io', port: 443, tls: false }] },
+      'InvalidValue',
+      /endpoints.*\{host, port\}/,
+    ],
+    [
+      'an endpoint with a bad host',
+      { endpoints: [{ host: 'not a host', port: 443 }] },
+      'InvalidValue',
+      /"not a host".*endpoints/,
+    ],
     ['an endpoint that is a number', { endpoints: [443] }, 'InvalidValue', /endpoints/],
   ];
   for (const [name, payload, code, message] of cases) {
     test(`${name} → ${code}`, () => {
-      assert.throws(() => parseRunDiagnostics(payload), (err: unknown) => {
-        assert.ok(err instanceof PayloadError, `expected PayloadError, got ${String(err)}`);
-        assert.equal(err.name, 'PayloadError');
-        assert.equal(err.code, code);
-        assert.match(err.message, message);
-        assert.ok(!err.message.includes('\n'), 'one line');
-        assert.ok(err.message.length < 400, 'short enough to read in the portal');
-        return true;
-      });
+      assert.throws(
+        () => parseRunDiagnostics(payload),
+        (err: unknown) => {
+          assert.ok(err instanceof PayloadError, `expected PayloadError, got ${String(err)}`);
+          assert.equal(err.name, 'PayloadError');
+          assert.equal(err.code, code);
+          assert.match(err.message, message);
+          assert.ok(!err.message.includes('\n'), 'one line');
+          assert.ok(err.message.length < 400, 'short enough to read in the portal');
+          return true;
+        },
+      );
     });
   }
 
@@ -100,7 +149,9 @@ describe('parseRunDiagnostics: refused payloads → PayloadError {code, message}
       assert.fail('expected a PayloadError');
     } catch (err) {
       assert.ok(err instanceof PayloadError);
-      const body = JSON.parse(JSON.stringify({ error: { code: err.code, message: err.message } })) as { error: { code: string; message: string } };
+      const body = JSON.parse(JSON.stringify({ error: { code: err.code, message: err.message } })) as {
+        error: { code: string; message: string };
+      };
       assert.equal(body.error.code, 'InvalidValue');
       assert.match(body.error.message, /99999/);
     }
@@ -108,14 +159,21 @@ describe('parseRunDiagnostics: refused payloads → PayloadError {code, message}
 });
 
 describe('configForRequest', () => {
-  const base: CheckConfig = resolveSync({ env: { NETDIAG_TIMEOUT: '4000', NETDIAG_DEADLINE: '20000', NETDIAG_HUB: 'h.azure-devices.net' } });
+  const base: CheckConfig = resolveSync({
+    env: { NETDIAG_TIMEOUT: '4000', NETDIAG_DEADLINE: '20000', NETDIAG_HUB: 'h.azure-devices.net' },
+  });
 
   test('an empty request keeps the base configuration', () => {
     assert.deepEqual(configForRequest(base, {}), base);
   });
 
-  test('the request\'s components, timeout, deadline and endpoints replace the base ones; the rest is kept', () => {
-    const c = configForRequest(base, { components: ['dns'], timeoutMs: 1000, deadlineMs: 5000, endpoints: [{ host: 'a.example', port: 443 }] });
+  test("the request's components, timeout, deadline and endpoints replace the base ones; the rest is kept", () => {
+    const c = configForRequest(base, {
+      components: ['dns'],
+      timeoutMs: 1000,
+      deadlineMs: 5000,
+      endpoints: [{ host: 'a.example', port: 443 }],
+    });
     assert.deepEqual(c.components, ['dns']);
     assert.equal(c.timeoutMs, 1000);
     assert.equal(c.deadlineMs, 5000);
@@ -187,9 +245,12 @@ describe('fitResponse: a method response stays under 128 KB', () => {
   function report(over: Partial<Report> = {}): Report {
     const healthy = healthyComponents();
     return makeReport({
-      checkId: '9b2f4c1e-3d5a-4e6f-8a7b-1c2d3e4f5a6b', trigger: 'method', durationMs: 640,
+      checkId: '9b2f4c1e-3d5a-4e6f-8a7b-1c2d3e4f5a6b',
+      trigger: 'method',
+      durationMs: 640,
       components: { ...healthy, ip: { ...healthy.ip, defaultGateway: healthyGateway({ rttMs: 0.3 }) } },
-      timings: { ip: 10, dns: 20, firewall: 30 }, ...over,
+      timings: { ip: 10, dns: 20, firewall: 30 },
+      ...over,
     });
   }
 
@@ -202,9 +263,19 @@ describe('fitResponse: a method response stays under 128 KB', () => {
   test('a report bloated by DNS answers and IPv6 addresses is slimmed, marked truncated, and still a valid Report', () => {
     const r = report();
     const answers = Array.from({ length: 400 }, (_, i) => `198.18.${Math.floor(i / 250)}.${i % 250}`);
-    r.components.dns.servers = Array.from({ length: 8 }, (_, i) => healthyServer(`198.18.0.${50 + i}`, {
-      queries: Array.from({ length: 8 }, (_, j) => ({ name: `n${j}.${HUB}`, type: 'A' as const, outcome: 'answered' as const, rcode: 'NOERROR', answers, rttMs: 1, transport: 'tcp' as const })),
-    }));
+    r.components.dns.servers = Array.from({ length: 8 }, (_, i) =>
+      healthyServer(`198.18.0.${50 + i}`, {
+        queries: Array.from({ length: 8 }, (_, j) => ({
+          name: `n${j}.${HUB}`,
+          type: 'A' as const,
+          outcome: 'answered' as const,
+          rcode: 'NOERROR',
+          answers,
+          rttMs: 1,
+          transport: 'tcp' as const,
+        })),
+      }),
+    );
     assertValidReport(r);
     assert.ok(Buffer.byteLength(JSON.stringify(r)) > LIMIT, 'the input is over the limit');
     const out = fitResponse(r) as Report & { truncated?: boolean };
@@ -219,7 +290,12 @@ describe('fitResponse: a method response stays under 128 KB', () => {
 
   test('a report that slimming cannot save falls back to the compact twin form, still under the limit', () => {
     const findings: Finding[] = Array.from({ length: 200 }, (_, i) => ({
-      code: 'FW_PORT_BLOCKED', severity: 'error', component: 'firewall', subject: `h${i}.example:443`, message: 'm'.repeat(800), guidance: 'g'.repeat(800),
+      code: 'FW_PORT_BLOCKED',
+      severity: 'error',
+      component: 'firewall',
+      subject: `h${i}.example:443`,
+      message: 'm'.repeat(800),
+      guidance: 'g'.repeat(800),
     }));
     const r = report({ status: 'unhealthy', failingComponent: 'firewall', findings });
     assertValidReport(r);

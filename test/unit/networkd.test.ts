@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  assignmentOf, globMatches, matchNetworkFile, normalizeMac, parseNetworkFile, readNetworkdDir,
+  assignmentOf,
+  globMatches,
+  matchNetworkFile,
+  normalizeMac,
+  parseNetworkFile,
+  readNetworkdDir,
 } from '../../src/probes/networkd.js';
 import type { NetworkdFs } from '../../src/probes/networkd.js';
 import type { NetworkdFile } from '../../src/probes/types.js';
@@ -14,7 +19,18 @@ const DIR = fileURLToPath(new URL('../fixtures/networkd/', import.meta.url));
 const scenario = (name: string): string => join(DIR, name);
 
 function file(path: string, fields: Partial<NetworkdFile> = {}): NetworkdFile {
-  return { path, matchNames: [], matchMacs: [], matchOther: [], dhcp: null, addresses: [], gateways: [], dns: [], problems: [], ...fields };
+  return {
+    path,
+    matchNames: [],
+    matchMacs: [],
+    matchOther: [],
+    dhcp: null,
+    addresses: [],
+    gateways: [],
+    dns: [],
+    problems: [],
+    ...fields,
+  };
 }
 
 async function eth0In(name: string, mac: string | null = '00:15:5d:aa:bb:cc'): Promise<NetworkdFile | null> {
@@ -33,9 +49,15 @@ test('dhcp/: the stock CBL-Mariner catch-all applies to eth0 and means DHCP', as
 
 test('static/: the static file sorts before the catch-all and wins; Address/Gateway/DNS as written', async () => {
   const match = await eth0In('static');
-  assert.deepEqual(match, file(join(scenario('static'), '10-eth0.network'), {
-    matchNames: ['eth0'], addresses: ['198.18.0.10/24'], gateways: ['198.18.0.1'], dns: ['198.18.1.53', '198.18.1.54'],
-  }));
+  assert.deepEqual(
+    match,
+    file(join(scenario('static'), '10-eth0.network'), {
+      matchNames: ['eth0'],
+      addresses: ['198.18.0.10/24'],
+      gateways: ['198.18.0.1'],
+      dns: ['198.18.1.53', '198.18.1.54'],
+    }),
+  );
   assert.equal(assignmentOf(match), 'static');
 });
 
@@ -59,19 +81,28 @@ test('static-no-gateway/ and static-no-prefix/: static, with what is missing vis
 
 test('static-sections/: [Address] and [Route] sections accumulate; DNS= empty resets the list', async () => {
   const match = await eth0In('static-sections');
-  assert.deepEqual(match, file(join(scenario('static-sections'), '20-eth0.network'), {
-    matchNames: ['eth0', 'eth1'],
-    dhcp: 'no',
-    addresses: ['198.18.0.10/24', '2001:db8::10/64'],
-    gateways: ['198.18.0.1', '_ipv6ra'],
-    dns: ['198.18.1.53', '198.18.1.54:53', '[2001:db8::53]:53%eth0#dns.contoso.local'],
-  }));
+  assert.deepEqual(
+    match,
+    file(join(scenario('static-sections'), '20-eth0.network'), {
+      matchNames: ['eth0', 'eth1'],
+      dhcp: 'no',
+      addresses: ['198.18.0.10/24', '2001:db8::10/64'],
+      gateways: ['198.18.0.1', '_ipv6ra'],
+      dns: ['198.18.1.53', '198.18.1.54:53', '[2001:db8::53]:53%eth0#dns.contoso.local'],
+    }),
+  );
   assert.equal(assignmentOf(match), 'static');
 });
 
 test('mac-match/: MACAddress= in any spelling matches the link MAC; other MACs fall through', async () => {
-  assert.equal((await eth0In('mac-match', '00:15:5D:4E:15:2C'))?.path, join(scenario('mac-match'), '10-by-mac.network'));
-  assert.equal((await eth0In('mac-match', '00:15:5d:00:00:01'))?.path, join(scenario('mac-match'), '20-eth-dhcp.network'));
+  assert.equal(
+    (await eth0In('mac-match', '00:15:5D:4E:15:2C'))?.path,
+    join(scenario('mac-match'), '10-by-mac.network'),
+  );
+  assert.equal(
+    (await eth0In('mac-match', '00:15:5d:00:00:01'))?.path,
+    join(scenario('mac-match'), '20-eth-dhcp.network'),
+  );
   assert.equal((await eth0In('mac-match', null))?.path, join(scenario('mac-match'), '20-eth-dhcp.network'));
   assert.equal(assignmentOf(await eth0In('mac-match', null)), 'dhcp');
 });
@@ -80,8 +111,13 @@ test('masked-and-broken/: empty file skipped, no-[Match] file ignored, README.tx
   const dir = scenario('masked-and-broken');
   const { files, problems } = await readNetworkdDir(dir);
   assert.deepEqual(problems, []);
-  assert.deepEqual(files.map((f) => f.path), [join(dir, '10-nomatch.network'), join(dir, '20-broken.network')]);
-  assert.deepEqual(files[0]?.problems, ['no [Match] setting: systemd-networkd ignores this file (Name=* would match every interface)']);
+  assert.deepEqual(
+    files.map((f) => f.path),
+    [join(dir, '10-nomatch.network'), join(dir, '20-broken.network')],
+  );
+  assert.deepEqual(files[0]?.problems, [
+    'no [Match] setting: systemd-networkd ignores this file (Name=* would match every interface)',
+  ]);
 
   const broken = files[1];
   assert.deepEqual(broken?.matchNames, ['eth0']);
@@ -89,9 +125,10 @@ test('masked-and-broken/: empty file skipped, no-[Match] file ignored, README.tx
   assert.deepEqual(broken?.addresses, ['198.18.0.10/24', '198.18.0.11/24']);
   assert.deepEqual(broken?.gateways, ['198.18.0.1']);
   assert.deepEqual(broken?.dns, ['198.18.1.53']);
-  assert.deepEqual(broken?.problems.map((p) => p.split(':')[0]), [
-    'line 2', 'line 3', 'line 6', 'line 7', 'line 10', 'line 11', 'line 12', 'line 14', 'line 16', 'line 17',
-  ]);
+  assert.deepEqual(
+    broken?.problems.map((p) => p.split(':')[0]),
+    ['line 2', 'line 3', 'line 6', 'line 7', 'line 10', 'line 11', 'line 12', 'line 14', 'line 16', 'line 17'],
+  );
 
   const match = matchNetworkFile(files, 'eth0', null);
   assert.equal(match?.path, join(dir, '20-broken.network'));
@@ -120,7 +157,15 @@ test('readNetworkdDir: byte order, not locale order; unreadable files are proble
     '/n/10-x.network': '[Match]\nName=eth9\n',
   };
   const fs: NetworkdFs = {
-    readdir: async () => ['a.network', 'B.network', 'denied.network', 'notes.txt', '.network', '10-x.network', 'x.network.d'],
+    readdir: async () => [
+      'a.network',
+      'B.network',
+      'denied.network',
+      'notes.txt',
+      '.network',
+      '10-x.network',
+      'x.network.d',
+    ],
     readFile: async (p) => {
       const text = contents[p];
       if (text === undefined) throw Object.assign(new Error('denied'), { code: 'EACCES' });
@@ -129,11 +174,17 @@ test('readNetworkdDir: byte order, not locale order; unreadable files are proble
   };
   const { files, problems } = await readNetworkdDir('/n', fs);
   // '1' < 'B' < 'a' in byte order (a locale sort would put a before B).
-  assert.deepEqual(files.map((f) => f.path), ['/n/10-x.network', '/n/B.network', '/n/a.network']);
+  assert.deepEqual(
+    files.map((f) => f.path),
+    ['/n/10-x.network', '/n/B.network', '/n/a.network'],
+  );
   assert.deepEqual(problems, ['/n/denied.network could not be read (EACCES)']);
   assert.equal(assignmentOf(matchNetworkFile(files, 'eth0', null)), 'static');
 
-  const failing: NetworkdFs = { readdir: async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTDIR' })), readFile: async () => '' };
+  const failing: NetworkdFs = {
+    readdir: async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTDIR' })),
+    readFile: async () => '',
+  };
   assert.deepEqual(await readNetworkdDir('/f', failing), { files: [], problems: ['/f could not be read (ENOTDIR)'] });
 });
 
@@ -184,23 +235,38 @@ test('parseNetworkFile: other [Match] keys are kept as written', () => {
 
 test('parseNetworkFile: repeated keys accumulate, empty ones reset, the last DHCP= wins', () => {
   const text = [
-    '[Match]', 'Name=eth0 eth1', 'Name=eth2', 'MACAddress=00:15:5d:00:00:01 0015.5d00.0002', '',
-    '[Network]', 'DHCP=yes', 'DHCP=no', 'Address=198.18.0.9/24', 'Address=', 'Address=198.18.0.10/24',
-    'Gateway=198.18.0.1', 'DNS=198.18.1.53', 'DNS=198.18.1.54 198.18.1.55',
+    '[Match]',
+    'Name=eth0 eth1',
+    'Name=eth2',
+    'MACAddress=00:15:5d:00:00:01 0015.5d00.0002',
+    '',
+    '[Network]',
+    'DHCP=yes',
+    'DHCP=no',
+    'Address=198.18.0.9/24',
+    'Address=',
+    'Address=198.18.0.10/24',
+    'Gateway=198.18.0.1',
+    'DNS=198.18.1.53',
+    'DNS=198.18.1.54 198.18.1.55',
   ].join('\n');
   const got = parseNetworkFile(text, '/n/x.network');
-  assert.deepEqual(got, file('/n/x.network', {
-    matchNames: ['eth0', 'eth1', 'eth2'],
-    matchMacs: ['00:15:5d:00:00:01', '00:15:5d:00:00:02'],
-    dhcp: 'no',
-    addresses: ['198.18.0.10/24'],
-    gateways: ['198.18.0.1'],
-    dns: ['198.18.1.53', '198.18.1.54', '198.18.1.55'],
-  }));
+  assert.deepEqual(
+    got,
+    file('/n/x.network', {
+      matchNames: ['eth0', 'eth1', 'eth2'],
+      matchMacs: ['00:15:5d:00:00:01', '00:15:5d:00:00:02'],
+      dhcp: 'no',
+      addresses: ['198.18.0.10/24'],
+      gateways: ['198.18.0.1'],
+      dns: ['198.18.1.53', '198.18.1.54', '198.18.1.55'],
+    }),
+  );
 });
 
 test('parseNetworkFile: spaces around =, quotes, CRLF, ; comments, continuation lines', () => {
-  const text = '; leading comment\r\n[Match]\r\nName = "eth0"\r\n[Network]\r\nDNS=198.18.1.53 \\\r\n# skipped\r\n    198.18.1.54\r\n';
+  const text =
+    '; leading comment\r\n[Match]\r\nName = "eth0"\r\n[Network]\r\nDNS=198.18.1.53 \\\r\n# skipped\r\n    198.18.1.54\r\n';
   const got = parseNetworkFile(text, '/n/x.network');
   assert.deepEqual(got.matchNames, ['eth0']);
   assert.deepEqual(got.dns, ['198.18.1.53', '198.18.1.54']);
@@ -208,7 +274,14 @@ test('parseNetworkFile: spaces around =, quotes, CRLF, ; comments, continuation 
 });
 
 test('parseNetworkFile: garbage never throws, and says where it is', () => {
-  for (const text of ['', '\u0000\u0001\u00ff', '[[[]]]\n=\n==\n[', 'x'.repeat(2_000_000), 'Name=eth0\\', undefined as unknown as string]) {
+  for (const text of [
+    '',
+    '\u0000\u0001\u00ff',
+    '[[[]]]\n=\n==\n[',
+    'x'.repeat(2_000_000),
+    'Name=eth0\\',
+    undefined as unknown as string,
+  ]) {
     const got = parseNetworkFile(text, '/n/x.network');
     assert.equal(got.path, '/n/x.network');
     assert.ok(Array.isArray(got.problems));

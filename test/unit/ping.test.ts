@@ -5,9 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  isUsageError, parsePingOutput, pingAttempts, pingBinary, pingHost, spawnPing,
-} from '../../src/probes/ping.js';
+import { isUsageError, parsePingOutput, pingAttempts, pingBinary, pingHost, spawnPing } from '../../src/probes/ping.js';
 import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
 import type { PingOutcome } from '../../src/report/types.js';
 import { findTool } from '../lab/require-lab.js';
@@ -33,8 +31,12 @@ function parseFixture(name: string, sent = 3): PingOutcome {
   return parsePingOutput(f.stdout, f.stderr, f.exitCode, sent);
 }
 
-const stats = (sent: number, received: number, lossPercent: number, rttAvgMs: number | null): PingOutcome =>
-  ({ sent, received, lossPercent, rttAvgMs });
+const stats = (sent: number, received: number, lossPercent: number, rttAvgMs: number | null): PingOutcome => ({
+  sent,
+  received,
+  lossPercent,
+  rttAvgMs,
+});
 
 // Expected outcomes of the captured fixtures (see test/fixtures/ping/README.md).
 const FIXTURE_EXPECTATIONS: Record<string, PingOutcome | 'not-permitted' | 'unavailable'> = {
@@ -74,7 +76,10 @@ const FIXTURE_EXPECTATIONS: Record<string, PingOutcome | 'not-permitted' | 'unav
 
 describe('parsePingOutput on the captured fixtures', () => {
   test('every fixture on disk has an expectation (and the reverse)', () => {
-    const onDisk = readdirSync(FIXTURES).filter((f) => f.endsWith('.exit')).map((f) => f.slice(0, -'.exit'.length)).sort();
+    const onDisk = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.exit'))
+      .map((f) => f.slice(0, -'.exit'.length))
+      .sort();
     assert.deepEqual(onDisk, Object.keys(FIXTURE_EXPECTATIONS).sort());
   });
 
@@ -95,9 +100,13 @@ describe('parsePingOutput on the captured fixtures', () => {
     const got = parseFixture('iputils-not-permitted');
     assert.deepEqual(got, {
       error: 'not-permitted',
-      detail: 'ping: socktype: SOCK_RAW / ping: socket: Operation not permitted / ping: => missing cap_net_raw+p capability or setuid?',
+      detail:
+        'ping: socktype: SOCK_RAW / ping: socket: Operation not permitted / ping: => missing cap_net_raw+p capability or setuid?',
     });
-    assert.deepEqual(parseFixture('busybox-not-permitted'), { error: 'not-permitted', detail: 'ping: permission denied (are you root?)' });
+    assert.deepEqual(parseFixture('busybox-not-permitted'), {
+      error: 'not-permitted',
+      detail: 'ping: permission denied (are you root?)',
+    });
   });
 
   test('a killed run without statistics: the sequence numbers bound what was sent, not the count asked for', () => {
@@ -119,7 +128,10 @@ describe('parsePingOutput on wordings from other versions', () => {
     ['iputils before 2015 (s20121221)', 'ping: icmp open socket: Operation not permitted\n'],
     ['iputils 2016-2018', 'ping: socket: Operation not permitted\n'],
     ['iputils, EACCES (no ping group, no capability)', 'ping: socket: Permission denied\n'],
-    ['iputils >= 20190515, IPv6', 'ping6: socktype: SOCK_RAW\nping6: socket: Operation not permitted\nping6: => missing cap_net_raw+p capability or setuid?\n'],
+    [
+      'iputils >= 20190515, IPv6',
+      'ping6: socktype: SOCK_RAW\nping6: socket: Operation not permitted\nping6: => missing cap_net_raw+p capability or setuid?\n',
+    ],
     ['GNU inetutils ping (Debian nginx image)', 'ping: Lacking privilege for raw socket.\n'],
     ['old BusyBox', 'ping: permission denied. (are you root?)\n'],
     ['very old BusyBox', 'ping: creating a raw socket: Operation not permitted\n'],
@@ -132,8 +144,10 @@ describe('parsePingOutput on wordings from other versions', () => {
   }
 
   test('sendmsg: Operation not permitted is a local firewall dropping the packet, not a missing capability', () => {
-    const stdout = 'PING 198.18.0.2 (198.18.0.2) 56(84) bytes of data.\n\n--- 198.18.0.2 ping statistics ---\n3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2041ms\n\n';
-    const stderr = 'ping: sendmsg: Operation not permitted\nping: sendmsg: Operation not permitted\nping: sendmsg: Operation not permitted\n';
+    const stdout =
+      'PING 198.18.0.2 (198.18.0.2) 56(84) bytes of data.\n\n--- 198.18.0.2 ping statistics ---\n3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2041ms\n\n';
+    const stderr =
+      'ping: sendmsg: Operation not permitted\nping: sendmsg: Operation not permitted\nping: sendmsg: Operation not permitted\n';
     assert.deepEqual(parsePingOutput(stdout, stderr, 1, 3), stats(3, 0, 100, null));
     assert.deepEqual(parsePingOutput('', 'ping: sendmsg: Operation not permitted\n', 1, 3), stats(3, 0, 100, null));
   });
@@ -172,11 +186,14 @@ describe('parsePingOutput on wordings from other versions', () => {
   });
 
   test('+N errors and +N duplicates in the statistics line', () => {
-    const errors = '5 packets transmitted, 2 received, +3 errors, 60% packet loss, time 4006ms\nrtt min/avg/max/mdev = 1.000/2.000/3.000/0.500 ms\n';
+    const errors =
+      '5 packets transmitted, 2 received, +3 errors, 60% packet loss, time 4006ms\nrtt min/avg/max/mdev = 1.000/2.000/3.000/0.500 ms\n';
     assert.deepEqual(parsePingOutput(errors, '', 0, 5), stats(5, 2, 60, 2));
-    const dups = '3 packets transmitted, 3 received, +1 duplicates, 0% packet loss, time 2003ms\nrtt min/avg/max/mdev = 0.1/0.2/0.3/0.1 ms\n';
+    const dups =
+      '3 packets transmitted, 3 received, +1 duplicates, 0% packet loss, time 2003ms\nrtt min/avg/max/mdev = 0.1/0.2/0.3/0.1 ms\n';
     assert.deepEqual(parsePingOutput(dups, '', 0, 3), stats(3, 3, 0, 0.2));
-    const busyboxDups = '3 packets transmitted, 3 packets received, 1 duplicates, 0% packet loss\nround-trip min/avg/max = 0.1/0.2/0.3 ms\n';
+    const busyboxDups =
+      '3 packets transmitted, 3 packets received, 1 duplicates, 0% packet loss\nround-trip min/avg/max = 0.1/0.2/0.3 ms\n';
     assert.deepEqual(parsePingOutput(busyboxDups, '', 0, 3), stats(3, 3, 0, 0.2));
   });
 
@@ -201,7 +218,8 @@ describe('parsePingOutput on wordings from other versions', () => {
   });
 
   test('partial output without statistics: a lost request before the last reply counts as lost', () => {
-    const out = 'PING 198.18.0.3 (198.18.0.3): 56 data bytes\n64 bytes from 198.18.0.3: seq=0 ttl=64 time=1.0 ms\n64 bytes from 198.18.0.3: seq=2 ttl=64 time=3.0 ms\n';
+    const out =
+      'PING 198.18.0.3 (198.18.0.3): 56 data bytes\n64 bytes from 198.18.0.3: seq=0 ttl=64 time=1.0 ms\n64 bytes from 198.18.0.3: seq=2 ttl=64 time=3.0 ms\n';
     assert.deepEqual(parsePingOutput(out, '', null, 5), stats(3, 2, 33.3, 2));
   });
 
@@ -211,12 +229,14 @@ describe('parsePingOutput on wordings from other versions', () => {
   });
 
   test('BSD-style statistics (stddev, decimal loss) still parse', () => {
-    const out = '5 packets transmitted, 4 packets received, 20.0% packet loss\nround-trip min/avg/max/stddev = 15.087/20.224/27.263/4.076 ms\n';
+    const out =
+      '5 packets transmitted, 4 packets received, 20.0% packet loss\nround-trip min/avg/max/stddev = 15.087/20.224/27.263/4.076 ms\n';
     assert.deepEqual(parsePingOutput(out, '', 0, 5), stats(5, 4, 20, 20.224));
   });
 
   test('CRLF line ends', () => {
-    const out = 'PING x\r\n64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.5 ms\r\n3 packets transmitted, 1 received, 66.6667% packet loss, time 2ms\r\nrtt min/avg/max/mdev = 0.5/0.5/0.5/0 ms\r\n';
+    const out =
+      'PING x\r\n64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.5 ms\r\n3 packets transmitted, 1 received, 66.6667% packet loss, time 2ms\r\nrtt min/avg/max/mdev = 0.5/0.5/0.5/0 ms\r\n';
     assert.deepEqual(parsePingOutput(out, '', 0, 3), stats(3, 1, 66.7, 0.5));
   });
 });
@@ -226,15 +246,24 @@ describe('parsePingOutput on malformed input never throws', () => {
     ['empty, exit 0', { stdout: '', stderr: '', exitCode: 0 }, 'unavailable'],
     ['empty, killed', { stdout: '', stderr: '', exitCode: null }, 'loss'],
     ['empty, exit 1', { stdout: '', stderr: '', exitCode: 1 }, 'unavailable'],
-    ['garbage, exit 0', { stdout: '\u0000\u0001\u00ff{"json": true}\nrtt min/avg/max = x/y/z\n', stderr: '', exitCode: 0 }, 'unavailable'],
+    [
+      'garbage, exit 0',
+      { stdout: '\u0000\u0001\u00ff{"json": true}\nrtt min/avg/max = x/y/z\n', stderr: '', exitCode: 0 },
+      'unavailable',
+    ],
     ['garbage on stderr, exit 2', { stdout: '', stderr: 'Segmentation fault\n', exitCode: 139 }, 'unavailable'],
-    ['header only, killed', { stdout: 'PING 198.18.0.2 (198.18.0.2) 56(84) bytes of data.\n', stderr: '', exitCode: null }, 'loss'],
+    [
+      'header only, killed',
+      { stdout: 'PING 198.18.0.2 (198.18.0.2) 56(84) bytes of data.\n', stderr: '', exitCode: null },
+      'loss',
+    ],
     ['truncated statistics line', { stdout: 'PING a\n3 packets transmitted, ', stderr: '', exitCode: null }, 'loss'],
   ];
   for (const [label, f, kind] of cases) {
     test(label, () => {
       const got = parsePingOutput(f.stdout, f.stderr, f.exitCode, 3);
-      if (kind === 'unavailable') assert.ok('error' in got && got.error === 'unavailable' && typeof got.detail === 'string', JSON.stringify(got));
+      if (kind === 'unavailable')
+        assert.ok('error' in got && got.error === 'unavailable' && typeof got.detail === 'string', JSON.stringify(got));
       else assert.deepEqual(got, stats(3, 0, 100, null));
     });
   }
@@ -257,7 +286,12 @@ describe('parsePingOutput on malformed input never throws', () => {
   });
 
   test('absurd numbers stay finite', () => {
-    const got = parsePingOutput(`2 packets transmitted, 5 received\nrtt min/avg/max/mdev = 1/${'9'.repeat(400)}/1/0 ms\n`, '', 0, 2);
+    const got = parsePingOutput(
+      `2 packets transmitted, 5 received\nrtt min/avg/max/mdev = 1/${'9'.repeat(400)}/1/0 ms\n`,
+      '',
+      0,
+      2,
+    );
     assert.ok(!('error' in got));
     assert.equal(got.lossPercent, 0);
     assert.equal(got.rttAvgMs, null);
@@ -281,10 +315,16 @@ describe('pingAttempts and pingBinary', () => {
 
   test('IPv6: -6 first, then the sibling ping6', () => {
     const attempts = pingAttempts('/usr/bin/ping', 'fe80::1%eth0', 2, 3000);
-    assert.deepEqual(attempts.map((a) => a.binary), ['/usr/bin/ping', '/usr/bin/ping', '/usr/bin/ping6', '/usr/bin/ping6']);
+    assert.deepEqual(
+      attempts.map((a) => a.binary),
+      ['/usr/bin/ping', '/usr/bin/ping', '/usr/bin/ping6', '/usr/bin/ping6'],
+    );
     assert.deepEqual(attempts[0]?.args.slice(-2), ['-6', 'fe80::1%eth0']);
     assert.ok(!attempts[2]?.args.includes('-6'));
-    assert.deepEqual(pingAttempts('/opt/busybox', '::1', 2, 3000).map((a) => a.binary), ['/opt/busybox', '/opt/busybox']);
+    assert.deepEqual(
+      pingAttempts('/opt/busybox', '::1', 2, 3000).map((a) => a.binary),
+      ['/opt/busybox', '/opt/busybox'],
+    );
   });
 
   test('NETDIAG_PING overrides the binary', () => {
@@ -295,7 +335,9 @@ describe('pingAttempts and pingBinary', () => {
 });
 
 /** A fake exec that answers from a script of results and records every call. */
-function scriptedExec(results: PingExecResult[]): PingExec & { calls: Array<{ binary: string; args: readonly string[] }> } {
+function scriptedExec(
+  results: PingExecResult[],
+): PingExec & { calls: Array<{ binary: string; args: readonly string[] }> } {
   const calls: Array<{ binary: string; args: readonly string[] }> = [];
   const exec = async (binary: string, args: readonly string[]) => {
     calls.push({ binary, args });
@@ -312,7 +354,10 @@ const live = () => new AbortController().signal;
 describe('pingHost with a fake exec', () => {
   test('parses what the binary printed', async () => {
     const exec = scriptedExec([asResult(fixture('iputils-loss-partial'))]);
-    assert.deepEqual(await pingHost('198.18.0.3', { count: 4, timeoutMs: 3000, signal: live() }, exec), stats(4, 2, 50, 0.122));
+    assert.deepEqual(
+      await pingHost('198.18.0.3', { count: 4, timeoutMs: 3000, signal: live() }, exec),
+      stats(4, 2, 50, 0.122),
+    );
     assert.equal(exec.calls.length, 1);
   });
 
@@ -324,10 +369,13 @@ describe('pingHost with a fake exec', () => {
     ]);
     const opts = { count: 3, timeoutMs: 3000, signal: live() };
     assert.deepEqual(await pingHost('127.0.0.1', opts, exec), stats(3, 3, 0, 0.068));
-    assert.deepEqual(exec.calls.map((c) => c.args), [
-      ['-n', '-c', '3', '-i', '0.2', '-W', '2', '127.0.0.1'],
-      ['-c', '3', '-W', '2', '127.0.0.1'],
-    ]);
+    assert.deepEqual(
+      exec.calls.map((c) => c.args),
+      [
+        ['-n', '-c', '3', '-i', '0.2', '-W', '2', '127.0.0.1'],
+        ['-c', '3', '-W', '2', '127.0.0.1'],
+      ],
+    );
     await pingHost('127.0.0.1', opts, exec);
     assert.deepEqual(exec.calls[2]?.args, ['-c', '3', '-W', '2', '127.0.0.1']);
   });
@@ -336,9 +384,16 @@ describe('pingHost with a fake exec', () => {
     const saved = process.env.NETDIAG_PING;
     process.env.NETDIAG_PING = '/usr/bin/ping';
     try {
-      const refused = { stdout: '', stderr: 'ping: invalid option -- \'6\'\nUsage: ping [-LRUbdfnqrvVaA] [-c count] destination\n', exitCode: 2 };
+      const refused = {
+        stdout: '',
+        stderr: "ping: invalid option -- '6'\nUsage: ping [-LRUbdfnqrvVaA] [-c count] destination\n",
+        exitCode: 2,
+      };
       const exec = scriptedExec([refused, refused, asResult(fixture('iputils-ok-loopback6'))]);
-      assert.deepEqual(await pingHost('::1', { count: 3, timeoutMs: 3000, signal: live() }, exec), stats(3, 3, 0, 0.064));
+      assert.deepEqual(
+        await pingHost('::1', { count: 3, timeoutMs: 3000, signal: live() }, exec),
+        stats(3, 3, 0, 0.064),
+      );
       assert.equal(exec.calls[2]?.binary, '/usr/bin/ping6');
     } finally {
       if (saved === undefined) delete process.env.NETDIAG_PING;
@@ -350,14 +405,22 @@ describe('pingHost with a fake exec', () => {
     const refused = asResult(fixture('busybox-bad-option'));
     const exec = scriptedExec([refused, refused, refused]);
     const got = await pingHost('198.18.0.1', { count: 3, timeoutMs: 3000, signal: live() }, exec);
-    assert.ok('error' in got && got.error === 'unavailable' && /refused its arguments/.test(got.detail ?? ''), JSON.stringify(got));
+    assert.ok(
+      'error' in got && got.error === 'unavailable' && /refused its arguments/.test(got.detail ?? ''),
+      JSON.stringify(got),
+    );
     assert.equal(exec.calls.length, 3);
   });
 
   test('a missing binary is unavailable, a refused socket is not-permitted', async () => {
-    const missing = scriptedExec([{ stdout: '', stderr: '', exitCode: null, spawnError: { code: 'ENOENT', message: 'spawn ping ENOENT' } }]);
+    const missing = scriptedExec([
+      { stdout: '', stderr: '', exitCode: null, spawnError: { code: 'ENOENT', message: 'spawn ping ENOENT' } },
+    ]);
     const got = await pingHost('198.18.0.1', { count: 3, timeoutMs: 3000, signal: live() }, missing);
-    assert.ok('error' in got && got.error === 'unavailable' && /not installed/.test(got.detail ?? ''), JSON.stringify(got));
+    assert.ok(
+      'error' in got && got.error === 'unavailable' && /not installed/.test(got.detail ?? ''),
+      JSON.stringify(got),
+    );
     const denied = scriptedExec([asResult(fixture('iputils-not-permitted'))]);
     const got2 = await pingHost('198.18.0.1', { count: 3, timeoutMs: 3000, signal: live() }, denied);
     assert.ok('error' in got2 && got2.error === 'not-permitted');
@@ -372,7 +435,16 @@ describe('pingHost with a fake exec', () => {
   });
 
   test('hosts that could be taken for options or carry shell syntax are refused without running anything', async () => {
-    for (const host of ['-f', '--help', '', '198.18.0.1; rm -rf /', '$(id)', 'a b', 'x'.repeat(300), '198.18.0.1\n-f']) {
+    for (const host of [
+      '-f',
+      '--help',
+      '',
+      '198.18.0.1; rm -rf /',
+      '$(id)',
+      'a b',
+      'x'.repeat(300),
+      '198.18.0.1\n-f',
+    ]) {
       const exec = scriptedExec([]);
       const got = await pingHost(host, { count: 3, timeoutMs: 3000, signal: live() }, exec);
       assert.ok('error' in got && got.error === 'unavailable', `${host}: ${JSON.stringify(got)}`);
@@ -393,10 +465,14 @@ describe('pingHost with a fake exec', () => {
     let sawAbort = false;
     const exec: PingExec = (_b, _a, signal) =>
       new Promise((resolve) => {
-        signal.addEventListener('abort', () => {
-          sawAbort = true;
-          resolve(asResult(fixture('iputils-interrupted-loss')));
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            sawAbort = true;
+            resolve(asResult(fixture('iputils-interrupted-loss')));
+          },
+          { once: true },
+        );
       });
     const got = await pingHost('198.18.0.2', { count: 3, timeoutMs: 50, signal: live() }, exec);
     assert.equal(sawAbort, true);
@@ -441,49 +517,80 @@ function assertAllAnswered(got: PingOutcome, count: number): void {
   assert.ok(got.rttAvgMs !== null && got.rttAvgMs >= 0);
 }
 
-describe('pingHost against loopback with iputils', { skip: need('the `ping` command (iputils-ping)', PING !== null) }, () => {
-  test('127.0.0.1', async () => {
-    assertAllAnswered(await withPingBinary(PING ?? 'ping', () => pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() })), 3);
-  });
+describe(
+  'pingHost against loopback with iputils',
+  { skip: need('the `ping` command (iputils-ping)', PING !== null) },
+  () => {
+    test('127.0.0.1', async () => {
+      assertAllAnswered(
+        await withPingBinary(PING ?? 'ping', () =>
+          pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }),
+        ),
+        3,
+      );
+    });
 
-  test('::1 (-6)', async () => {
-    assertAllAnswered(await withPingBinary(PING ?? 'ping', () => pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() })), 2);
-  });
+    test('::1 (-6)', async () => {
+      assertAllAnswered(
+        await withPingBinary(PING ?? 'ping', () => pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() })),
+        2,
+      );
+    });
 
-  test('a missing binary (spawn ENOENT) is unavailable', async () => {
-    const got = await withPingBinary('/nonexistent/netdiag/ping', () => pingHost('127.0.0.1', { count: 1, timeoutMs: 1000, signal: live() }));
-    assert.deepEqual(got, { error: 'unavailable', detail: '/nonexistent/netdiag/ping could not be started: not installed' });
-  });
+    test('a missing binary (spawn ENOENT) is unavailable', async () => {
+      const got = await withPingBinary('/nonexistent/netdiag/ping', () =>
+        pingHost('127.0.0.1', { count: 1, timeoutMs: 1000, signal: live() }),
+      );
+      assert.deepEqual(got, {
+        error: 'unavailable',
+        detail: '/nonexistent/netdiag/ping could not be started: not installed',
+      });
+    });
 
-  test('an abort mid-run returns the statistics printed so far', async () => {
-    const controller = new AbortController();
-    const run = withPingBinary(PING ?? 'ping', () => pingHost('127.0.0.1', { count: 100, timeoutMs: 60_000, signal: controller.signal }));
-    setTimeout(() => controller.abort(), 500);
-    const got = await run;
-    assert.ok(!('error' in got), JSON.stringify(got));
-    // 100 requests at 0.2 s take 20 s: statistics for fewer mean ping was interrupted and answered.
-    assert.ok(got.sent < 100 && got.sent >= 1, JSON.stringify(got));
-    assert.equal(got.received, got.sent);
-  });
-});
+    test('an abort mid-run returns the statistics printed so far', async () => {
+      const controller = new AbortController();
+      const run = withPingBinary(PING ?? 'ping', () =>
+        pingHost('127.0.0.1', { count: 100, timeoutMs: 60_000, signal: controller.signal }),
+      );
+      setTimeout(() => controller.abort(), 500);
+      const got = await run;
+      assert.ok(!('error' in got), JSON.stringify(got));
+      // 100 requests at 0.2 s take 20 s: statistics for fewer mean ping was interrupted and answered.
+      assert.ok(got.sent < 100 && got.sent >= 1, JSON.stringify(got));
+      assert.equal(got.received, got.sent);
+    });
+  },
+);
 
-describe('pingHost against loopback with BusyBox', { skip: need('the `busybox` command (apt-get install busybox)', BUSYBOX !== null) }, () => {
-  let dir = '';
-  before(() => {
-    // BusyBox picks the applet from argv[0]: a symlink named ping is how images install it.
-    dir = mkdtempSync(join(tmpdir(), 'netdiag-busybox-'));
-    symlinkSync(BUSYBOX ?? 'busybox', join(dir, 'ping'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+describe(
+  'pingHost against loopback with BusyBox',
+  { skip: need('the `busybox` command (apt-get install busybox)', BUSYBOX !== null) },
+  () => {
+    let dir = '';
+    before(() => {
+      // BusyBox picks the applet from argv[0]: a symlink named ping is how images install it.
+      dir = mkdtempSync(join(tmpdir(), 'netdiag-busybox-'));
+      symlinkSync(BUSYBOX ?? 'busybox', join(dir, 'ping'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('127.0.0.1', async () => {
-    assertAllAnswered(await withPingBinary(join(dir, 'ping'), () => pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() })), 3);
-  });
+    test('127.0.0.1', async () => {
+      assertAllAnswered(
+        await withPingBinary(join(dir, 'ping'), () =>
+          pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }),
+        ),
+        3,
+      );
+    });
 
-  test('::1 (-6)', async () => {
-    assertAllAnswered(await withPingBinary(join(dir, 'ping'), () => pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() })), 2);
-  });
-});
+    test('::1 (-6)', async () => {
+      assertAllAnswered(
+        await withPingBinary(join(dir, 'ping'), () => pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() })),
+        2,
+      );
+    });
+  },
+);
 
 describe('spawnPing stops the child', () => {
   let dir = '';
@@ -496,14 +603,17 @@ describe('spawnPing stops the child', () => {
   function fakePing(name: string, ignoreSigint: boolean): { binary: string; pidFile: string } {
     const binary = join(dir, name);
     const pidFile = join(dir, `${name}.pid`);
-    writeFileSync(binary, [
-      '#!/bin/sh',
-      ignoreSigint ? "trap '' INT" : '',
-      `echo $$ > '${pidFile}'`,
-      'echo "PING 198.18.0.2 (198.18.0.2) 56(84) bytes of data."',
-      'exec sleep 30',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      binary,
+      [
+        '#!/bin/sh',
+        ignoreSigint ? "trap '' INT" : '',
+        `echo $$ > '${pidFile}'`,
+        'echo "PING 198.18.0.2 (198.18.0.2) 56(84) bytes of data."',
+        'exec sleep 30',
+        '',
+      ].join('\n'),
+    );
     chmodSync(binary, 0o755);
     return { binary, pidFile };
   }
@@ -524,7 +634,9 @@ describe('spawnPing stops the child', () => {
 
   test('at timeoutMs: SIGINT ends it and the header-only output reads as no reply', async () => {
     const { binary, pidFile } = fakePing('ping', false);
-    const got = await withPingBinary(binary, () => pingHost('198.18.0.2', { count: 3, timeoutMs: 500, signal: live() }));
+    const got = await withPingBinary(binary, () =>
+      pingHost('198.18.0.2', { count: 3, timeoutMs: 500, signal: live() }),
+    );
     assert.deepEqual(got, stats(3, 0, 100, null));
     assertGone(pidFile);
   });
@@ -563,7 +675,10 @@ describe('spawnPing stops the child', () => {
  * A ping to an address whose echo requests are dropped, in a throw-away namespace pair (LAB.md:
  * 198.18.0.0/15 only, removed pass or fail). The wrapper puts the real ping inside the namespace.
  */
-const nsSkip = need('root with `ip` and `nft` for the namespace ping tests', isRoot && PING !== null && findTool('ip') !== null && findTool('nft') !== null);
+const nsSkip = need(
+  'root with `ip` and `nft` for the namespace ping tests',
+  isRoot && PING !== null && findTool('ip') !== null && findTool('nft') !== null,
+);
 describe('pingHost to a dropped address in a namespace', { skip: nsSkip }, () => {
   const names = newLabNames();
   const ip = findTool('ip') ?? 'ip';
@@ -573,17 +688,22 @@ describe('pingHost to a dropped address in a namespace', { skip: nsSkip }, () =>
   before(() => {
     dir = mkdtempSync(names.tmpPrefix);
     try {
-      const sh = (args: string[], input?: string) => execFileSync(args[0] ?? '', args.slice(1), { input, stdio: ['pipe', 'ignore', 'pipe'] });
+      const sh = (args: string[], input?: string) =>
+        execFileSync(args[0] ?? '', args.slice(1), { input, stdio: ['pipe', 'ignore', 'pipe'] });
       sh([ip, 'netns', 'add', names.vmNs]);
       sh([ip, 'netns', 'add', names.netNs]);
       sh([ip, '-n', names.vmNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0', 'netns', names.netNs]);
       sh([ip, '-n', names.vmNs, 'addr', 'add', '198.18.0.1/24', 'dev', 'eth0']);
       sh([ip, '-n', names.netNs, 'addr', 'add', '198.18.0.2/24', 'dev', 'peer0']);
-      for (const [ns, dev] of [[names.vmNs, 'eth0'], [names.netNs, 'peer0']] as const) {
+      for (const [ns, dev] of [
+        [names.vmNs, 'eth0'],
+        [names.netNs, 'peer0'],
+      ] as const) {
         sh([ip, '-n', ns, 'link', 'set', 'lo', 'up']);
         sh([ip, '-n', ns, 'link', 'set', dev, 'up']);
       }
-      const rules = 'table inet lab {\n  chain input {\n    type filter hook input priority 0;\n    icmp type echo-request drop\n  }\n}\n';
+      const rules =
+        'table inet lab {\n  chain input {\n    type filter hook input priority 0;\n    icmp type echo-request drop\n  }\n}\n';
       sh([ip, 'netns', 'exec', names.netNs, findTool('nft') ?? 'nft', '-f', '-'], rules);
       wrapper = join(dir, 'ping');
       writeFileSync(wrapper, `#!/bin/sh\nexec '${ip}' netns exec '${names.vmNs}' '${PING ?? 'ping'}' "$@"\n`);
@@ -605,13 +725,17 @@ describe('pingHost to a dropped address in a namespace', { skip: nsSkip }, () =>
     execFileSync(ip, ['netns', 'pids', names.vmNs], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
   test('every request lost: exactly count sent, 100% loss', async () => {
-    const got = await withPingBinary(wrapper, () => pingHost('198.18.0.2', { count: 3, timeoutMs: 3000, signal: live() }));
+    const got = await withPingBinary(wrapper, () =>
+      pingHost('198.18.0.2', { count: 3, timeoutMs: 3000, signal: live() }),
+    );
     assert.deepEqual(got, stats(3, 0, 100, null));
   });
 
   test('abort: resolves with the statistics so far and leaves no ping running', async () => {
     const controller = new AbortController();
-    const run = withPingBinary(wrapper, () => pingHost('198.18.0.2', { count: 50, timeoutMs: 60_000, signal: controller.signal }));
+    const run = withPingBinary(wrapper, () =>
+      pingHost('198.18.0.2', { count: 50, timeoutMs: 60_000, signal: controller.signal }),
+    );
     setTimeout(() => controller.abort(), 300);
     const got = await run;
     assert.ok(!('error' in got), JSON.stringify(got));
@@ -622,7 +746,9 @@ describe('pingHost to a dropped address in a namespace', { skip: nsSkip }, () =>
   });
 
   test('the neighbour that never answers ARP: no reply, not an error', async () => {
-    const got = await withPingBinary(wrapper, () => pingHost('198.18.0.99', { count: 2, timeoutMs: 2000, signal: live() }));
+    const got = await withPingBinary(wrapper, () =>
+      pingHost('198.18.0.99', { count: 2, timeoutMs: 2000, signal: live() }),
+    );
     assert.deepEqual(got, stats(2, 0, 100, null));
   });
 });

@@ -4,11 +4,22 @@ import { isPublicResolver, publicResolverProvider } from '../../src/probes/publi
 
 test('recognises the well-known public resolvers, IPv4 and IPv6', () => {
   const known = [
-    '8.8.8.8', '8.8.4.4', '2001:4860:4860::8888', '2001:4860:4860::8844',
-    '1.1.1.1', '1.0.0.1', '2606:4700:4700::1111', '2606:4700:4700::1001',
-    '9.9.9.9', '149.112.112.112', '2620:fe::fe', '2620:fe::9',
-    '208.67.222.222', '208.67.220.220',
-    '94.140.14.14', '94.140.15.15',
+    '8.8.8.8',
+    '8.8.4.4',
+    '2001:4860:4860::8888',
+    '2001:4860:4860::8844',
+    '1.1.1.1',
+    '1.0.0.1',
+    '2606:4700:4700::1111',
+    '2606:4700:4700::1001',
+    '9.9.9.9',
+    '149.112.112.112',
+    '2620:fe::fe',
+    '2620:fe::9',
+    '208.67.222.222',
+    '208.67.220.220',
+    '94.140.14.14',
+    '94.140.15.15',
   ];
   for (const address of known) assert.equal(isPublicResolver(address), true, address);
 });
@@ -35,16 +46,41 @@ test('names the provider', () => {
 
 test('private, lab, loopback and near-miss addresses are not public resolvers', () => {
   const notPublic = [
-    '198.18.0.53', '198.18.1.53', '10.0.0.1', '172.16.0.10', '192.168.1.1', '127.0.0.53', '127.0.0.1',
+    '198.18.0.53',
+    '198.18.1.53',
+    '10.0.0.1',
+    '172.16.0.10',
+    '192.168.1.1',
+    '127.0.0.53',
+    '127.0.0.1',
     '168.63.129.16', // Azure's platform resolver: virtual, inside every VNet, never blocked
-    '8.8.8.9', '1.1.1.4', '9.9.9.8', '2001:4860:4860::8889', '2606:4700:4700::1110', '2620:fe::fd',
-    '::1', 'fe80::1', 'fd00::53', '::ffff:10.0.0.1',
+    '8.8.8.9',
+    '1.1.1.4',
+    '9.9.9.8',
+    '2001:4860:4860::8889',
+    '2606:4700:4700::1110',
+    '2620:fe::fd',
+    '::1',
+    'fe80::1',
+    'fd00::53',
+    '::ffff:10.0.0.1',
   ];
   for (const address of notPublic) assert.equal(isPublicResolver(address), false, address);
 });
 
 test('text that is not an IP address is not a public resolver, and does not throw', () => {
-  for (const text of ['', 'dns.google', 'one.one.one.one', '8.8.8', '8.8.8.8.8', '008.008.008.008', '8.8.8.8:53', '[2001:4860:4860::8888]', '2001:4860:4860::8888::1', '%eth0']) {
+  for (const text of [
+    '',
+    'dns.google',
+    'one.one.one.one',
+    '8.8.8',
+    '8.8.8.8.8',
+    '008.008.008.008',
+    '8.8.8.8:53',
+    '[2001:4860:4860::8888]',
+    '2001:4860:4860::8888::1',
+    '%eth0',
+  ]) {
     assert.equal(isPublicResolver(text), false, JSON.stringify(text));
   }
 });

@@ -38,11 +38,16 @@ test('parseResolvConf: invalid nameserver lines are problems with their line num
 test('parseResolvConf: empty text, only comments, CRLF', () => {
   assert.deepEqual(parseResolvConf(''), { servers: [], problems: [] });
   assert.deepEqual(parseResolvConf('# nothing\n; here\n\n   \n'), { servers: [], problems: [] });
-  assert.deepEqual(parseResolvConf('nameserver 198.18.1.53\r\nnameserver 198.18.1.54\r\n'), { servers: ['198.18.1.53', '198.18.1.54'], problems: [] });
+  assert.deepEqual(parseResolvConf('nameserver 198.18.1.53\r\nnameserver 198.18.1.54\r\n'), {
+    servers: ['198.18.1.53', '198.18.1.54'],
+    problems: [],
+  });
 });
 
 test('parseResolvConf: IPv6 duplicates are recognised whatever their spelling; zones keep servers apart', () => {
-  const got = parseResolvConf('nameserver 2001:db8::53\nnameserver 2001:DB8:0:0::53\nnameserver fe80::1%eth0\nnameserver fe80::1%eth1\n');
+  const got = parseResolvConf(
+    'nameserver 2001:db8::53\nnameserver 2001:DB8:0:0::53\nnameserver fe80::1%eth0\nnameserver fe80::1%eth1\n',
+  );
   assert.deepEqual(got.servers, ['2001:db8::53', 'fe80::1%eth0', 'fe80::1%eth1']);
 });
 
@@ -50,7 +55,9 @@ test('parseResolvConf: more than glibc asks is reported, all are kept', () => {
   const text = ['198.18.1.1', '198.18.1.2', '198.18.1.3', '198.18.1.4'].map((a) => `nameserver ${a}`).join('\n');
   const got = parseResolvConf(text);
   assert.equal(got.servers.length, 4);
-  assert.deepEqual(got.problems, [`4 nameservers are listed; the system resolver (glibc) only asks the first ${GLIBC_MAXNS}`]);
+  assert.deepEqual(got.problems, [
+    `4 nameservers are listed; the system resolver (glibc) only asks the first ${GLIBC_MAXNS}`,
+  ]);
 });
 
 test('parseResolvConf: never throws on garbage, huge input or a non-string', () => {
@@ -60,7 +67,10 @@ test('parseResolvConf: never throws on garbage, huge input or a non-string', () 
   const huge = parseResolvConf(`nameserver 198.18.1.53\n${'x'.repeat(3_000_000)}\nnameserver 198.18.1.54\n`);
   assert.deepEqual(huge.servers, ['198.18.1.53']);
   assert.ok(huge.problems.some((p) => p.startsWith('only the first')));
-  assert.ok(huge.problems.every((p) => p.length < 400), 'a long bad line is quoted shortened');
+  assert.ok(
+    huge.problems.every((p) => p.length < 400),
+    'a long bad line is quoted shortened',
+  );
   assert.deepEqual(parseResolvConf(undefined as unknown as string), { servers: [], problems: [] });
 });
 
@@ -75,7 +85,7 @@ test('readResolvers: a plain resolv.conf is the source', async () => {
   });
 });
 
-test('readResolvers: the 127.0.0.53 stub is followed to systemd-resolved\'s upstream list', async () => {
+test("readResolvers: the 127.0.0.53 stub is followed to systemd-resolved's upstream list", async () => {
   const got = await readResolvers(path('stub-resolv.conf'), path('resolved-upstream.conf'));
   assert.deepEqual(got, {
     source: 'systemd-resolved',
@@ -105,12 +115,25 @@ test('readResolvers: a stub with no upstream gives no servers (DNS_NO_SERVERS), 
 
 test('readResolvers: the stub beside a real server is not stub-only: both are probed as written', async () => {
   const files: Record<string, string> = { '/r': 'nameserver 127.0.0.53\nnameserver 198.18.1.53\n' };
-  const got = await readResolvers('/r', '/u', async (p) => files[p] ?? Promise.reject(Object.assign(new Error('nope'), { code: 'ENOENT' })));
-  assert.deepEqual(got, { source: 'resolv.conf', files: ['/r'], servers: ['127.0.0.53', '198.18.1.53'], stub: false, problems: [] });
+  const got = await readResolvers(
+    '/r',
+    '/u',
+    async (p) => files[p] ?? Promise.reject(Object.assign(new Error('nope'), { code: 'ENOENT' })),
+  );
+  assert.deepEqual(got, {
+    source: 'resolv.conf',
+    files: ['/r'],
+    servers: ['127.0.0.53', '198.18.1.53'],
+    stub: false,
+    problems: [],
+  });
 });
 
 test('readResolvers: an upstream list naming the stub itself drops it and says so', async () => {
-  const files: Record<string, string> = { '/r': 'nameserver 127.0.0.53\n', '/u': 'nameserver 127.0.0.53\nnameserver 198.18.1.53\n' };
+  const files: Record<string, string> = {
+    '/r': 'nameserver 127.0.0.53\n',
+    '/u': 'nameserver 127.0.0.53\nnameserver 198.18.1.53\n',
+  };
   const got = await readResolvers('/r', '/u', async (p) => files[p] ?? '');
   assert.deepEqual(got.servers, ['198.18.1.53']);
   assert.deepEqual(got.problems, ['/u: lists the stub 127.0.0.53 as its own upstream; ignored']);
@@ -119,13 +142,19 @@ test('readResolvers: an upstream list naming the stub itself drops it and says s
 test('readResolvers: unreadable files are problems, never exceptions', async () => {
   const missing = await readResolvers(path('does-not-exist.conf'), path('resolved-upstream.conf'));
   assert.deepEqual(missing, {
-    source: 'resolv.conf', files: [path('does-not-exist.conf')], servers: [], stub: false,
+    source: 'resolv.conf',
+    files: [path('does-not-exist.conf')],
+    servers: [],
+    stub: false,
     problems: [`${path('does-not-exist.conf')} does not exist`],
   });
 
   const noUpstream = await readResolvers(path('stub-resolv.conf'), path('does-not-exist.conf'));
   assert.deepEqual(noUpstream, {
-    source: 'systemd-resolved', files: [path('stub-resolv.conf'), path('does-not-exist.conf')], servers: [], stub: true,
+    source: 'systemd-resolved',
+    files: [path('stub-resolv.conf'), path('does-not-exist.conf')],
+    servers: [],
+    stub: true,
     problems: [`${path('does-not-exist.conf')} does not exist`],
   });
 

@@ -26,10 +26,16 @@ const ipv4Cases: { name: string; text: string }[] = [
   { name: 'header only', text: HEADER },
   { name: 'no header', text: 'eth0\t00000000\t010012C6\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' },
   { name: 'garbage', text: '\u0000\u0001 not a route table\n{"json": true}\n' },
-  { name: 'default without RTF_GATEWAY (default dev eth0)', text: `${HEADER}eth0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n` },
+  {
+    name: 'default without RTF_GATEWAY (default dev eth0)',
+    text: `${HEADER}eth0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n`,
+  },
   { name: 'default not up', text: `${HEADER}eth0\t00000000\t010012C6\t0002\t0\t0\t0\t00000000\t0\t0\t0\n` },
   { name: 'reject route', text: `${HEADER}eth0\t00000000\t010012C6\t0203\t0\t0\t0\t00000000\t0\t0\t0\n` },
-  { name: 'zero destination but non-zero mask (0.0.0.0/8)', text: `${HEADER}eth0\t00000000\t010012C6\t0003\t0\t0\t0\t000000FF\t0\t0\t0\n` },
+  {
+    name: 'zero destination but non-zero mask (0.0.0.0/8)',
+    text: `${HEADER}eth0\t00000000\t010012C6\t0003\t0\t0\t0\t000000FF\t0\t0\t0\n`,
+  },
   { name: 'truncated line', text: `${HEADER}eth0\t00000000\t010012C6\n` },
   { name: 'non-hex gateway', text: `${HEADER}eth0\t00000000\tZZ0012C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n` },
   { name: 'short gateway', text: `${HEADER}eth0\t00000000\t0012C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n` },
@@ -54,7 +60,8 @@ test('parseProcNetIpv6Route: default routes with a next hop, not the lo unreacha
 });
 
 test('parseProcNetIpv6Route: malformed lines are skipped', () => {
-  const good = '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0';
+  const good =
+    '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0';
   const text = [
     'garbage',
     good.replace('fe80', 'zz80'),
@@ -78,7 +85,10 @@ test('hexToIpv6 writes RFC 5952 text', () => {
 });
 
 test('readDefaultRoutes: both tables, sorted by metric', async () => {
-  const files: Record<string, string> = { '/proc/net/route': fixture('route'), '/proc/net/ipv6_route': fixture('ipv6_route') };
+  const files: Record<string, string> = {
+    '/proc/net/route': fixture('route'),
+    '/proc/net/ipv6_route': fixture('ipv6_route'),
+  };
   const routes = await readDefaultRoutes(async (path) => {
     const text = files[path];
     if (text === undefined) throw new Error(`unexpected read of ${path}`);
@@ -96,7 +106,12 @@ test('readDefaultRoutes: an unreadable table counts as empty, and it never throw
     throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
   });
   assert.equal(onlyV4.length, 2);
-  assert.deepEqual(await readDefaultRoutes(async () => { throw new Error('EACCES'); }), []);
+  assert.deepEqual(
+    await readDefaultRoutes(async () => {
+      throw new Error('EACCES');
+    }),
+    [],
+  );
   assert.deepEqual(await readDefaultRoutes(async () => 'garbage'), []);
 });
 

@@ -15,9 +15,14 @@ test('system lookup: /etc/hosts entries, aliases, case, comments and IPv6', () =
 
 test('system lookup: the hosts file wins, IP literals pass through, each host is asked once', async () => {
   let reads = 0;
-  const lookup = sharedLookup(systemLookup({ timeoutMs: 500, readText: async () => (reads++, HOSTS), servers: ['127.0.0.1:9'] }));
+  const lookup = sharedLookup(
+    systemLookup({ timeoutMs: 500, readText: async () => (reads++, HOSTS), servers: ['127.0.0.1:9'] }),
+  );
   const signal = new AbortController().signal;
-  assert.deepEqual(await Promise.all([lookup('hub.lab', signal), lookup('hub.lab', signal)]), ['198.18.1.10', '198.18.1.10']);
+  assert.deepEqual(await Promise.all([lookup('hub.lab', signal), lookup('hub.lab', signal)]), [
+    '198.18.1.10',
+    '198.18.1.10',
+  ]);
   assert.equal(reads, 1);
   assert.equal(await systemLookup({ timeoutMs: 500 })('198.18.0.1', signal), '198.18.0.1');
 });

@@ -25,8 +25,22 @@ function report(over: Partial<Report> = {}): Report {
       firewall: { ...healthy.firewall, status: 'inconclusive' },
     },
     findings: [
-      { code: 'DNS_SERVER_NOT_ANSWERING', severity: 'error', component: 'dns', subject: '198.18.0.53', message: 'queries timed out after 3000 ms (ping 0.4 ms)', guidance: 'ask the network team to allow DNS to 198.18.0.53' },
-      { code: 'DNS_PUBLIC_SERVER', severity: 'info', component: 'dns', subject: '8.8.8.8', message: 'a public resolver is configured', guidance: 'prefer the corporate resolver' },
+      {
+        code: 'DNS_SERVER_NOT_ANSWERING',
+        severity: 'error',
+        component: 'dns',
+        subject: '198.18.0.53',
+        message: 'queries timed out after 3000 ms (ping 0.4 ms)',
+        guidance: 'ask the network team to allow DNS to 198.18.0.53',
+      },
+      {
+        code: 'DNS_PUBLIC_SERVER',
+        severity: 'info',
+        component: 'dns',
+        subject: '8.8.8.8',
+        message: 'a public resolver is configured',
+        guidance: 'prefer the corporate resolver',
+      },
     ],
     timings: { ip: 15, dns: 3010, firewall: 120 },
     ...over,
@@ -35,9 +49,13 @@ function report(over: Partial<Report> = {}): Report {
 
 function finding(i: number, severity: Severity, subjectLength = 60): Finding {
   return {
-    code: severity === 'error' ? 'FW_PORT_BLOCKED' : severity === 'warning' ? 'FW_PROTOCOL_FALLBACK' : 'DNS_PUBLIC_SERVER',
-    severity, component: severity === 'info' ? 'dns' : 'firewall',
-    subject: `${i}-${'h'.repeat(subjectLength)}.example:443`, message: 'm'.repeat(2000), guidance: 'g'.repeat(2000),
+    code:
+      severity === 'error' ? 'FW_PORT_BLOCKED' : severity === 'warning' ? 'FW_PROTOCOL_FALLBACK' : 'DNS_PUBLIC_SERVER',
+    severity,
+    component: severity === 'info' ? 'dns' : 'firewall',
+    subject: `${i}-${'h'.repeat(subjectLength)}.example:443`,
+    message: 'm'.repeat(2000),
+    guidance: 'g'.repeat(2000),
   };
 }
 
@@ -53,7 +71,16 @@ describe('telemetrySummary', () => {
     const r = report();
     const s = telemetrySummary(r);
     assert.deepEqual(Object.keys(s).sort(), [
-      'checkId', 'durationMs', 'failingComponent', 'findings', 'findingsOmitted', 'schemaVersion', 'startedAt', 'status', 'timings', 'trigger',
+      'checkId',
+      'durationMs',
+      'failingComponent',
+      'findings',
+      'findingsOmitted',
+      'schemaVersion',
+      'startedAt',
+      'status',
+      'timings',
+      'trigger',
     ]);
     assert.equal(s.schemaVersion, 1);
     assert.equal(s.checkId, r.checkId);
@@ -94,7 +121,10 @@ describe('telemetrySummary', () => {
       assert.equal(s.findings.length + s.findingsOmitted, 200);
       for (const f of s.findings) assert.ok(f.subject.length <= 256, 'subjects are shortened');
       // The kept findings are the report's, in its order.
-      assert.deepEqual(s.findings.map((f) => f.subject.slice(0, 8)), r.findings.slice(0, s.findings.length).map((f) => f.subject.slice(0, 8)));
+      assert.deepEqual(
+        s.findings.map((f) => f.subject.slice(0, 8)),
+        r.findings.slice(0, s.findings.length).map((f) => f.subject.slice(0, 8)),
+      );
     });
   }
 
@@ -102,7 +132,13 @@ describe('telemetrySummary', () => {
     const r = report({ findings: Array.from({ length: 200 }, (_, i) => finding(i, 'error')) });
     const s = telemetrySummary(r);
     const next = r.findings[s.findings.length]!;
-    const withOneMore = { ...s, findings: [...s.findings, { code: next.code, severity: next.severity, component: next.component, subject: next.subject }] };
+    const withOneMore = {
+      ...s,
+      findings: [
+        ...s.findings,
+        { code: next.code, severity: next.severity, component: next.component, subject: next.subject },
+      ],
+    };
     assert.ok(bytes(withOneMore) > TELEMETRY_MAX_BYTES);
   });
 
@@ -110,11 +146,15 @@ describe('telemetrySummary', () => {
     const findings = [
       ...Array.from({ length: 150 }, (_, i) => finding(i, 'info')),
       ...Array.from({ length: 50 }, (_, i) => finding(150 + i, 'warning')),
-      finding(200, 'error'), finding(201, 'error'),
+      finding(200, 'error'),
+      finding(201, 'error'),
     ];
     const s = telemetrySummary(report({ findings }));
     assert.ok(bytes(s) <= TELEMETRY_MAX_BYTES);
-    assert.deepEqual(s.findings.slice(0, 2).map((f) => f.severity), ['error', 'error']);
+    assert.deepEqual(
+      s.findings.slice(0, 2).map((f) => f.severity),
+      ['error', 'error'],
+    );
   });
 });
 
@@ -123,16 +163,21 @@ describe('stateFingerprint', () => {
 
   test('equal for the same state seen by another check (id, time, duration, messages, finding order)', () => {
     const again = report({
-      checkId: '00000000-1111-4222-8333-444444444444', trigger: 'schedule', startedAt: '2026-11-26T06:05:00.000Z', durationMs: 3,
-      findings: [...base.findings].reverse().map((f) => ({ ...f, message: `${f.message} (rtt 12 ms)`, guidance: 'other words' })),
+      checkId: '00000000-1111-4222-8333-444444444444',
+      trigger: 'schedule',
+      startedAt: '2026-11-26T06:05:00.000Z',
+      durationMs: 3,
+      findings: [...base.findings]
+        .reverse()
+        .map((f) => ({ ...f, message: `${f.message} (rtt 12 ms)`, guidance: 'other words' })),
       timings: { ip: 1, dns: 2, firewall: 3 },
     });
     assert.equal(stateFingerprint(again), stateFingerprint(base));
   });
 
   const changes: Array<[string, (r: Report) => void]> = [
-    ['a finding\'s code changes', (r) => (r.findings[0]!.code = 'DNS_SERVER_UNREACHABLE')],
-    ['a finding\'s severity changes', (r) => (r.findings[0]!.severity = 'warning')],
+    ["a finding's code changes", (r) => (r.findings[0]!.code = 'DNS_SERVER_UNREACHABLE')],
+    ["a finding's severity changes", (r) => (r.findings[0]!.severity = 'warning')],
     ['a finding is added', (r) => r.findings.push({ ...r.findings[1]!, subject: '1.1.1.1' })],
     ['a finding clears', (r) => r.findings.pop()],
     ['the subject moves to another server', (r) => (r.findings[0]!.subject = '198.18.0.54')],

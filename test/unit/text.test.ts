@@ -15,24 +15,54 @@ test('text: the literal report used here is a valid Report', () => assertValidRe
 test('text: a healthy report says so on its first line and lists each layer', () => {
   const lines = renderText(report()).split('\n');
   assert.match(lines[0]!, /^HEALTHY/);
-  assert.ok(lines.some((l) => /^IP\s+healthy/.test(l)) && lines.some((l) => /^DNS\s+healthy/.test(l)) && lines.some((l) => /^Firewall\s+healthy/.test(l)));
+  assert.ok(
+    lines.some((l) => /^IP\s+healthy/.test(l)) &&
+      lines.some((l) => /^DNS\s+healthy/.test(l)) &&
+      lines.some((l) => /^Firewall\s+healthy/.test(l)),
+  );
   assert.ok(lines.some((l) => l.includes(`${HUB}:8883`) && l.includes('open')));
 });
 
 test('text: verdict, then the failing layer with its next step, then other findings, then the evidence', () => {
-  const text = renderText(report({
-    status: 'unhealthy', failingComponent: 'dns',
-    components: {
-      ...report().components,
-      dns: { status: 'unhealthy', source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: [healthyServer('198.18.0.53', { ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null } })] },
-      firewall: { status: 'inconclusive', upstreamProtocol: 'Amqp', endpoints: [endpoint(443, { outcome: 'unresolved', address: null, tls: undefined })] },
-    },
-    findings: [
-      { code: 'IP_GATEWAY_UNREACHABLE', severity: 'warning', component: 'ip', subject: '198.18.0.1', message: 'gateway silent', guidance: 'check the switch' },
-      { code: 'DNS_SERVER_UNREACHABLE', severity: 'error', component: 'dns', subject: '198.18.0.53', message: 'server silent', guidance: 'use Set-EflowVmDnsServers' },
-    ],
-    timedOut: ['dns 198.18.0.53 x'],
-  }));
+  const text = renderText(
+    report({
+      status: 'unhealthy',
+      failingComponent: 'dns',
+      components: {
+        ...report().components,
+        dns: {
+          status: 'unhealthy',
+          source: 'resolv.conf',
+          files: ['/etc/resolv.conf'],
+          servers: [healthyServer('198.18.0.53', { ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null } })],
+        },
+        firewall: {
+          status: 'inconclusive',
+          upstreamProtocol: 'Amqp',
+          endpoints: [endpoint(443, { outcome: 'unresolved', address: null, tls: undefined })],
+        },
+      },
+      findings: [
+        {
+          code: 'IP_GATEWAY_UNREACHABLE',
+          severity: 'warning',
+          component: 'ip',
+          subject: '198.18.0.1',
+          message: 'gateway silent',
+          guidance: 'check the switch',
+        },
+        {
+          code: 'DNS_SERVER_UNREACHABLE',
+          severity: 'error',
+          component: 'dns',
+          subject: '198.18.0.53',
+          message: 'server silent',
+          guidance: 'use Set-EflowVmDnsServers',
+        },
+      ],
+      timedOut: ['dns 198.18.0.53 x'],
+    }),
+  );
   // indexOf is -1 for a missing piece, which would pass any "comes before" check: each must be there.
   const at = (s: string) => {
     const i = text.indexOf(s);
