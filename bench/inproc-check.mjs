@@ -3,12 +3,12 @@
 import { parseCheckArgs } from '../dist/cli.js';
 import { runCheck } from '../dist/check.js';
 import { resolveConfig } from '../dist/config/resolve.js';
-import { defaultDeps } from '../dist/probes/default-deps.js';
+import { depsFromEnv } from '../dist/deps.js';
 
 const runs = Number(process.argv[2]);
 const { flags } = parseCheckArgs(process.argv.slice(3));
 const config = await resolveConfig({ flags, env: {} });
-const deps = defaultDeps();
+const deps = depsFromEnv(process.env);
 const durations = [];
 const statuses = [];
 for (let i = 0; i < runs; i++) {

@@ -10,6 +10,7 @@ import { resolveConfig } from './config/resolve.js';
 import { ConfigError, type CheckConfig } from './config/types.js';
 import { renderText } from './report/text.js';
 import type { Report } from './report/types.js';
+import { errorCode } from './util/errors.js';
 import { VERSION } from './version.js';
 
 export const EXIT = { healthy: 0, degraded: 1, unhealthy: 2, usage: 64, internal: 70 } as const;
@@ -66,11 +67,7 @@ async function assertCaFile(path: string | null): Promise<void> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(
-      '--ca-file',
-      path,
-      `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-    );
+    throw new ConfigError('--ca-file', path, `a readable PEM file (${errorCode(err) ?? 'unreadable'})`);
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----'))
     throw new ConfigError('--ca-file', path, 'a PEM file with at least one CERTIFICATE block');

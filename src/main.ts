@@ -6,7 +6,7 @@
 import { EXIT, UsageError, helpText, runCheckCommand } from './cli.js';
 import { ConfigError } from './config/types.js';
 import { maskSecrets } from './log.js';
-import { defaultDeps } from './probes/default-deps.js';
+import { depsFromEnv } from './deps.js';
 import { VERSION } from './version.js';
 
 export function isIotEdgeEnvironment(env: NodeJS.ProcessEnv): boolean {
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
       io.stdout(`${VERSION}\n`);
       return 0;
     case 'check':
-      return runCheckCommand(rest, io, defaultDeps());
+      return runCheckCommand(rest, io, depsFromEnv(process.env));
     case 'module': {
       if (rest.length)
         throw new UsageError(
@@ -47,9 +47,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case undefined:
       if (isIotEdgeEnvironment(process.env)) return moduleMode();
-      return runCheckCommand([], io, defaultDeps());
+      return runCheckCommand([], io, depsFromEnv(process.env));
     default:
-      if (command.startsWith('-')) return runCheckCommand(argv, io, defaultDeps());
+      if (command.startsWith('-')) return runCheckCommand(argv, io, depsFromEnv(process.env));
       throw new UsageError(`unknown command "${command}"; use "check" or "module" (see --help)`);
   }
 }

@@ -3,11 +3,11 @@
  * The file may hold a connection string with a device key: only the HostName is taken from
  * it and nothing else of it is kept, returned or logged.
  */
-import { readFile } from 'node:fs/promises';
+import { readUtf8, type ReadText } from '../util/files.js';
 
 export async function hubFromAziotConfig(
   path: string,
-  read: (p: string) => Promise<string> = (p) => readFile(p, 'utf8'),
+  read: ReadText = readUtf8,
 ): Promise<string | null> {
   let text: string;
   try {

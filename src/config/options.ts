@@ -74,6 +74,89 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: (o, x) => v.integer(o, x, DEADLINE_RANGE.min, DEADLINE_RANGE.max) },
 ];
 
-export function envName(spec: OptionSpec): string {
+/** NETDIAG_ and the flag in upper snake case: `--upstream-protocol` is NETDIAG_UPSTREAM_PROTOCOL. */
+export function envName(spec: Pick<OptionSpec, 'flag'>): string {
   return `NETDIAG_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** A setting only the environment (or, for the module, a desired property) gives: no CLI flag. */
+export interface SettingSpec<T> {
+  /** The name in desired properties. */
+  key: string;
+  /** Stem of the environment name (see envName). */
+  flag: string;
+  help: string;
+  default: T;
+  parse(option: string, value: unknown): T;
+}
+
+export type TelemetryMode = 'always' | 'onChange' | 'off';
+export const TELEMETRY_MODES: readonly TelemetryMode[] = ['always', 'onChange', 'off'];
+
+/** The module's own settings (CONTRACT.md 5.1): desired properties over NETDIAG_* variables over defaults. */
+export const MODULE_SETTINGS = {
+  intervalSeconds: {
+    key: 'intervalSeconds',
+    flag: 'interval-seconds',
+    help: 'seconds between scheduled checks',
+    default: 300,
+    parse: (o: string, x: unknown): number => v.integer(o, x, 30, 86_400),
+  },
+  telemetry: {
+    key: 'telemetry',
+    flag: 'telemetry',
+    help: 'always, onChange or off',
+    default: 'always' as TelemetryMode,
+    parse: (o: string, x: unknown): TelemetryMode => v.oneOf(o, x, TELEMETRY_MODES),
+  },
+} satisfies Record<string, SettingSpec<unknown>>;
+
+export type ModuleSettingKey = keyof typeof MODULE_SETTINGS;
+
+/** Settings of the process itself, from the environment only (the image sets some of them). */
+export const PROCESS_SETTINGS = {
+  ping: {
+    key: 'ping',
+    flag: 'ping',
+    help: 'the ping binary (a path, or a name looked up in PATH)',
+    default: 'ping',
+    parse: (o: string, x: unknown): string => v.filePath(o, typeof x === 'string' ? x.trim() : x),
+  },
+  logLevel: {
+    key: 'logLevel',
+    flag: 'log-level',
+    help: 'fatal, error, warn, info, debug or trace (else the runtime\'s RuntimeLogLevel)',
+    default: 'info',
+    parse: (o: string, x: unknown): string => v.oneOf(o, x, LOG_LEVELS),
+  },
+} satisfies Record<string, SettingSpec<unknown>>;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables the IoT Edge runtime (edgeAgent) gives every module: read, never set, by us. */
+export const RUNTIME_ENV = {
+  moduleId: 'IOTEDGE_MODULEID',
+  deviceId: 'IOTEDGE_DEVICEID',
+  hub: 'IOTEDGE_IOTHUBHOSTNAME',
+  gateway: 'IOTEDGE_GATEWAYHOSTNAME',
+  parent: 'IOTEDGE_PARENTHOSTNAME',
+  edgeHubConnectionString: 'EdgeHubConnectionString',
+  upstreamProtocol: 'UpstreamProtocol',
+  logLevel: 'RuntimeLogLevel',
+} as const;
+
+/** A setting from the environment: its NETDIAG_* value when valid, else its default (`invalid` hears why). */
+export function settingFromEnv<T>(
+  spec: SettingSpec<T>,
+  env: NodeJS.ProcessEnv,
+  invalid?: (error: unknown) => void,
+): T {
+  const raw = env[envName(spec)];
+  if (raw === undefined || raw === '') return spec.default;
+  try {
+    return spec.parse(envName(spec), raw);
+  } catch (error) {
+    invalid?.(error);
+    return spec.default;
+  }
 }

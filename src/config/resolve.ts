@@ -5,8 +5,8 @@
  * NETDIAG_TIMEOUT).
  */
 import { hubFromAziotConfig } from './aziot.js';
-import { DEFAULTS, OPTIONS, envName } from './options.js';
-import type { CheckConfig } from './types.js';
+import { DEFAULTS, MODULE_SETTINGS, OPTIONS, PROCESS_SETTINGS, RUNTIME_ENV, envName } from './options.js';
+import { ConfigError, type CheckConfig } from './types.js';
 import { hostname } from './values.js';
 
 export interface ConfigSources {
@@ -34,21 +34,56 @@ export function resolveSync(sources: ConfigSources): CheckConfig {
   const config = out as unknown as CheckConfig;
   // edgeAgent passes its UpstreamProtocol to every module: the protocol the runtime really uses
   // decides which ports matter, unless an operator said otherwise.
-  const runtimeProtocol = env['UpstreamProtocol'];
-  if (sources.flags?.upstreamProtocol === undefined && (sources.desired?.upstreamProtocol ?? null) === null
-    && !env['NETDIAG_UPSTREAM_PROTOCOL'] && runtimeProtocol) {
-    const spec = OPTIONS.find((s) => s.key === 'upstreamProtocol');
+  const protocolSpec = specOf('upstreamProtocol');
+  const runtimeProtocol = env[RUNTIME_ENV.upstreamProtocol];
+  const protocolGiven =
+    sources.flags?.upstreamProtocol !== undefined ||
+    (sources.desired?.upstreamProtocol ?? null) !== null ||
+    Boolean(env[envName(protocolSpec)]);
+  if (!protocolGiven && runtimeProtocol) {
     try {
-      config.upstreamProtocol = spec?.parse('UpstreamProtocol', runtimeProtocol) as CheckConfig['upstreamProtocol'];
+      config.upstreamProtocol = protocolSpec.parse(RUNTIME_ENV.upstreamProtocol, runtimeProtocol) as CheckConfig['upstreamProtocol'];
     } catch {
       // The runtime's own variable is not ours to refuse: keep the default.
     }
   }
-  if (config.hub === null && env['IOTEDGE_IOTHUBHOSTNAME']) {
-    const hubSpec = OPTIONS.find((s) => s.key === 'hub');
-    config.hub = hubSpec?.parse('IOTEDGE_IOTHUBHOSTNAME', env['IOTEDGE_IOTHUBHOSTNAME']) as string;
-  }
+  const runtimeHub = env[RUNTIME_ENV.hub];
+  if (config.hub === null && runtimeHub) config.hub = specOf('hub').parse(RUNTIME_ENV.hub, runtimeHub) as string;
   return config;
+}
+
+function specOf(key: keyof CheckConfig) {
+  const spec = OPTIONS.find((s) => s.key === key);
+  if (!spec) throw new Error(`no option ${key}`);
+  return spec;
+}
+
+/**
+ * Every NETDIAG_* variable whose value would be refused, each as the ConfigError naming it: the
+ * module logs these once and drops them, so a typo in a deployment cannot stop it.
+ */
+export function environmentProblems(env: NodeJS.ProcessEnv): ConfigError[] {
+  const problems: ConfigError[] = [];
+  const specs = [...OPTIONS, ...Object.values(MODULE_SETTINGS), ...Object.values(PROCESS_SETTINGS)];
+  for (const spec of specs) {
+    const name = envName(spec);
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    try {
+      spec.parse(name, raw);
+    } catch (error) {
+      problems.push(error instanceof ConfigError ? error : new ConfigError(name, raw, String(error)));
+    }
+  }
+  const hub = env[RUNTIME_ENV.hub];
+  if (hub) {
+    try {
+      specOf('hub').parse(RUNTIME_ENV.hub, hub);
+    } catch (error) {
+      if (error instanceof ConfigError) problems.push(error);
+    }
+  }
+  return problems;
 }
 
 export async function resolveConfig(sources: ConfigSources): Promise<CheckConfig> {

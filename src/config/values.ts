@@ -4,11 +4,13 @@
  * returns the typed value or throws ConfigError naming the option, the value and what is allowed.
  */
 import { isIP } from 'node:net';
-import type { SwitchType, UpstreamProtocol } from '../report/types.js';
+import { SWITCH_TYPES, UPSTREAM_PROTOCOLS } from '../report/vocabulary.js';
+import { isPlainObject } from '../util/json.js';
 import { ConfigError, type Endpoint } from './types.js';
 
-export const UPSTREAM_PROTOCOLS: readonly UpstreamProtocol[] = ['Amqp', 'AmqpWs', 'Mqtt', 'MqttWs'];
-export const SWITCH_TYPES: readonly SwitchType[] = ['external', 'internal', 'default'];
+export { isPlainObject };
+
+export { SWITCH_TYPES, UPSTREAM_PROTOCOLS };
 
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 const INTERFACE_NAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
@@ -87,6 +89,3 @@ export function list<T>(option: string, value: unknown, item: (option: string, v
   return items.map((v: unknown) => item(option, v));
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

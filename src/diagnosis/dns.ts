@@ -3,16 +3,13 @@
  * (an address, NODATA or NXDOMAIN); a server failure is an error only when no server works,
  * because the resolver then falls back to the others.
  */
+import type { NameKind } from '../findings/dns.js';
+import { finding } from '../findings/finding.js';
+import { describePing } from '../findings/phrases.js';
 import type { DnsQueryReport, DnsServerReport, EndpointReport, Finding, InterfaceReport } from '../report/types.js';
-import { dnsWords, type Words } from './guidance.js';
-import { publicResolverProvider } from '../probes/public-resolvers.js';
-import type { LayerVerdict } from './ip.js';
-import { describePing } from './ip.js';
+import type { Severity } from '../report/vocabulary.js';
+import type { LayerVerdict } from './layer.js';
 import type { Observations } from './observations.js';
-
-function finding(code: string, severity: Finding['severity'], subject: string, words: Words): Finding {
-  return { code, severity, component: 'dns', subject, ...words };
-}
 
 const RESPONDED = new Set<DnsQueryReport['outcome']>(['answered', 'nxdomain']);
 
@@ -24,41 +21,37 @@ function pingAnswered(s: DnsServerReport): boolean {
   return !('error' in s.ping) && s.ping.received > 0;
 }
 
-/** The one failure code that best describes a server whose queries all failed. */
-function classify(s: DnsServerReport): { code: string; words: Words } {
-  const outcomes = s.queries.map((q) => q.outcome);
-  const failedNames = s.queries.map((q) => q.name);
-  if (outcomes.includes('refused'))
-    return { code: 'DNS_SERVER_REFUSED', words: dnsWords.refused(s.address, [...new Set(failedNames)]) };
+/** The one failure finding that best describes a server whose queries all failed. */
+function serverFailure(s: DnsServerReport, severity: Severity): Finding {
+  const server = s.address;
+  if (s.queries.some((q) => q.outcome === 'refused')) {
+    const names = [...new Set(s.queries.map((q) => q.name))];
+    return finding('DNS_SERVER_REFUSED', server, { server, names }, severity);
+  }
   const broken = s.queries.find((q) => q.outcome === 'servfail' || q.outcome === 'malformed');
   if (broken) {
     const detail =
       broken.outcome === 'servfail'
         ? `SERVFAIL for ${broken.name}`
         : `malformed answer for ${broken.name}${broken.detail ? ` (${broken.detail})` : ''}`;
-    return { code: 'DNS_SERVER_FAILURE', words: dnsWords.failure(s.address, detail) };
+    return finding('DNS_SERVER_FAILURE', server, { server, detail }, severity);
   }
   // Port 53 refused (ICMP port unreachable) means the host is up but serves no DNS: not answering.
   const portRefused = s.queries.find((q) => q.outcome === 'error' && /ECONNREFUSED/.test(q.detail ?? ''));
   if (pingAnswered(s) || portRefused) {
-    const detail = portRefused
-      ? 'port 53 refused'
-      : `${s.queries.length} ${s.queries.length === 1 ? 'query' : 'queries'} timed out`;
-    return { code: 'DNS_SERVER_NOT_ANSWERING', words: dnsWords.notAnswering(s.address, detail) };
+    const n = s.queries.length;
+    const detail = portRefused ? 'port 53 refused' : `${n} ${n === 1 ? 'query' : 'queries'} timed out`;
+    return finding('DNS_SERVER_NOT_ANSWERING', server, { server, detail }, severity);
   }
-  return { code: 'DNS_SERVER_UNREACHABLE', words: dnsWords.unreachable(s.address, describePing(s.ping)) };
+  return finding('DNS_SERVER_UNREACHABLE', server, { server, ping: describePing(s.ping) }, severity);
 }
 
 function staticAddressing(interfaces: InterfaceReport[] | undefined): boolean {
   return interfaces?.[0]?.assignment === 'static';
 }
 
-/**
- * Endpoints the system resolver could not resolve although DNS works: a name that does not
- * exist, or a resolver path (hosts, nsswitch, resolved) that differs from the servers asked.
- */
 /** Which advice fits a name that does not resolve: the configured hub, a public Azure name, or something else. */
-function nameKind(name: string, hub: string | null): 'hub' | 'azure' | 'other' {
+function nameKind(name: string, hub: string | null): NameKind {
   if (hub && name === hub) return 'hub';
   return /(^|\.)(azure-devices-provisioning\.net|azurecr\.io|azure\.com|windows\.net)$/.test(name) ||
     name.endsWith('.azure-devices.net')
@@ -66,6 +59,10 @@ function nameKind(name: string, hub: string | null): 'hub' | 'azure' | 'other' {
     : 'other';
 }
 
+/**
+ * Endpoints the system resolver could not resolve although DNS works: a name that does not
+ * exist, or a resolver path (hosts, nsswitch, resolved) that differs from the servers asked.
+ */
 function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<string>, hub: string | null): Finding[] {
   const seen = new Set<string>();
   const out: Finding[] = [];
@@ -73,18 +70,15 @@ function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<strin
     if (e.outcome !== 'unresolved' || seen.has(e.host) || askedNames.has(e.host)) continue;
     seen.add(e.host);
     const code = e.error?.code ?? 'unknown';
-    if (code === 'ENOTFOUND' || code === 'ENODATA') {
-      out.push(
-        finding(
-          'DNS_NAME_NOT_FOUND',
-          'error',
-          e.host,
-          dnsWords.nameNotFound(e.host, ['the system resolver'], nameKind(e.host, hub)),
-        ),
-      );
-    } else {
-      out.push(finding('DNS_SYSTEM_RESOLVER_FAILED', 'error', e.host, dnsWords.systemResolverFailed(e.host, code)));
-    }
+    out.push(
+      code === 'ENOTFOUND' || code === 'ENODATA'
+        ? finding('DNS_NAME_NOT_FOUND', e.host, {
+            name: e.host,
+            servers: ['the system resolver'],
+            kind: nameKind(e.host, hub),
+          })
+        : finding('DNS_SYSTEM_RESOLVER_FAILED', e.host, { host: e.host, code }),
+    );
   }
   return out;
 }
@@ -96,14 +90,9 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
   const { resolvers, servers } = dns;
 
   if (servers.length === 0) {
-    findings.push(
-      finding(
-        'DNS_NO_SERVERS',
-        'error',
-        resolvers.files[0] ?? 'resolv.conf',
-        dnsWords.noServers(resolvers.stub, resolvers.files, staticAddressing(obs.ip?.interfaces)),
-      ),
-    );
+    const staticIp = staticAddressing(obs.ip?.interfaces);
+    const subject = resolvers.files[0] ?? 'resolv.conf';
+    findings.push(finding('DNS_NO_SERVERS', subject, { stub: resolvers.stub, files: resolvers.files, staticIp }));
     return { findings, blocking: true };
   }
 
@@ -111,19 +100,11 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
   const severity = working.length === 0 ? 'error' : 'warning';
   for (const s of servers) {
     const works = serverWorks(s);
-    if (!works) {
-      const { code, words } = classify(s);
-      findings.push(finding(code, severity, s.address, words));
+    if (!works) findings.push(serverFailure(s, severity));
+    if (s.public) {
+      const args = { server: s.address, provider: s.provider ?? 'well known', failing: !works };
+      findings.push(finding('DNS_PUBLIC_SERVER', s.address, args, works ? 'info' : 'warning'));
     }
-    if (s.public)
-      findings.push(
-        finding(
-          'DNS_PUBLIC_SERVER',
-          works ? 'info' : 'warning',
-          s.address,
-          dnsWords.publicServer(s.address, publicResolverProvider(s.address) ?? 'well known', !works),
-        ),
-      );
   }
 
   // A name that must resolve but that a working server says does not exist.
@@ -132,18 +113,8 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
     const answered = working.some((s) => s.queries.some((q) => q.name === name && q.outcome === 'answered'));
     if (saidNx.length > 0) {
       // When another server does know the name, the resolver may still get lucky: a warning.
-      findings.push(
-        finding(
-          'DNS_NAME_NOT_FOUND',
-          answered ? 'warning' : 'error',
-          name,
-          dnsWords.nameNotFound(
-            name,
-            saidNx.map((s) => s.address),
-            nameKind(name, obs.config.hub),
-          ),
-        ),
-      );
+      const args = { name, servers: saidNx.map((s) => s.address), kind: nameKind(name, obs.config.hub) };
+      findings.push(finding('DNS_NAME_NOT_FOUND', name, args, answered ? 'warning' : 'error'));
     }
   }
 

@@ -2,29 +2,16 @@
  * IP-layer rules: from what the interface, route, networkd and ping probes saw to findings.
  * `blocking` says whether the layers above cannot work because of this one (root cause first).
  */
-import type { Finding, InterfaceReport, PingOutcome } from '../report/types.js';
-import { ipWords, type Words } from './guidance.js';
+import { finding } from '../findings/finding.js';
+import { describePing } from '../findings/phrases.js';
+import type { Finding, InterfaceReport } from '../report/types.js';
+import { isLinkLocalIpv4 } from '../util/address.js';
+import type { LayerVerdict } from './layer.js';
 import type { Observations } from './observations.js';
-
-export interface LayerVerdict {
-  findings: Finding[];
-  /** The layers after this one cannot work because of it: they become inconclusive. */
-  blocking: boolean;
-  /** Nothing could be judged (the evidence never arrived). */
-  inconclusive?: boolean;
-}
 
 /** Drops count as a symptom only above this share of traffic: a few drops are normal (unknown protocols, multicast). */
 const DROP_SHARE = 0.01;
 const DROP_MIN = 100;
-
-function finding(code: string, severity: Finding['severity'], subject: string, words: Words): Finding {
-  return { code, severity, component: 'ip', subject, ...words };
-}
-
-function isLinkLocal4(address: string): boolean {
-  return address.startsWith('169.254.');
-}
 
 function isDown(i: InterfaceReport): boolean {
   return (
@@ -57,14 +44,6 @@ function counterSymptoms(i: InterfaceReport): string | null {
   return parts.length ? parts.join(', ') : null;
 }
 
-export function describePing(p: PingOutcome | undefined): string {
-  if (!p) return 'was not tried';
-  if ('error' in p)
-    return p.error === 'not-permitted' ? 'is not permitted in this container (no NET_RAW)' : 'is not available';
-  if (p.received === 0) return p.sent === 1 ? 'lost its echo request' : `lost all ${p.sent} echo requests`;
-  return `lost ${p.sent - p.received} of ${p.sent} echo requests`;
-}
-
 export function diagnoseIp(obs: Observations): LayerVerdict {
   const ip = obs.ip;
   if (!ip) return { findings: [], blocking: false };
@@ -78,81 +57,53 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
   if (observed.length === 0) return { findings: [], blocking: false, inconclusive: true };
   for (const i of observed) {
     if (!i.present) {
-      findings.push(finding('IP_INTERFACE_MISSING', 'error', i.name, ipWords.missing(i.name, presentNames)));
+      findings.push(finding('IP_INTERFACE_MISSING', i.name, { name: i.name, present: presentNames }));
       continue;
     }
     const gaps = staticGaps(i);
     if (gaps.length && i.configFile) {
-      findings.push(
-        finding('IP_STATIC_CONFIG_INCOMPLETE', 'error', i.name, ipWords.staticIncomplete(i.configFile, gaps)),
-      );
+      findings.push(finding('IP_STATIC_CONFIG_INCOMPLETE', i.name, { file: i.configFile, missing: gaps }));
     }
     if (isDown(i)) {
-      findings.push(finding('IP_INTERFACE_DOWN', 'error', i.name, ipWords.down(i.name, i.operState, i.adminUp)));
+      findings.push(finding('IP_INTERFACE_DOWN', i.name, { name: i.name, operState: i.operState, adminUp: i.adminUp }));
       continue;
     }
-    const routable = i.ipv4.filter((a) => !isLinkLocal4(a.address));
-    const linkLocal = i.ipv4.find((a) => isLinkLocal4(a.address));
+    const routable = i.ipv4.filter((a) => !isLinkLocalIpv4(a.address));
+    const linkLocal = i.ipv4.find((a) => isLinkLocalIpv4(a.address));
     if (routable.length === 0) {
-      if (linkLocal) {
-        findings.push(
-          finding('IP_LINK_LOCAL_ONLY', 'error', i.name, ipWords.linkLocalOnly(i.name, linkLocal.address, switchType)),
-        );
-      } else {
-        findings.push(
-          finding('IP_NO_ADDRESS', 'error', i.name, ipWords.noAddress(i.name, i.assignment, switchType, i.configFile)),
-        );
-      }
+      findings.push(
+        linkLocal
+          ? finding('IP_LINK_LOCAL_ONLY', i.name, { name: i.name, address: linkLocal.address, switchType })
+          : finding('IP_NO_ADDRESS', i.name, {
+              name: i.name,
+              assignment: i.assignment,
+              switchType,
+              configFile: i.configFile,
+            }),
+      );
       continue;
     }
     anyUsable = true;
     // The expected address belongs to the VM, so it is compared on the first examined interface (eth0) only.
-    if (
-      expectedIp &&
-      i === ip.interfaces[0] &&
-      !i.ipv4.some((a) => a.address === expectedIp) &&
-      !i.ipv6.some((a) => a.address === expectedIp)
-    ) {
-      findings.push(
-        finding(
-          'IP_ADDRESS_MISMATCH',
-          'error',
-          i.name,
-          ipWords.mismatch(
-            i.name,
-            routable.map((a) => `${a.address}/${a.prefixLength}`),
-            expectedIp,
-          ),
-        ),
-      );
+    const hasExpected = i.ipv4.some((a) => a.address === expectedIp) || i.ipv6.some((a) => a.address === expectedIp);
+    if (expectedIp && i === ip.interfaces[0] && !hasExpected) {
+      const actual = routable.map((a) => `${a.address}/${a.prefixLength}`);
+      findings.push(finding('IP_ADDRESS_MISMATCH', i.name, { name: i.name, actual, expected: expectedIp }));
     }
     const symptoms = counterSymptoms(i);
-    if (symptoms)
-      findings.push(finding('IP_INTERFACE_ERRORS', 'warning', i.name, ipWords.interfaceErrors(i.name, symptoms)));
+    if (symptoms) findings.push(finding('IP_INTERFACE_ERRORS', i.name, { name: i.name, summary: symptoms }));
   }
 
   const hasV4Default = ip.routesObserved === false || ip.defaultRoutes.some((r) => r.family === 4);
   // Without a usable address the missing route is a consequence, not a second cause.
   if (anyUsable && !hasV4Default) {
-    findings.push(
-      finding(
-        'IP_NO_DEFAULT_ROUTE',
-        'error',
-        obs.config.interfaces.join(','),
-        ipWords.noDefaultRoute(obs.config.interfaces),
-      ),
-    );
+    const interfaces = obs.config.interfaces;
+    findings.push(finding('IP_NO_DEFAULT_ROUTE', interfaces.join(','), { interfaces }));
   }
   const gw = ip.defaultGateway;
   if (anyUsable && gw && gw.reachable === false) {
-    findings.push(
-      finding(
-        'IP_GATEWAY_UNREACHABLE',
-        'warning',
-        gw.address,
-        ipWords.gatewayUnreachable(gw.address, gw.interface, describePing(gw.ping)),
-      ),
-    );
+    const detail = describePing(gw.ping);
+    findings.push(finding('IP_GATEWAY_UNREACHABLE', gw.address, { gateway: gw.address, iface: gw.interface, detail }));
   }
 
   // Ping that is not permitted weakens every "unreachable" verdict: say so once.
@@ -162,8 +113,7 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
       .filter((s) => 'error' in s.ping && s.ping.error === 'not-permitted')
       .map((s) => `DNS ${s.address}`),
   ];
-  if (deniedPings.length)
-    findings.push(finding('IP_PING_NOT_PERMITTED', 'info', 'ping', ipWords.pingNotPermitted(deniedPings)));
+  if (deniedPings.length) findings.push(finding('IP_PING_NOT_PERMITTED', 'ping', { targets: deniedPings }));
   // With several examined NICs, one working NIC with a default route is enough for the layers above to be judged.
   return { findings, blocking: !anyUsable || !hasV4Default };
 }

@@ -5,11 +5,13 @@
  */
 import type { CheckDeps } from '../check.js';
 import { runCheck } from '../check.js';
-import { resolveSync } from '../config/resolve.js';
-import { ConfigError, type CheckConfig } from '../config/types.js';
+import { environmentProblems, resolveSync } from '../config/resolve.js';
+import type { CheckConfig } from '../config/types.js';
+import { MODULE_SETTINGS, type ModuleSettingKey } from '../config/options.js';
 import type { Logger } from '../log.js';
-import { mergeSkipped } from '../report/merge.js';
-import { TELEMETRY_MAX_BYTES, stateFingerprint, telemetrySummary, type TelemetrySummary } from '../report/telemetry.js';
+import { mergeSkipped } from './merge-skipped.js';
+import { fitsOneMessage, stateFingerprint, telemetrySummary, type TelemetrySummary } from '../report/telemetry.js';
+import { popUntil } from '../util/fit.js';
 import {
   REPORT_BUDGET_BYTES,
   REPORT_KEYS,
@@ -26,6 +28,10 @@ import { TwinRefusedError, type EdgeHandlers, type MethodResult, type OutputMess
 import { LinkWatcher } from './link-watch.js';
 import { PayloadError, configForRequest, parseRunDiagnostics, requestKey } from './method-payload.js';
 import { fitAcks, reportBudget } from './twin-budget.js';
+
+function isModuleSetting(key: string): key is ModuleSettingKey {
+  return key in MODULE_SETTINGS;
+}
 
 export const OUTPUT_NAME = 'diagnostics';
 export const TELEMETRY_QUEUE_MAX = 50;
@@ -92,9 +98,7 @@ export class NetdiagAgent implements EdgeHandlers {
 
   /** The check configuration in effect: desired properties over environment over defaults. */
   config(): CheckConfig {
-    const desired = Object.fromEntries(
-      Object.entries(this.applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'),
-    );
+    const desired = Object.fromEntries(Object.entries(this.applied).filter(([k]) => !isModuleSetting(k)));
     const config = resolveSync({ desired, env: this.env });
     if (config.hub === null && this.opts.fileHub) config.hub = this.opts.fileHub;
     return config;
@@ -360,11 +364,9 @@ export class NetdiagAgent implements EdgeHandlers {
   }
 
   private effectiveValue(key: string, applied: AppliedDesired): JsonValue {
-    if (key === 'intervalSeconds' || key === 'telemetry') return moduleSettings(applied, this.env)[key];
+    if (isModuleSetting(key)) return moduleSettings(applied, this.env)[key];
     const config = resolveSync({
-      desired: Object.fromEntries(
-        Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'),
-      ),
+      desired: Object.fromEntries(Object.entries(applied).filter(([k]) => !isModuleSetting(k))),
       env: this.env,
     });
     const value = (config as unknown as Record<string, unknown>)[key];
@@ -420,13 +422,13 @@ function sameVerdict(a: Verdict, b: Verdict): boolean {
 export function withDroppedCount(body: string, dropped: number): string {
   const summary = JSON.parse(body) as TelemetrySummary & { droppedWhileOffline?: number };
   summary.droppedWhileOffline = dropped;
-  let text = JSON.stringify(summary);
-  while (Buffer.byteLength(text) > TELEMETRY_MAX_BYTES && summary.findings.length > 0) {
-    summary.findings.pop();
-    summary.findingsOmitted += 1;
-    text = JSON.stringify(summary);
-  }
-  return text;
+  const before = summary.findingsOmitted;
+  popUntil(
+    summary.findings,
+    () => fitsOneMessage(summary),
+    (n) => (summary.findingsOmitted = before + n),
+  );
+  return JSON.stringify(summary);
 }
 
 /** A direct-method response must stay under 128 KB: drop bulky evidence before the verdict. */
@@ -440,33 +442,12 @@ export function fitResponse(report: Report): Report | JsonObject {
   return { ...reportToTwin(report, report.startedAt), truncated: true };
 }
 
-/** Drops NETDIAG_* variables with invalid values (logged once) so a typo cannot stop the module. */
+/** Drops NETDIAG_* variables with invalid values (each logged once) so a typo cannot stop the module. */
 export function sanitizeEnvironment(env: NodeJS.ProcessEnv, log: Logger): NodeJS.ProcessEnv {
   const clean = { ...env };
-  for (const [name, key] of [
-    ['NETDIAG_INTERVAL_SECONDS', 'intervalSeconds'],
-    ['NETDIAG_TELEMETRY', 'telemetry'],
-  ] as const) {
-    const raw = clean[name];
-    if (raw === undefined || raw === '') continue;
-    const probe = applyDesired({}, { [key]: raw }, 0, false, () => null);
-    if ((probe.acks[key] as JsonObject | undefined)?.['ac'] !== 200) {
-      log.error(
-        { option: name },
-        `invalid value ${JSON.stringify(raw)} for ${name}: ${String((probe.acks[key] as JsonObject | undefined)?.['ad'] ?? '')}; ignoring it`,
-      );
-      delete clean[name];
-    }
-  }
-  for (let i = 0; i < 32; i++) {
-    try {
-      resolveSync({ env: clean });
-      return clean;
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      log.error({ option: err.option }, `${err.message}; ignoring it`);
-      delete clean[err.option];
-    }
+  for (const problem of environmentProblems(env)) {
+    log.error({ option: problem.option }, `${problem.message}; ignoring it`);
+    delete clean[problem.option];
   }
   return clean;
 }

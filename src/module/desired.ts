@@ -3,21 +3,22 @@
  * and the previous one kept. Every key gets an acknowledgement in reported properties following
  * the IoT Plug and Play writable-property convention: {value, ac, av, ad}.
  */
-import { OPTIONS } from '../config/options.js';
+import { MODULE_SETTINGS, OPTIONS, settingFromEnv, type TelemetryMode } from '../config/options.js';
 import { ConfigError } from '../config/types.js';
-import * as v from '../config/values.js';
 import type { JsonObject, JsonValue } from '../report/twin.js';
 import { REPORT_KEYS } from '../report/twin.js';
 
-export type TelemetryMode = 'always' | 'onChange' | 'off';
+export type { TelemetryMode };
 
 export interface ModuleSettings {
   intervalSeconds: number;
   telemetry: TelemetryMode;
 }
 
-export const MODULE_DEFAULTS: ModuleSettings = { intervalSeconds: 300, telemetry: 'always' };
-const TELEMETRY_MODES: readonly TelemetryMode[] = ['always', 'onChange', 'off'];
+export const MODULE_DEFAULTS: ModuleSettings = {
+  intervalSeconds: MODULE_SETTINGS.intervalSeconds.default,
+  telemetry: MODULE_SETTINGS.telemetry.default,
+};
 
 type Parser = (option: string, value: unknown) => JsonValue;
 
@@ -27,8 +28,7 @@ const PARSERS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
     o.key,
     (name, x) => o.parse(name, x) as JsonValue,
   ]),
-  ['intervalSeconds', (name, x) => v.integer(name, x, 30, 86_400)],
-  ['telemetry', (name, x) => v.oneOf(name, x, TELEMETRY_MODES)],
+  ...Object.values(MODULE_SETTINGS).map((m): [string, Parser] => [m.key, (name, x) => m.parse(name, x)]),
 ]);
 
 export const DESIRED_KEYS: readonly string[] = [...PARSERS.keys()];
@@ -123,20 +123,14 @@ function sorted(o: Record<string, JsonValue>): Array<[string, JsonValue]> {
   return Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
 }
 
+/** The module's settings in effect: accepted desired values, else valid NETDIAG_* variables, else defaults. */
 export function moduleSettings(applied: AppliedDesired, env: NodeJS.ProcessEnv): ModuleSettings {
-  const fromEnv = (name: string, parse: Parser, fallback: JsonValue): JsonValue => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    try {
-      return parse(name, raw);
-    } catch {
-      return fallback; // a bad environment value is logged and dropped at start-up by sanitizeEnvironment()
-    }
+  const interval = applied['intervalSeconds'];
+  const telemetry = applied['telemetry'];
+  // A bad environment value is logged and dropped at start-up (environmentProblems); here it falls back.
+  return {
+    intervalSeconds: typeof interval === 'number' ? interval : settingFromEnv(MODULE_SETTINGS.intervalSeconds, env),
+    telemetry:
+      typeof telemetry === 'string' ? (telemetry as TelemetryMode) : settingFromEnv(MODULE_SETTINGS.telemetry, env),
   };
-  const interval =
-    applied['intervalSeconds'] ??
-    fromEnv('NETDIAG_INTERVAL_SECONDS', PARSERS.get('intervalSeconds')!, MODULE_DEFAULTS.intervalSeconds);
-  const telemetry =
-    applied['telemetry'] ?? fromEnv('NETDIAG_TELEMETRY', PARSERS.get('telemetry')!, MODULE_DEFAULTS.telemetry);
-  return { intervalSeconds: interval as number, telemetry: telemetry as TelemetryMode };
 }

@@ -6,7 +6,7 @@
 import { hubFromAziotConfig } from '../config/aziot.js';
 import { DEFAULTS } from '../config/options.js';
 import { createLogger } from '../log.js';
-import { defaultDeps } from '../probes/default-deps.js';
+import { depsFromEnv } from '../deps.js';
 import { VERSION } from '../version.js';
 import { NetdiagAgent } from './agent.js';
 import { EdgeLink } from './edge.js';
@@ -31,7 +31,7 @@ export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
   const fileHub = env['IOTEDGE_IOTHUBHOSTNAME']
     ? null
     : await hubFromAziotConfig(env['NETDIAG_AZIOT_CONFIG'] ?? DEFAULTS.aziotConfig);
-  const agent = new NetdiagAgent({ env, log, checkDeps: defaultDeps(), fileHub });
+  const agent = new NetdiagAgent({ env, log, checkDeps: depsFromEnv(env), fileHub });
   const link = new EdgeLink(log, agent);
   log.info(
     { version: VERSION, module: env['IOTEDGE_MODULEID'], device: env['IOTEDGE_DEVICEID'] },

@@ -14,6 +14,7 @@ import { randomInt } from 'node:crypto';
 import { RECURSION_DESIRED, decode, encode, streamEncode } from 'dns-packet';
 import type { Answer, Question } from 'dns-packet';
 import type { DnsOutcome, DnsQueryReport } from '../report/types.js';
+import { errorCode, errorMessage } from '../util/errors.js';
 import type { ProbeContext } from './types.js';
 
 export interface DnsQueryContext extends ProbeContext {
@@ -105,7 +106,7 @@ class Rejects {
   private readonly ignored: string[] = [];
 
   undecodableReply(err: unknown, atMs: number): void {
-    this.undecodable ??= { reason: err instanceof Error ? err.message : String(err), atMs };
+    this.undecodable ??= { reason: errorMessage(err), atMs };
   }
 
   ignoredReply(reason: string): void {
@@ -132,7 +133,7 @@ class Rejects {
 /** "ECONNREFUSED (recvmsg): …" — the errno first, since findings and tests match on it. */
 function describeSocketError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const code = 'code' in err && typeof err.code === 'string' ? err.code : err.name;
+  const code = errorCode(err) ?? err.name;
   const syscall = 'syscall' in err && typeof err.syscall === 'string' ? ` (${err.syscall})` : '';
   const hint: Record<string, string> = {
     // On a connected UDP socket the kernel turns ICMP port unreachable into this error.
@@ -195,7 +196,7 @@ function waitForReply(
       release = start(finish, rejects);
     } catch (err) {
       // Still through finish, so the timer and the abort listener go too.
-      finish({ kind: 'error', detail: `could not open a socket: ${err instanceof Error ? err.message : String(err)}` });
+      finish({ kind: 'error', detail: `could not open a socket: ${errorMessage(err)}` });
       return;
     }
     if (attempt.signal.aborted) onAbort();
@@ -371,7 +372,7 @@ export async function queryDns(
     };
   } catch (err) {
     // A bug or an unexpected throw from a library must not take the whole check down.
-    return report('error', { detail: `query failed: ${err instanceof Error ? err.message : String(err)}` });
+    return report('error', { detail: `query failed: ${errorMessage(err)}` });
   }
 }
 

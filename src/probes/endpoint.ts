@@ -1,44 +1,22 @@
 /**
  * One firewall probe: resolve → TCP connect → TLS handshake, each phase timed and bounded, and the
  * first phase that fails named with its errno-like code. It tests what IoT Edge itself will do:
- * the system resolver (getaddrinfo, so /etc/hosts counts), one connect to the address it returns,
- * then TLS with SNI against the trusted roots. It measures and never judges, and never throws.
+ * the VM's resolver configuration (/etc/hosts, then the servers of resolv.conf: system-lookup.ts),
+ * one connect to the address it returns, then TLS with SNI against the trusted roots. It measures
+ * and never judges, and never throws.
  */
 import { createConnection, isIP } from 'node:net';
-import type { Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
-import type { DetailedPeerCertificate, PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import type { EndpointOutcome, EndpointReport, TlsReport } from '../report/types.js';
+import { errorCode, errorMessage, errorWithCode } from '../util/errors.js';
+import { StoppedError, onceWithin, withTimeout } from '../util/time-limit.js';
 import { systemLookup } from './system-lookup.js';
-import type { EndpointOutcome, EndpointProtocol, EndpointReport, TlsReport } from '../report/types.js';
+import type { EndpointContext, EndpointTarget } from './types.js';
 
-export interface EndpointTarget {
-  host: string;
-  port: number;
-  protocol: EndpointProtocol;
-}
-
-export interface EndpointContext {
-  /** Fires at the check's deadline (or the caller's probe timeout): everything stops there. */
-  signal: AbortSignal;
-  /** Each of resolve, connect and handshake gets up to this long. */
-  timeoutMs: number;
-  /** From loadTrust(): shared by every probe of a check. */
-  secureContext: SecureContext;
-  /** Resolves host to one address. @default systemLookup(): /etc/hosts, then the servers of resolv.conf */
-  lookup?: (host: string, signal: AbortSignal) => Promise<string>;
-}
+export type { EndpointContext, EndpointTarget };
 
 type ErrorPhase = NonNullable<EndpointReport['error']>['phase'];
-
-/** Why a phase stopped waiting: its own timer, or the caller's signal. */
-class Stopped extends Error {
-  constructor(
-    readonly code: 'ETIMEDOUT' | 'ABORTED',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext): Promise<EndpointReport> {
   const report: EndpointReport = {
@@ -59,7 +37,7 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
   let phase: ErrorPhase = 'resolve';
   try {
     if (ctx.signal.aborted)
-      return fail('skipped', 'resolve', new Stopped('ABORTED', 'not started: the check was already cancelled'));
+      return fail('skipped', 'resolve', new StoppedError('ABORTED', 'not started: the check was already cancelled'));
 
     // --- resolve ---
     let address: string;
@@ -68,10 +46,10 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
     } else {
       const started = performance.now();
       try {
-        // getaddrinfo cannot be cancelled: on timeout we stop waiting and let it finish unobserved.
-        // One resolution path for every caller: /etc/hosts, then c-ares (see system-lookup.ts for why not getaddrinfo).
+        // One resolution path for every caller: /etc/hosts, then c-ares, which the signal cancels
+        // (see system-lookup.ts for why not getaddrinfo).
         const lookup = ctx.lookup ?? systemLookup({ timeoutMs: ctx.timeoutMs });
-        address = await bounded(lookup(target.host, ctx.signal), ctx.timeoutMs, ctx.signal, 'resolve');
+        address = await withTimeout(lookup(target.host, ctx.signal), ctx.timeoutMs, 'resolve', ctx.signal);
       } catch (error) {
         return fail('unresolved', 'resolve', error);
       } finally {
@@ -80,10 +58,11 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
     }
     // An injected resolver could hand back a name; connecting to it would resolve again, unbounded.
     if (isIP(address) === 0)
-      return fail('unresolved', 'resolve', {
-        code: 'EBADRESP',
-        message: `the resolver returned "${address}", not an address`,
-      });
+      return fail(
+        'unresolved',
+        'resolve',
+        errorWithCode(`the resolver returned "${address}", not an address`, 'EBADRESP'),
+      );
     report.address = address;
 
     // --- TCP ---
@@ -94,7 +73,7 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
     try {
       const connectStarted = performance.now();
       try {
-        await bounded(onceConnected(socket), ctx.timeoutMs, ctx.signal, 'connect');
+        await onceWithin(socket, 'connect', ctx.timeoutMs, 'connect', ctx.signal);
         report.tcpConnectMs = elapsed(connectStarted);
       } catch (error) {
         return fail(connectOutcome(error), 'connect', error);
@@ -127,7 +106,7 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
       });
       tlsSocket.on('error', () => {});
       try {
-        await bounded(onceSecure(tlsSocket), ctx.timeoutMs, ctx.signal, 'tls');
+        await withTimeout(onceSecure(tlsSocket), ctx.timeoutMs, 'tls', ctx.signal);
       } catch (error) {
         return fail('tls-failed', 'tls', error);
       }
@@ -157,48 +136,15 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
   }
 }
 
-/** Waits for `work` for at most timeoutMs and never past the signal; the timer is always cleared. */
-function bounded<T>(work: Promise<T>, timeoutMs: number, signal: AbortSignal, phase: ErrorPhase): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onAbort = (): void => settle(() => reject(new Stopped('ABORTED', `cancelled during ${phase}`)));
-    const timer = setTimeout(() => settle(() => reject(new Stopped('ETIMEDOUT', `${phase} timed out`))), timeoutMs);
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
-    work.then(
-      (v) => settle(() => resolve(v)),
-      (e: unknown) => settle(() => reject(e)),
-    );
-  });
-}
-
-function onceConnected(socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', reject);
-  });
-}
-
 /** Settles on the handshake, or on anything that ends the connection before it. */
 function onceSecure(socket: TLSSocket): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('secureConnect', () => resolve());
     socket.once('error', reject);
     socket.once('end', () =>
-      reject(
-        Object.assign(new Error('the server closed the connection during the TLS handshake'), { code: 'ECONNRESET' }),
-      ),
+      reject(errorWithCode('the server closed the connection during the TLS handshake', 'ECONNRESET')),
     );
-    socket.once('close', () =>
-      reject(Object.assign(new Error('the connection closed during the TLS handshake'), { code: 'ECONNRESET' })),
-    );
+    socket.once('close', () => reject(errorWithCode('the connection closed during the TLS handshake', 'ECONNRESET')));
   });
 }
 
@@ -252,18 +198,14 @@ function untrustedMessage(code: string, host: string, socket: TLSSocket, tls: Tl
 }
 
 function codeOf(error: unknown): string {
-  if (error instanceof Stopped) return error.code;
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string')
-    return error.code;
-  return 'UNKNOWN';
+  return errorCode(error) ?? 'UNKNOWN';
 }
 
 function messageOf(error: unknown, phase: ErrorPhase, timeoutMs: number): string {
-  if (error instanceof Stopped && error.code === 'ETIMEDOUT') return `${phase} got no answer within ${timeoutMs} ms`;
-  if (error instanceof Stopped) return `${error.message} (the check's deadline or a caller's cancel)`;
-  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string')
-    return error.message;
-  return String(error);
+  if (error instanceof StoppedError && error.code === 'ETIMEDOUT')
+    return `${phase} got no answer within ${timeoutMs} ms`;
+  if (error instanceof StoppedError) return `${error.message} (the check's deadline or a caller's cancel)`;
+  return errorMessage(error);
 }
 
 function elapsed(since: number): number {

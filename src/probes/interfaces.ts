@@ -12,12 +12,14 @@
  * for EFLOW's eth0 (type, speed, duplex, carrier changes) is a sysfs file away.
  */
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { networkInterfaces as osNetworkInterfaces } from 'node:os';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import type { InterfaceCounters, Ipv4Address, Ipv6Address } from '../report/types.js';
+import { ipv4Broadcast, ipv6Scope, netmaskToPrefix } from '../util/address.js';
+import { readTextOrNull } from '../util/files.js';
 import type { InterfaceObservation } from './types.js';
 
 /** IFF_UP from <linux/if.h>: administratively up (`ip link set up`). */
@@ -111,11 +113,7 @@ function isPlausibleInterfaceName(name: string): boolean {
 }
 
 async function readText(path: string): Promise<string | null> {
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch {
-    return null;
-  }
+  return (await readTextOrNull(path))?.trim() ?? null;
 }
 
 function toInt(text: string | null): number | null {
@@ -214,65 +212,4 @@ function prefixOf(info: NetworkInterfaceInfo): number | null {
   const fromCidr = info.cidr?.split('/')[1];
   if (fromCidr !== undefined && /^\d{1,3}$/.test(fromCidr)) return Number(fromCidr);
   return netmaskToPrefix(info.netmask);
-}
-
-export function netmaskToPrefix(netmask: string): number | null {
-  if (isIPv4(netmask)) {
-    const bits = netmask
-      .split('.')
-      .map((o) => Number(o).toString(2).padStart(8, '0'))
-      .join('');
-    return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : null;
-  }
-  const groups = expandIpv6(netmask);
-  if (groups === null) return null;
-  const bits = groups.map((g) => g.toString(2).padStart(16, '0')).join('');
-  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 128 : bits.indexOf('0')) : null;
-}
-
-/** The directed broadcast of the subnet; null for /31 and /32, which have none (RFC 3021). */
-export function ipv4Broadcast(address: string, prefixLength: number): string | null {
-  if (!isIPv4(address) || prefixLength < 0 || prefixLength > 30) return null;
-  const value = address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const hostBits = 2 ** (32 - prefixLength);
-  const broadcast = Math.floor(value / hostBits) * hostBits + hostBits - 1;
-  return [24, 16, 8, 0].map((shift) => Math.floor(broadcast / 2 ** shift) % 256).join('.');
-}
-
-/** Scope by address range: ::1 host, fe80::/10 link, fec0::/10 site (deprecated, still seen), else global. */
-export function ipv6Scope(address: string): Ipv6Address['scope'] {
-  const groups = expandIpv6(address.split('%')[0] ?? address);
-  if (groups === null) return 'global';
-  if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return 'host';
-  const first = groups[0] ?? 0;
-  if ((first & 0xffc0) === 0xfe80) return 'link';
-  if ((first & 0xffc0) === 0xfec0) return 'site';
-  return 'global';
-}
-
-/** "fe80::1" → eight 16-bit groups; null when it is not IPv6 text (embedded IPv4 included). */
-function expandIpv6(text: string): number[] | null {
-  const halves = text.toLowerCase().split('::');
-  if (halves.length > 2) return null;
-  const parse = (part: string | undefined): number[] | null => {
-    if (part === undefined || part === '') return [];
-    const out: number[] = [];
-    for (const piece of part.split(':')) {
-      if (isIPv4(piece)) {
-        const [a = 0, b = 0, c = 0, d = 0] = piece.split('.').map(Number);
-        out.push(a * 256 + b, c * 256 + d);
-      } else if (/^[0-9a-f]{1,4}$/.test(piece)) {
-        out.push(parseInt(piece, 16));
-      } else {
-        return null;
-      }
-    }
-    return out;
-  };
-  const head = parse(halves[0]);
-  const tail = parse(halves[1]);
-  if (head === null || tail === null) return null;
-  if (halves.length === 1) return head.length === 8 ? head : null;
-  const fill = 8 - head.length - tail.length;
-  return fill < 1 ? null : [...head, ...new Array<number>(fill).fill(0), ...tail];
 }

@@ -8,6 +8,8 @@ import { readFile as fsReadFile, stat as fsStat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { DhcpLease } from '../report/types.js';
+import { netmaskToPrefix as anyNetmaskToPrefix } from '../util/address.js';
+import { unquote } from '../util/text.js';
 import type { ParsedLease } from './types.js';
 
 /** The file system calls readLeaseFor makes, injectable for tests. */
@@ -54,26 +56,8 @@ export function parseTimespanSeconds(value: string): number | null {
   return Math.round(total);
 }
 
-/** A contiguous IPv4 netmask → prefix length; null for anything else. */
-export function netmaskToPrefix(mask: string): number | null {
-  if (isIP(mask) !== 4) return null;
-  const bits = mask
-    .split('.')
-    .map((o) => Number(o).toString(2).padStart(8, '0'))
-    .join('');
-  if (!/^1*0*$/.test(bits)) return null;
-  const firstZero = bits.indexOf('0');
-  return firstZero === -1 ? 32 : firstZero;
-}
-
 function ipv4OrNull(value: string | undefined): string | null {
   return value !== undefined && isIP(value) === 4 ? value : null;
-}
-
-function unquote(value: string): string {
-  const v = value.trim();
-  if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v.at(-1) === v[0]) return v.slice(1, -1);
-  return v;
 }
 
 /** The parts of a lease file the report uses. Unknown keys and malformed lines are skipped. */
@@ -116,6 +100,11 @@ function isEmpty(lease: ParsedLease): boolean {
  * bound, unreadable, or nothing recognisable in it). The expiry is the file's modification time
  * (networkd rewrites the file on every bind and renewal) plus LIFETIME.
  */
+/** A contiguous IPv4 netmask (NETMASK=) → prefix length; null for anything else. */
+export function netmaskToPrefix(mask: string): number | null {
+  return isIP(mask) === 4 ? anyNetmaskToPrefix(mask) : null;
+}
+
 export async function readLeaseFor(dir: string, ifindex: number, fs: LeaseFs = defaultFs): Promise<DhcpLease | null> {
   if (!Number.isInteger(ifindex) || ifindex <= 0) return null;
   const file = join(dir, String(ifindex));

@@ -7,6 +7,8 @@
 import { readFile as fsReadFile, readdir as fsReaddir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
+import { unreadableReason } from '../util/files.js';
+import { quote, unquote } from '../util/text.js';
 import type { NetworkdFile } from './types.js';
 
 /** The file system calls readNetworkdDir makes, injectable for tests. */
@@ -23,7 +25,6 @@ const defaultFs: NetworkdFs = {
 /** Real files are a few hundred bytes; past this the rest is not read. */
 const MAX_TEXT_CHARS = 1024 * 1024;
 const MAX_FILES = 500;
-const MAX_QUOTED = 120;
 
 /** DHCP= values that turn DHCPv4 on (systemd's boolean spellings, plus ipv4 and the old "both"). */
 const DHCP4_ON = new Set(['yes', 'true', 'on', '1', 'y', 't', 'ipv4', 'both']);
@@ -32,10 +33,6 @@ const DHCP_VALUES = new Set([...DHCP4_ON, 'no', 'false', 'off', '0', 'n', 'f', '
 const MATCH_EVALUATED = new Set(['Name', 'MACAddress']);
 /** Route gateway placeholders networkd fills in from DHCP or router advertisements. */
 const GATEWAY_PLACEHOLDERS = new Set(['_dhcp4', '_ipv6ra', '_dhcp']);
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text);
-}
 
 /** `00-15-5D-4E-15-2C`, `0015.5d4e.152c` and `00:15:5d:4e:15:2c` all become the last form. */
 export function normalizeMac(value: string): string | null {
@@ -133,13 +130,6 @@ export function parseNetworkFile(text: string, path: string): NetworkdFile {
   return file;
 }
 
-/** systemd strips one pair of surrounding quotes from a whole value. */
-function unquote(value: string): string {
-  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0])
-    return value.slice(1, -1);
-  return value;
-}
-
 function words(value: string): string[] {
   return value.split(/\s+/).filter(Boolean);
 }
@@ -202,11 +192,6 @@ function assign(file: NetworkdFile, section: string, key: string, value: string,
   }
 }
 
-const readErrorText = (err: unknown): string => {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code === 'ENOENT' ? 'does not exist' : `could not be read (${e?.code ?? String(err)})`;
-};
-
 /** Byte order, as systemd sorts file names (strcmp), not the locale's order. */
 function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -221,7 +206,7 @@ export async function readNetworkdDir(
   try {
     names = await fs.readdir(dir);
   } catch (err) {
-    return { files: [], problems: [`${dir} ${readErrorText(err)}`] };
+    return { files: [], problems: [`${dir} ${unreadableReason(err)}`] };
   }
   const problems: string[] = [];
   let networkNames = names
@@ -238,7 +223,7 @@ export async function readNetworkdDir(
     try {
       text = await fs.readFile(path);
     } catch (err) {
-      problems.push(`${path} ${readErrorText(err)}`);
+      problems.push(`${path} ${unreadableReason(err)}`);
       continue;
     }
     // networkd skips empty files: that is how a vendor file is masked (also via a link to /dev/null).

@@ -3,7 +3,7 @@
  * configured with one is worth a DNS_PUBLIC_SERVER note. The lab never sends traffic to these
  * addresses: this is a pure lookup, covered by unit tests.
  */
-import net from 'node:net';
+import { canonicalIp } from '../util/address.js';
 
 /** Provider → its resolver addresses (standard, plus the filtering variants people configure). */
 const PUBLIC_RESOLVERS: Readonly<Record<string, readonly string[]>> = {
@@ -68,25 +68,8 @@ const PUBLIC_RESOLVERS: Readonly<Record<string, readonly string[]>> = {
   '114DNS': ['114.114.114.114', '114.114.115.115'],
 };
 
-/**
- * One text per address, so "2001:4860:4860:0:0:0:0:8888", "2001:4860:4860::8888%eth0" and
- * "::ffff:8.8.8.8" all meet their list entry. Null when it is not an IP address.
- */
-function canonical(address: string): string | null {
-  const trimmed = address.trim();
-  if (net.isIPv4(trimmed)) return trimmed;
-  const withoutZone = trimmed.replace(/%.*$/, '');
-  if (!net.isIPv6(withoutZone)) return null;
-  // SocketAddress prints IPv6 in the compressed, lower-case form (RFC 5952), mapped IPv4 as dotted quad.
-  let text: string;
-  try {
-    text = new net.SocketAddress({ address: withoutZone, family: 'ipv6' }).address;
-  } catch {
-    return null;
-  }
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  return mapped?.[1] ?? text;
-}
+/** One text per address, so "2001:4860:4860:0:0:0:0:8888", a %zone and "::ffff:8.8.8.8" all meet their entry. */
+const canonical = (address: string): string | null => canonicalIp(address, { unmap: true, dropZone: true });
 
 const PROVIDER_BY_ADDRESS: ReadonlyMap<string, string> = new Map(
   Object.entries(PUBLIC_RESOLVERS).flatMap(([provider, addresses]) =>

@@ -3,8 +3,10 @@
  * systemd-resolved stub (EFLOW's default), the upstream list resolved keeps in its own file of the
  * same format. Reads files and never throws: unreadable files and bad lines become `problems`.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { canonicalIp } from '../util/address.js';
+import { readTextOrProblem, readUtf8, type ReadText } from '../util/files.js';
+import { quote } from '../util/text.js';
 import type { ResolverConfig } from './types.js';
 
 /** systemd-resolved's stub listeners: 127.0.0.53 (full stub) and 127.0.0.54 (proxy, since v251). */
@@ -19,20 +21,9 @@ const MAX_PROBLEM_CHARS = 200;
 const OTHER_KEYWORDS = new Set(['search', 'domain', 'options', 'sortlist', 'lookup', 'family']);
 const ZONE = /^[A-Za-z0-9_.-]{1,64}$/;
 
-function quote(text: string): string {
-  return JSON.stringify(text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS)}…` : text);
-}
-
 /** The address as a comparable key: IPv6 compressed and lower-cased, the zone kept. */
 function addressKey(address: string): string {
-  const [ip = '', zone] = address.split('%');
-  if (isIP(ip) !== 6) return address;
-  try {
-    const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-    return zone === undefined ? canonical : `${canonical}%${zone}`;
-  } catch {
-    return address.toLowerCase();
-  }
+  return canonicalIp(address) ?? address.toLowerCase();
 }
 
 /** Why `address` is not a nameserver address glibc accepts, or null when it is one. */
@@ -79,17 +70,17 @@ export function parseResolvConf(text: string): { servers: string[]; problems: st
       }
       const why = addressProblem(value);
       if (why) {
-        problems.push(`line ${n}: nameserver ${quote(value)} ${why}`);
+        problems.push(`line ${n}: nameserver ${quote(value, MAX_PROBLEM_CHARS)} ${why}`);
         return;
       }
       servers.push(value);
       const extra = rest.filter((w) => w !== '');
       if (extra.length && !extra[0]?.startsWith('#') && !extra[0]?.startsWith(';')) {
-        problems.push(`line ${n}: text after the address is ignored: ${quote(extra.join(' '))}`);
+        problems.push(`line ${n}: text after the address is ignored: ${quote(extra.join(' '), MAX_PROBLEM_CHARS)}`);
       }
       return;
     }
-    if (!OTHER_KEYWORDS.has(keyword)) problems.push(`line ${n}: not understood: ${quote(line)}`);
+    if (!OTHER_KEYWORDS.has(keyword)) problems.push(`line ${n}: not understood: ${quote(line, MAX_PROBLEM_CHARS)}`);
   });
   const unique = dedupe(servers);
   if (unique.length < servers.length) problems.push('some nameservers are listed more than once');
@@ -100,23 +91,6 @@ export function parseResolvConf(text: string): { servers: string[]; problems: st
   }
   return { servers: unique, problems };
 }
-
-async function readText(
-  path: string,
-  readFile: (p: string) => Promise<string>,
-): Promise<{ text: string } | { problem: string }> {
-  try {
-    const text = await readFile(path);
-    if (typeof text !== 'string') return { problem: `${path} could not be read as text` };
-    return { text };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e?.code === 'ENOENT' ? 'does not exist' : `could not be read (${e?.code ?? String(err)})`;
-    return { problem: `${path} ${why}` };
-  }
-}
-
-const readUtf8 = (p: string): Promise<string> => fsReadFile(p, 'utf8');
 
 function isStub(address: string): boolean {
   return RESOLVED_STUBS.includes(address);
@@ -129,9 +103,9 @@ function isStub(address: string): boolean {
 export async function readResolvers(
   resolvConfPath: string,
   resolvedConfPath: string,
-  readFile: (p: string) => Promise<string> = readUtf8,
+  readFile: ReadText = readUtf8,
 ): Promise<ResolverConfig> {
-  const main = await readText(resolvConfPath, readFile);
+  const main = await readTextOrProblem(resolvConfPath, readFile);
   if ('problem' in main) {
     return { source: 'resolv.conf', files: [resolvConfPath], servers: [], stub: false, problems: [main.problem] };
   }
@@ -143,7 +117,7 @@ export async function readResolvers(
   }
 
   const files = [resolvConfPath, resolvedConfPath];
-  const upstream = await readText(resolvedConfPath, readFile);
+  const upstream = await readTextOrProblem(resolvedConfPath, readFile);
   if ('problem' in upstream) {
     return { source: 'systemd-resolved', files, servers: [], stub: true, problems: [...problems, upstream.problem] };
   }

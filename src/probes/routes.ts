@@ -2,7 +2,8 @@
  * Default routes from the kernel's own tables in /proc, not from `ip route`: no process to spawn,
  * no iproute2 output format to track, and the same files exist in every container and VM.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
+import { hexToIpv6, littleEndianHexToIpv4 } from '../util/address.js';
+import { readUtf8, type ReadText } from '../util/files.js';
 import type { DefaultRoute } from './types.js';
 
 /** Route flags from <linux/route.h>. */
@@ -72,15 +73,11 @@ export function parseProcNetIpv6Route(text: string): DefaultRoute[] {
   return routes;
 }
 
-export type ReadTextFile = (path: string) => Promise<string>;
-
-const defaultReadFile: ReadTextFile = (path) => fsReadFile(path, 'utf8');
-
 /**
  * Every default route (IPv4 then IPv6 tables), lowest metric first — the one the kernel uses.
  * An unreadable table counts as empty (no IPv6 on the host is normal); this never throws.
  */
-export async function readDefaultRoutes(readFile: ReadTextFile = defaultReadFile): Promise<DefaultRoute[]> {
+export async function readDefaultRoutes(readFile: ReadText = readUtf8): Promise<DefaultRoute[]> {
   const read = async (path: string, parse: (text: string) => DefaultRoute[]): Promise<DefaultRoute[]> => {
     try {
       return parse(await readFile(path));
@@ -108,35 +105,4 @@ function parseHex(s: string | undefined, maxLength: number): number | null {
 function parseDecimal(s: string | undefined): number | null {
   if (s === undefined || !/^\d{1,10}$/.test(s)) return null;
   return Number(s);
-}
-
-/** "010012C6" → "198.18.0.1": the kernel prints the u32 in host (little-endian) order. */
-function littleEndianHexToIpv4(hex: string): string {
-  const bytes = [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  return bytes.join('.');
-}
-
-/** 32 hex digits → RFC 5952 text (lower case, longest run of ≥2 zero groups as "::"). */
-export function hexToIpv6(hex: string): string {
-  const groups = Array.from({ length: 8 }, (_, i) => parseInt(hex.slice(i * 4, i * 4 + 4), 16));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const text = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return text.join(':');
-  const head = text.slice(0, bestStart).join(':');
-  const tail = text.slice(bestStart + bestLen).join(':');
-  return `${head}::${tail}`;
 }

@@ -9,10 +9,12 @@
  * are plain sockets on the event loop and are cancelled when the probe gives up.
  */
 import { Resolver } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { errorCode, errorWithCode } from '../util/errors.js';
+import { readUtf8, type ReadText } from '../util/files.js';
+import type { Lookup } from './types.js';
 
-export type Lookup = (host: string, signal: AbortSignal) => Promise<string>;
+export type { Lookup };
 
 /** The first address /etc/hosts gives `host`, IPv4 before IPv6, or null. */
 export function fromHostsFile(text: string, host: string): string | null {
@@ -27,20 +29,16 @@ export function fromHostsFile(text: string, host: string): string | null {
   return v6;
 }
 
-function errorWithCode(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
 export interface SystemLookupOptions {
   hostsFile?: string;
   timeoutMs: number;
-  readText?: (path: string) => Promise<string>;
+  readText?: ReadText;
   /** For tests: resolver servers instead of /etc/resolv.conf's. */
   servers?: string[];
 }
 
 export function systemLookup(opts: SystemLookupOptions): Lookup {
-  const readText = opts.readText ?? ((p: string) => readFile(p, 'utf8'));
+  const readText = opts.readText ?? readUtf8;
   return async (host, signal) => {
     if (isIP(host)) return host;
     const hosts = await readText(opts.hostsFile ?? '/etc/hosts').catch(() => '');
@@ -57,13 +55,13 @@ export function systemLookup(opts: SystemLookupOptions): Lookup {
         const v4 = await resolver.resolve4(host);
         if (v4[0]) return v4[0];
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENODATA') throw err;
+        if (errorCode(err) !== 'ENODATA') throw err;
       }
       const v6 = await resolver.resolve6(host);
       if (v6[0]) return v6[0];
       throw errorWithCode(`${host} has no address records`, 'ENODATA');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errorCode(err);
       if (code === 'ECANCELLED' || code === 'ECANCELED')
         throw errorWithCode(`resolving ${host} was stopped`, 'ETIMEDOUT');
       if (code === 'ETIMEOUT') throw errorWithCode(`no DNS server answered for ${host}`, 'EAI_AGAIN');

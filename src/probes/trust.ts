@@ -5,9 +5,11 @@
  * Built once per check and shared by every TLS probe (parsing ~300 roots is the costly part).
  */
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFile as fsReadFile } from 'node:fs/promises';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
+import { errorCode, errorMessage } from '../util/errors.js';
+import { readUtf8, type ReadText } from '../util/files.js';
+import type { Trust as TrustForCheck } from './types.js';
 
 /** First existing wins: Debian/Ubuntu/Alpine, CBL-Mariner/RHEL, then the BSD/macOS-style path. */
 export const SYSTEM_CA_BUNDLES = [
@@ -16,26 +18,27 @@ export const SYSTEM_CA_BUNDLES = [
   '/etc/ssl/cert.pem',
 ] as const;
 
-export type ReadTextFile = (path: string) => Promise<string>;
-
-export interface Trust {
-  secureContext: SecureContext;
-  /** Sentences about the ca-file or the system bundle that could not be used; never thrown. */
-  problems: string[];
+export interface Trust extends TrustForCheck {
   /** The system bundle that was added, or null when none was found. */
   systemBundle: string | null;
   /** How many certificates the ca-file contributed. */
   caFileCertificates: number;
 }
 
-/** The context built last, reused while the roots are unchanged. */
-let lastContext: { key: string; context: SecureContext; systemBundle: string | null; problems: string[] } | null = null;
+/**
+ * The context built last, reused while the roots are unchanged: one holder per process (src/deps.ts),
+ * passed in, so nothing is cached behind a caller's back.
+ */
+export interface TrustCache {
+  last: { key: string; context: SecureContext; systemBundle: string | null; problems: string[] } | null;
+}
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 export async function loadTrust(
   caFile: string | null,
-  readFile: ReadTextFile = (p) => fsReadFile(p, 'utf8'),
+  readFile: ReadText = readUtf8,
+  cache: TrustCache = { last: null },
 ): Promise<Trust> {
   const problems: string[] = [];
 
@@ -49,7 +52,7 @@ export async function loadTrust(
     } catch (error) {
       // A missing candidate is the normal case on every distribution but one; anything else is worth saying.
       if (errorCode(error) !== 'ENOENT')
-        problems.push(`could not read the system CA bundle ${path}: ${describe(error)}`);
+        problems.push(`could not read the system CA bundle ${path}: ${errorMessage(error)}`);
     }
   }
 
@@ -77,7 +80,7 @@ export async function loadTrust(
         );
       }
     } catch (error) {
-      problems.push(`could not read --ca-file ${caFile}: ${describe(error)}`);
+      problems.push(`could not read --ca-file ${caFile}: ${errorMessage(error)}`);
     }
   }
 
@@ -88,11 +91,11 @@ export async function loadTrust(
     .update('\0')
     .update(extra.join('\n'))
     .digest('hex');
-  if (lastContext?.key === key) {
+  if (cache.last?.key === key) {
     return {
-      secureContext: lastContext.context,
-      problems: [...problems, ...lastContext.problems],
-      systemBundle: lastContext.systemBundle,
+      secureContext: cache.last.context,
+      problems: [...problems, ...cache.last.problems],
+      systemBundle: cache.last.systemBundle,
       caFileCertificates: extra.length,
     };
   }
@@ -105,20 +108,10 @@ export async function loadTrust(
   } catch (error) {
     // A corrupt system bundle must not take the whole TLS check down: fall back to what we validated.
     if (systemPem !== null)
-      problems.push(`the system CA bundle ${systemBundle} could not be loaded and was ignored: ${describe(error)}`);
+      problems.push(`the system CA bundle ${systemBundle} could not be loaded and was ignored: ${errorMessage(error)}`);
     systemBundle = null;
     secureContext = createSecureContext({ ca });
   }
-  lastContext = { key, context: secureContext, systemBundle, problems: problems.slice(before) };
+  cache.last = { key, context: secureContext, systemBundle, problems: problems.slice(before) };
   return { secureContext, problems, systemBundle, caFileCertificates: extra.length };
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -2,7 +2,17 @@
  * What probes share. A probe measures and never judges, never throws for a network or file
  * problem (it returns it as data), and stops promptly when its AbortSignal fires.
  */
-import type { DhcpLease, InterfaceReport } from '../report/types.js';
+import type { SecureContext } from 'node:tls';
+import type {
+  DhcpLease,
+  DnsQueryReport,
+  EndpointReport,
+  HostInfo,
+  InterfaceReport,
+  NetworkConfigSummary,
+  PingOutcome,
+} from '../report/types.js';
+import type { EndpointProtocol } from '../report/vocabulary.js';
 
 /** Per-probe context: the signal fires at the probe's timeout or the check's deadline. */
 export interface ProbeContext {
@@ -13,7 +23,7 @@ export interface ProbeContext {
 /** What the interfaces probe saw of one interface, before any config file is consulted. */
 export type InterfaceObservation = Pick<
   InterfaceReport,
-  'name' | 'present' | 'operState' | 'adminUp' | 'mac' | 'mtu' | 'ipv4' | 'ipv6' | 'counters'
+  'name' | 'observed' | 'present' | 'operState' | 'adminUp' | 'mac' | 'mtu' | 'ipv4' | 'ipv6' | 'counters'
 > & {
   /** Names the DHCP lease file (/run/systemd/netif/leases/<ifindex>). */
   ifindex: number | null;
@@ -27,8 +37,8 @@ export interface DefaultRoute {
   family: 4 | 6;
 }
 
-/** A parsed systemd-networkd `.network` file. */
-export interface NetworkdFile {
+/** A parsed systemd-networkd `.network` file: what it asks for, and which interfaces it matches. */
+export interface NetworkdFile extends NetworkConfigSummary {
   path: string;
   /** [Match] Name= globs (empty = matches any name). */
   matchNames: string[];
@@ -38,16 +48,7 @@ export interface NetworkdFile {
    * Other [Match] settings as written ("Type=ether", "Driver=hv_netvsc"): not evaluated, but they
    * count for networkd's rule that a file with no [Match] setting at all is ignored.
    */
-  matchOther?: string[];
-  /** [Network] DHCP= value as written (yes, no, ipv4, ipv6, true…), null when absent. */
-  dhcp: string | null;
-  /** Address= values as written ("198.18.0.10/24"), from [Network] and [Address] sections. */
-  addresses: string[];
-  /** Gateway= values from [Network] and [Route] sections. */
-  gateways: string[];
-  dns: string[];
-  /** Lines that could not be understood, with their line number. */
-  problems: string[];
+  matchOther: string[];
 }
 
 export type ParsedLease = Omit<DhcpLease, 'file' | 'expiry'> & {
@@ -64,4 +65,50 @@ export interface ResolverConfig {
   stub: boolean;
   /** Unreadable files or malformed lines, as sentences. */
   problems: string[];
+}
+
+export interface PingOptions extends ProbeContext {
+  count: number;
+}
+
+/** What one endpoint probe is asked to test. */
+export interface EndpointTarget {
+  host: string;
+  port: number;
+  protocol: EndpointProtocol;
+}
+
+/** Resolves a host name to one address the way the VM does; rejects with an errno-like code. */
+export type Lookup = (host: string, signal: AbortSignal) => Promise<string>;
+
+export interface EndpointContext extends ProbeContext {
+  /** From loadTrust(): shared by every probe of a check. */
+  secureContext: SecureContext;
+  /** @default the probe's own: /etc/hosts, then the servers of resolv.conf */
+  lookup?: Lookup;
+}
+
+export interface Trust {
+  secureContext: SecureContext;
+  /** Sentences about the ca-file or the system bundle that could not be used; never thrown. */
+  problems: string[];
+}
+
+/**
+ * The probes one check uses: the port between runCheck and the world. src/deps.ts wires the real
+ * ones; tests and the bench pass their own.
+ */
+export interface CheckDeps {
+  observeInterfaces(names: string[]): Promise<InterfaceObservation[]>;
+  readDefaultRoutes(): Promise<DefaultRoute[]>;
+  readNetworkd(dir: string): Promise<{ files: NetworkdFile[]; problems: string[] }>;
+  readLease(dir: string, ifindex: number): Promise<DhcpLease | null>;
+  readResolvers(resolvConf: string, resolvedConf: string): Promise<ResolverConfig>;
+  ping(host: string, opts: PingOptions): Promise<PingOutcome>;
+  queryDns(server: string, name: string, type: 'A' | 'AAAA', ctx: ProbeContext): Promise<DnsQueryReport>;
+  loadTrust(caFile: string | null): Promise<Trust>;
+  hostInfo(): Promise<HostInfo | null>;
+  probeEndpoint(target: EndpointTarget, ctx: EndpointContext): Promise<EndpointReport>;
+  /** A system-resolver lookup for one check (shared per host); default: the probe's own. */
+  newLookup?(timeoutMs: number): Lookup;
 }

@@ -3,6 +3,8 @@
  * metered IoT Hub block. Findings are trimmed from the least severe end when needed, and the
  * number left out is said.
  */
+import { mostSevereFirst } from '../findings/order.js';
+import { popUntil } from '../util/fit.js';
 import type { Report } from './types.js';
 
 export const TELEMETRY_MAX_BYTES = 4096;
@@ -20,11 +22,18 @@ export interface TelemetrySummary {
   timings: Record<string, number>;
 }
 
+/** Inside one metered 4 KB block. */
+export function fitsOneMessage(value: unknown): boolean {
+  return Buffer.byteLength(JSON.stringify(value)) <= TELEMETRY_MAX_BYTES;
+}
+
 export function telemetrySummary(report: Report): TelemetrySummary {
-  const rank = { error: 0, warning: 1, info: 2 } as const;
-  const all = [...report.findings]
-    .sort((a, b) => rank[a.severity] - rank[b.severity])
-    .map((f) => ({ code: f.code, severity: f.severity, component: f.component, subject: f.subject.slice(0, 200) }));
+  const all = mostSevereFirst(report.findings).map((f) => ({
+    code: f.code,
+    severity: f.severity,
+    component: f.component,
+    subject: f.subject.slice(0, 200),
+  }));
   const summary: TelemetrySummary = {
     schemaVersion: 1,
     checkId: report.checkId,
@@ -37,10 +46,7 @@ export function telemetrySummary(report: Report): TelemetrySummary {
     findingsOmitted: 0,
     timings: report.timings,
   };
-  while (Buffer.byteLength(JSON.stringify(summary)) > TELEMETRY_MAX_BYTES && summary.findings.length > 0) {
-    summary.findings = summary.findings.slice(0, -1);
-    summary.findingsOmitted = all.length - summary.findings.length;
-  }
+  summary.findingsOmitted = popUntil(summary.findings, () => fitsOneMessage(summary));
   return summary;
 }
 

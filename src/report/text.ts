@@ -3,9 +3,10 @@
  * findings with their next step, then the remaining findings, then each layer's evidence.
  */
 import type { DnsServerReport, EndpointReport, Finding, InterfaceReport, PingOutcome, Report } from './types.js';
+import type { ComponentName } from './vocabulary.js';
 
 const LABEL: Record<Finding['severity'], string> = { error: 'ERROR', warning: 'WARN ', info: 'INFO ' };
-const LAYER_NAME = { ip: 'IP', dns: 'DNS', firewall: 'Firewall' } as const;
+const LAYER_NAME: Record<ComponentName, string> = { ip: 'IP', dns: 'DNS', firewall: 'Firewall' };
 
 function findingLines(f: Finding): string[] {
   return [
@@ -77,14 +78,13 @@ export function renderText(r: Report): string {
 
   const { ip, dns, firewall } = r.components;
   // Say why a layer was not judged: an unexplained "skipped" is what iotedge check users complain about.
-  const why = (layer: 'ip' | 'dns' | 'firewall', status: string): string => {
+  const why = (layer: ComponentName, status: string): string => {
     if (status !== 'inconclusive') return status;
-    const earlier = (['ip', 'dns'] as const)
-      .slice(0, layer === 'firewall' ? 2 : layer === 'dns' ? 1 : 0)
-      .find((c) => r.components[c].status === 'unhealthy');
-    return earlier
-      ? `inconclusive (cannot be judged while ${LAYER_NAME[earlier]} is broken)`
-      : 'inconclusive (its evidence did not arrive before the deadline)';
+    const because = r.components[layer].inconclusiveBecause;
+    if (because === undefined) return status;
+    return because === 'deadline'
+      ? 'inconclusive (its evidence did not arrive before the deadline)'
+      : `inconclusive (cannot be judged while ${LAYER_NAME[because]} is broken)`;
   };
   out.push(`IP        ${why('ip', ip.status)}`);
   ip.interfaces.forEach((i) => out.push(interfaceLine(i)));

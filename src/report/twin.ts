@@ -5,10 +5,14 @@
  * new document into a minimal patch against what the twin holds, with null for what is gone,
  * because a patch merges: a cleared fault must be removed, not left behind.
  */
+import { mostSevereFirst } from '../findings/order.js';
+import { popUntil } from '../util/fit.js';
+import { isJsonObject as isObject, type JsonObject, type JsonValue } from '../util/json.js';
+import { clip as clipText } from '../util/text.js';
 import type { Finding, Report } from './types.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+export type { JsonObject, JsonValue };
+export { isObject };
 
 /** IoT Hub's limit is 32 KB for the whole reported section; keep room for the acknowledgements. */
 export const REPORT_BUDGET_BYTES = 24 * 1024;
@@ -31,7 +35,7 @@ export const REPORT_KEYS = [
 ] as const;
 
 export function clip(text: string, max = MAX_STRING): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+  return clipText(text, max);
 }
 
 function compactFinding(f: Finding): JsonObject {
@@ -137,8 +141,7 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
     fw['endpointsOpen'] = eps.length - (fw['endpoints'] as JsonObject[]).length;
   }
   // Most severe first, so fitting to the budget leaves out the least severe.
-  const rank = { error: 0, warning: 1, info: 2 } as const;
-  doc['findings'] = [...report.findings].sort((a, b) => rank[a.severity] - rank[b.severity]).map(compactFinding);
+  doc['findings'] = mostSevereFirst(report.findings).map(compactFinding);
   return fitReport(doc, budget);
 }
 
@@ -174,10 +177,12 @@ export function fitReport(doc: JsonObject, budget: number): JsonObject {
   }
   const findings = out['findings'];
   if (Array.isArray(findings)) {
-    while (reportedSize(out) > budget && findings.length > 0) {
-      findings.pop();
-      out['findingsOmitted'] = (typeof out['findingsOmitted'] === 'number' ? out['findingsOmitted'] : 0) + 1;
-    }
+    const before = typeof out['findingsOmitted'] === 'number' ? out['findingsOmitted'] : 0;
+    popUntil(
+      findings,
+      () => reportedSize(out) <= budget,
+      (n) => (out['findingsOmitted'] = before + n),
+    );
   }
   for (const [section, list] of [
     ['dns', 'servers'],
@@ -187,17 +192,15 @@ export function fitReport(doc: JsonObject, budget: number): JsonObject {
     const holder = out[section];
     const items = isObject(holder) ? holder[list] : undefined;
     if (!isObject(holder) || !Array.isArray(items)) continue;
-    while (reportedSize(out) > budget && items.length > 0) {
-      items.pop();
-      holder[`${list}Omitted`] =
-        (typeof holder[`${list}Omitted`] === 'number' ? (holder[`${list}Omitted`] as number) : 0) + 1;
-    }
+    const key = `${list}Omitted`;
+    const before = typeof holder[key] === 'number' ? holder[key] : 0;
+    popUntil(
+      items,
+      () => reportedSize(out) <= budget,
+      (n) => (holder[key] = before + n),
+    );
   }
   return out;
-}
-
-export function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

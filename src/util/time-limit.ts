@@ -1,7 +1,13 @@
 /**
- * Time limits built on the platform: AbortSignal.timeout / AbortSignal.any for the limit and
- * events.once for waiting on an emitter. One error type says which limit stopped the wait, its
- * own timeout (ETIMEDOUT) or the caller's signal (ABORTED: the check's deadline, SIGTERM).
+ * Time limits built on the platform: AbortSignal.any to join a limit with the caller's signal,
+ * events.once to wait on an emitter. One error type says which limit stopped the wait, its own
+ * timeout (ETIMEDOUT) or the caller's signal (ABORTED: the check's deadline, SIGTERM).
+ *
+ * The timeout is a plain setTimeout rather than AbortSignal.timeout: that one is unref'd and
+ * cannot be cleared, so a wait on something that never settles would let the process exit with
+ * the work pending, and a wait that settled early would leave its timer behind until it fires
+ * (thousands of them in a long-running module). Ours keeps the process alive while it waits and
+ * is cleared the moment the wait ends.
  */
 import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
@@ -19,32 +25,55 @@ export class StoppedError extends Error {
   }
 }
 
-function isTimeout(reason: unknown): boolean {
-  return reason instanceof Error && reason.name === 'TimeoutError';
+export interface TimeLimit {
+  /** Fires after `ms`, or as soon as any of the outer signals fires. */
+  signal: AbortSignal;
+  /** Ends the limit (clears its timer); call it when the wait is over. */
+  clear(): void;
+  /** Whether its own timer fired (rather than an outer signal). */
+  expired(): boolean;
 }
 
-/** Fires after `ms`, or as soon as any of `signals` fires. */
-export function limitSignal(ms: number, ...signals: Array<AbortSignal | undefined>): AbortSignal {
-  return AbortSignal.any([AbortSignal.timeout(Math.max(0, ms)), ...signals.filter((s) => s !== undefined)]);
+/** A limit of `ms`, joined with any outer signals. The timer's reason is a TimeoutError, as AbortSignal.timeout's. */
+export function timeLimit(ms: number, ...signals: Array<AbortSignal | undefined>): TimeLimit {
+  const own = new AbortController();
+  const timer = setTimeout(
+    () => own.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
+    Math.max(0, ms),
+  );
+  const outer = signals.filter((s) => s !== undefined);
+  return {
+    signal: outer.length ? AbortSignal.any([own.signal, ...outer]) : own.signal,
+    clear: () => clearTimeout(timer),
+    expired: () => own.signal.aborted,
+  };
 }
 
-/** Why `signal` fired, as a StoppedError about `what`. */
-export function stoppedBy(signal: AbortSignal, what: string): StoppedError {
-  return isTimeout(signal.reason)
+/** A StoppedError about `what`: ETIMEDOUT when its own time limit fired, ABORTED when the caller's signal did. */
+export function stopped(expired: boolean, what: string): StoppedError {
+  return expired
     ? new StoppedError('ETIMEDOUT', `${what} timed out`)
     : new StoppedError('ABORTED', `${what} was cancelled`);
 }
 
-/** Waits for `work` until `signal` fires, then rejects with a StoppedError; the listener never outlives the wait. */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+/**
+ * Waits for `work` until `signal` fires, then rejects with a StoppedError (`expired` tells a time
+ * limit of its own from the caller's cancel); the listener never outlives the wait.
+ */
+export function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  what: string,
+  expired: () => boolean = () => false,
+): Promise<T> {
   if (signal.aborted) {
     work.catch(() => undefined); // its outcome no longer matters, but must not go unhandled
-    return Promise.reject(stoppedBy(signal, what));
+    return Promise.reject(stopped(expired(), what));
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
       work.catch(() => undefined);
-      reject(stoppedBy(signal, what));
+      reject(stopped(expired(), what));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
@@ -60,25 +89,36 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, what: str
   });
 }
 
-/** `work` bounded by `ms` and by `signal` (when given). */
-export function withTimeout<T>(work: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
-  return untilAborted(work, limitSignal(ms, signal), what);
+/** `work` bounded by `ms` and by `signal` (when given); the timer is cleared however it ends. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  const limit = timeLimit(ms, signal);
+  try {
+    return await untilAborted(work, limit.signal, what, limit.expired);
+  } finally {
+    limit.clear();
+  }
 }
 
 /**
- * The first `event` of `emitter`, bounded by `signal`; an 'error' event rejects with that error
- * (events.once's rule), a fired signal with a StoppedError.
+ * The first `event` of `emitter` within `ms` (and `signal`); an 'error' event rejects with that
+ * error (events.once's rule), a limit that fires with a StoppedError.
  */
 export async function onceWithin(
   emitter: EventEmitter,
   event: string,
-  signal: AbortSignal,
+  ms: number,
   what: string,
+  signal?: AbortSignal,
 ): Promise<unknown[]> {
+  const limit = timeLimit(ms, signal);
   try {
-    return await once(emitter, event, { signal });
+    return await once(emitter, event, { signal: limit.signal });
   } catch (error) {
-    if (signal.aborted && error instanceof Error && error.name === 'AbortError') throw stoppedBy(signal, what);
+    if (limit.signal.aborted && error instanceof Error && error.name === 'AbortError') {
+      throw stopped(limit.expired(), what);
+    }
     throw error;
+  } finally {
+    limit.clear();
   }
 }

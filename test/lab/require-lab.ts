@@ -5,42 +5,24 @@
  * pass by skipping the lab (LAB.md).
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { test } from 'node:test';
+import { findTool, isRoot, skipUnless } from '../support/prerequisites.js';
+
+export { findTool };
 
 /** The tools the harness spawns, by the name it spawns them with. */
 export const LAB_TOOLS = ['ip', 'nft', 'dnsmasq', 'ping', 'openssl'] as const;
 export type LabTool = (typeof LAB_TOOLS)[number];
 
-/** sbin directories are often missing from a non-login PATH even for root. */
-const EXTRA_PATH = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-export function findTool(name: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_PATH];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return null;
-}
-
 /** What is missing, as short phrases; empty when the lab can run. */
 export function missingLabPrerequisites(): string[] {
   const missing: string[] = [];
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot) missing.push('root (uid 0)');
+  if (!isRoot()) missing.push('root (uid 0)');
   for (const tool of LAB_TOOLS) {
     if (findTool(tool) === null) missing.push(`the \`${tool}\` command`);
   }
   // Root inside an unprivileged container may still lack CAP_SYS_ADMIN: try the real thing.
   const ip = findTool('ip');
-  if (isRoot && ip !== null) {
+  if (isRoot() && ip !== null) {
     const probe = `ndlab-${process.pid}-probe${Math.random().toString(36).slice(2, 6)}`;
     try {
       execFileSync(ip, ['netns', 'add', probe], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -64,20 +46,12 @@ let cached: string | null | undefined;
 
 /**
  * Call once at the top of a lab test file. Returns the skip message to pass to `describe`/`test`
- * (`{ skip }`), or undefined when the lab can run. Under CI=true a missing prerequisite registers a
- * failing test instead, and the rest is skipped so the failure is the one clear message.
+ * (`{ skip }`), or undefined when the lab can run; under CI=true a missing prerequisite fails.
  */
 export function requireLab(): string | undefined {
   if (cached === undefined) {
     const missing = missingLabPrerequisites();
     cached = missing.length === 0 ? null : labMissingMessage(missing);
   }
-  if (cached === null) return undefined;
-  const message = cached;
-  if (process.env.CI === 'true') {
-    test('lab prerequisites (required under CI=true)', () => {
-      throw new Error(message);
-    });
-  }
-  return message;
+  return skipUnless(cached, 'lab prerequisites');
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Report } from '../../src/report/types.js';
-import { mergeSkipped } from '../../src/report/merge.js';
+import { mergeSkipped } from '../../src/module/merge-skipped.js';
 import { LAB_ADDR } from '../lab/harness.js';
 import { requireLab } from '../lab/require-lab.js';
 import { assertHealthyLogs, assertTelemetryOf, assertTwinShowsReport, errorFrom, reportFrom } from './assertions.js';

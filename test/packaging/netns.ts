@@ -6,8 +6,7 @@
  * the kernel removes when its last process exits, so nothing needs a name or a cleanup step.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { test } from 'node:test';
-import { findTool } from '../lab/require-lab.js';
+import { findTool, isRoot, skipUnless } from '../support/prerequisites.js';
 
 /** The `node` user of the official Node.js images, which the Dockerfile's `USER node` selects. */
 export const IMAGE_UID = 1000;
@@ -25,7 +24,7 @@ function tool(name: (typeof TOOLS)[number] | 'setcap'): string {
 
 export function netnsPrerequisitesMissing(): string[] {
   const missing: string[] = [];
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) missing.push('root (uid 0)');
+  if (!isRoot()) missing.push('root (uid 0)');
   for (const name of TOOLS) if (!findTool(name)) missing.push(`the \`${name}\` command`);
   if (missing.length === 0) {
     try {
@@ -43,23 +42,13 @@ export function netnsPrerequisitesMissing(): string[] {
 
 let cached: string | null | undefined;
 
-/**
- * A skip message when namespaces cannot be made here, else undefined. Under CI=true the lack is a
- * failing test instead, so CI cannot pass by skipping (LAB.md).
- */
+/** A skip message when namespaces cannot be made here, else undefined; under CI=true the lack fails. */
 export function requireNetns(): string | undefined {
   if (cached === undefined) {
     const missing = netnsPrerequisitesMissing();
     cached = missing.length === 0 ? null : `needs ${missing.join(', ')} (util-linux and iproute2, as root)`;
   }
-  if (cached === null) return undefined;
-  const message = cached;
-  if (process.env['CI'] === 'true') {
-    test('network namespace prerequisites (required under CI=true)', () => {
-      throw new Error(message);
-    });
-  }
-  return message;
+  return skipUnless(cached, 'network namespace prerequisites');
 }
 
 /** `argv` run as uid/gid `uid` with no supplementary groups, killed if its parent dies. */

@@ -16,7 +16,9 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ISOLATED_NSSWITCH_CONF, NETNS_DIR, newLabNames, removeNetnsSync } from '../lab/lab-names.js';
 import { ipPath } from '../lab/lab-process.js';
-import { findTool } from '../lab/require-lab.js';
+import { findTool, skipOrFail } from './prerequisites.js';
+
+export { skipOrFail };
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,12 +33,6 @@ export function netnsUnavailable(tools: ReadonlyArray<'nft'> = []): string | nul
   if (process.getuid?.() !== 0) return 'network namespaces need root (uid 0)';
   for (const tool of ['ip', ...tools]) if (findTool(tool) === null) return INSTALL[tool]!;
   return null;
-}
-
-/** Skips the test with `reason`, or fails it under CI=true. */
-export function skipOrFail(t: TestContext, reason: string): void {
-  if (process.env.CI === 'true') assert.fail(`lab test cannot run under CI=true: ${reason}`);
-  t.skip(reason);
 }
 
 /**

@@ -51,6 +51,7 @@ export function healthyServer(address = '198.18.0.53', over: Partial<DnsServerRe
   return {
     address,
     public: false,
+    provider: null,
     ping: { sent: 3, received: 3, lossPercent: 0, rttAvgMs: 0.2 },
     queries: [
       {

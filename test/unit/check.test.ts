@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createSecureContext } from 'node:tls';
 import { test } from 'node:test';
-import { endpointTargets, runCheck, type CheckDeps } from '../../src/check.js';
+import { runCheck, type CheckDeps } from '../../src/check.js';
+import { endpointTargets } from '../../src/config/targets.js';
 import { resolveSync } from '../../src/config/resolve.js';
 import type { CheckConfig } from '../../src/config/types.js';
 import { healthyServer, HUB } from '../support/observations.js';

@@ -614,6 +614,7 @@ test('diagnosis: a public resolver finding names its provider', () => {
   const obs = healthy();
   obs.dns!.servers[0]!.address = '9.9.9.9';
   obs.dns!.servers[0]!.public = true;
+  obs.dns!.servers[0]!.provider = 'Quad9'; // recorded by the probe (public-resolvers.ts)
   const f = diagnose(obs).findings.find((x) => x.code === 'DNS_PUBLIC_SERVER');
   assert.match(f!.message, /9\.9\.9\.9 is a public DNS resolver \(Quad9\)/);
 });

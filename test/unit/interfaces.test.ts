@@ -5,13 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ipv4Broadcast,
-  ipv6Scope,
-  netmaskToPrefix,
-  observeInterfaces,
-  parseIpAddrJson,
-} from '../../src/probes/interfaces.js';
+import { observeInterfaces, parseIpAddrJson } from '../../src/probes/interfaces.js';
+import { ipv4Broadcast, ipv6Scope, netmaskToPrefix } from '../../src/util/address.js';
 import type { InterfaceObservation } from '../../src/probes/types.js';
 import { createTestNetns, ipIn, netnsUnavailable, nodeInNetns, REPO_ROOT, skipOrFail } from '../support/netns.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mergeSkipped } from '../../src/report/merge.js';
+import { mergeSkipped } from '../../src/module/merge-skipped.js';
 import type { Report } from '../../src/report/types.js';
 import { endpoint } from '../support/observations.js';
 import { assertValidReport } from '../support/report-schema.js';

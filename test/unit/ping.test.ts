@@ -5,10 +5,17 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isUsageError, parsePingOutput, pingAttempts, pingBinary, pingHost, spawnPing } from '../../src/probes/ping.js';
+import {
+  isUsageError,
+  parsePingOutput,
+  pingAttempts,
+  pingHost,
+  pingRunner,
+  spawnPingWith,
+} from '../../src/probes/ping.js';
 import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
 import type { PingOutcome } from '../../src/report/types.js';
-import { findTool } from '../lab/require-lab.js';
+import { findTool, skipUnless } from '../support/prerequisites.js';
 import { newLabNames, removeNetnsSync } from '../lab/lab-names.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/ping/', import.meta.url));
@@ -298,7 +305,7 @@ describe('parsePingOutput on malformed input never throws', () => {
   });
 });
 
-describe('pingAttempts and pingBinary', () => {
+describe('pingAttempts and the runner', () => {
   test('the host is always the last argument, options first, no -w', () => {
     const attempts = pingAttempts('ping', '198.18.0.1', 3, 3000);
     assert.deepEqual(attempts[0], { binary: 'ping', args: ['-n', '-c', '3', '-i', '0.2', '-W', '2', '198.18.0.1'] });
@@ -327,10 +334,11 @@ describe('pingAttempts and pingBinary', () => {
     );
   });
 
-  test('NETDIAG_PING overrides the binary', () => {
-    assert.equal(pingBinary({}), 'ping');
-    assert.equal(pingBinary({ NETDIAG_PING: ' /opt/bin/ping ' }), '/opt/bin/ping');
-    assert.equal(pingBinary({ NETDIAG_PING: '' }), 'ping');
+  test('the runner names the binary: ping from PATH unless one is given', async () => {
+    assert.equal(pingRunner().binary, 'ping');
+    const exec = scriptedExec([asResult(fixture('iputils-ok-loopback'))]);
+    await pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }, pingRunner('/opt/bin/ping', exec));
+    assert.equal(exec.calls[0]?.binary, '/opt/bin/ping');
   });
 });
 
@@ -368,7 +376,8 @@ describe('pingHost with a fake exec', () => {
       asResult(fixture('busybox-ok-loopback')),
     ]);
     const opts = { count: 3, timeoutMs: 3000, signal: live() };
-    assert.deepEqual(await pingHost('127.0.0.1', opts, exec), stats(3, 3, 0, 0.068));
+    const runner = pingRunner('ping', exec);
+    assert.deepEqual(await pingHost('127.0.0.1', opts, runner), stats(3, 3, 0, 0.068));
     assert.deepEqual(
       exec.calls.map((c) => c.args),
       [
@@ -376,14 +385,12 @@ describe('pingHost with a fake exec', () => {
         ['-c', '3', '-W', '2', '127.0.0.1'],
       ],
     );
-    await pingHost('127.0.0.1', opts, exec);
+    await pingHost('127.0.0.1', opts, runner);
     assert.deepEqual(exec.calls[2]?.args, ['-c', '3', '-W', '2', '127.0.0.1']);
   });
 
   test('IPv6 with a ping that refuses -6 falls back to ping6', async () => {
-    const saved = process.env.NETDIAG_PING;
-    process.env.NETDIAG_PING = '/usr/bin/ping';
-    try {
+    {
       const refused = {
         stdout: '',
         stderr: "ping: invalid option -- '6'\nUsage: ping [-LRUbdfnqrvVaA] [-c count] destination\n",
@@ -391,13 +398,10 @@ describe('pingHost with a fake exec', () => {
       };
       const exec = scriptedExec([refused, refused, asResult(fixture('iputils-ok-loopback6'))]);
       assert.deepEqual(
-        await pingHost('::1', { count: 3, timeoutMs: 3000, signal: live() }, exec),
+        await pingHost('::1', { count: 3, timeoutMs: 3000, signal: live() }, pingRunner('/usr/bin/ping', exec)),
         stats(3, 3, 0, 0.064),
       );
       assert.equal(exec.calls[2]?.binary, '/usr/bin/ping6');
-    } finally {
-      if (saved === undefined) delete process.env.NETDIAG_PING;
-      else process.env.NETDIAG_PING = saved;
     }
   });
 
@@ -488,25 +492,12 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Skip message, or undefined; under CI=true a missing tool fails instead (LAB.md). */
 function need(what: string, ok: boolean): string | undefined {
-  if (ok) return undefined;
-  const message = `missing ${what}`;
-  if (process.env.CI === 'true') {
-    test(`prerequisite: ${what} (required under CI=true)`, () => {
-      throw new Error(message);
-    });
-  }
-  return message;
+  return skipUnless(ok ? null : `missing ${what}`, `prerequisite: ${what}`);
 }
 
-async function withPingBinary<T>(binary: string, fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.NETDIAG_PING;
-  process.env.NETDIAG_PING = binary;
-  try {
-    return await fn();
-  } finally {
-    if (saved === undefined) delete process.env.NETDIAG_PING;
-    else process.env.NETDIAG_PING = saved;
-  }
+/** The real ping (or a stand-in) as the runner, started with this process's PATH. */
+function systemPinger(binary: string) {
+  return pingRunner(binary, spawnPingWith(process.env['PATH']));
 }
 
 function assertAllAnswered(got: PingOutcome, count: number): void {
@@ -523,23 +514,23 @@ describe(
   () => {
     test('127.0.0.1', async () => {
       assertAllAnswered(
-        await withPingBinary(PING ?? 'ping', () =>
-          pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }),
-        ),
+        await pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }, systemPinger(PING ?? 'ping')),
         3,
       );
     });
 
     test('::1 (-6)', async () => {
       assertAllAnswered(
-        await withPingBinary(PING ?? 'ping', () => pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() })),
+        await pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() }, systemPinger(PING ?? 'ping')),
         2,
       );
     });
 
     test('a missing binary (spawn ENOENT) is unavailable', async () => {
-      const got = await withPingBinary('/nonexistent/netdiag/ping', () =>
-        pingHost('127.0.0.1', { count: 1, timeoutMs: 1000, signal: live() }),
+      const got = await pingHost(
+        '127.0.0.1',
+        { count: 1, timeoutMs: 1000, signal: live() },
+        systemPinger('/nonexistent/netdiag/ping'),
       );
       assert.deepEqual(got, {
         error: 'unavailable',
@@ -549,8 +540,10 @@ describe(
 
     test('an abort mid-run returns the statistics printed so far', async () => {
       const controller = new AbortController();
-      const run = withPingBinary(PING ?? 'ping', () =>
-        pingHost('127.0.0.1', { count: 100, timeoutMs: 60_000, signal: controller.signal }),
+      const run = pingHost(
+        '127.0.0.1',
+        { count: 100, timeoutMs: 60_000, signal: controller.signal },
+        systemPinger(PING ?? 'ping'),
       );
       setTimeout(() => controller.abort(), 500);
       const got = await run;
@@ -576,16 +569,14 @@ describe(
 
     test('127.0.0.1', async () => {
       assertAllAnswered(
-        await withPingBinary(join(dir, 'ping'), () =>
-          pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }),
-        ),
+        await pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }, systemPinger(join(dir, 'ping'))),
         3,
       );
     });
 
     test('::1 (-6)', async () => {
       assertAllAnswered(
-        await withPingBinary(join(dir, 'ping'), () => pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() })),
+        await pingHost('::1', { count: 2, timeoutMs: 3000, signal: live() }, systemPinger(join(dir, 'ping'))),
         2,
       );
     });
@@ -634,9 +625,7 @@ describe('spawnPing stops the child', () => {
 
   test('at timeoutMs: SIGINT ends it and the header-only output reads as no reply', async () => {
     const { binary, pidFile } = fakePing('ping', false);
-    const got = await withPingBinary(binary, () =>
-      pingHost('198.18.0.2', { count: 3, timeoutMs: 500, signal: live() }),
-    );
+    const got = await pingHost('198.18.0.2', { count: 3, timeoutMs: 500, signal: live() }, systemPinger(binary));
     assert.deepEqual(got, stats(3, 0, 100, null));
     assertGone(pidFile);
   });
@@ -644,7 +633,7 @@ describe('spawnPing stops the child', () => {
   test('a child that ignores SIGINT gets SIGKILL', async () => {
     const { binary, pidFile } = fakePing('stubborn', true);
     const controller = new AbortController();
-    const run = spawnPing(binary, ['198.18.0.2'], controller.signal);
+    const run = spawnPingWith(process.env['PATH'])(binary, ['198.18.0.2'], controller.signal);
     setTimeout(() => controller.abort(), 500);
     const got = await run;
     assert.equal(got.exitCode, null);
@@ -656,7 +645,7 @@ describe('spawnPing stops the child', () => {
     const { binary, pidFile } = fakePing('never', false);
     const controller = new AbortController();
     controller.abort();
-    const got = await spawnPing(binary, [], controller.signal);
+    const got = await spawnPingWith(process.env['PATH'])(binary, [], controller.signal);
     assert.deepEqual(got, { stdout: '', stderr: '', exitCode: null });
     assert.throws(() => readFileSync(pidFile), { code: 'ENOENT' });
   });
@@ -665,7 +654,7 @@ describe('spawnPing stops the child', () => {
     const binary = join(dir, 'chatty');
     writeFileSync(binary, '#!/bin/sh\nhead -c 1000000 /dev/zero | tr "\\0" "x"\n');
     chmodSync(binary, 0o755);
-    const got = await spawnPing(binary, [], live());
+    const got = await spawnPingWith(process.env['PATH'])(binary, [], live());
     assert.equal(got.exitCode, 0);
     assert.equal(got.stdout.length, 64 * 1024);
   });
@@ -725,16 +714,16 @@ describe('pingHost to a dropped address in a namespace', { skip: nsSkip }, () =>
     execFileSync(ip, ['netns', 'pids', names.vmNs], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
   test('every request lost: exactly count sent, 100% loss', async () => {
-    const got = await withPingBinary(wrapper, () =>
-      pingHost('198.18.0.2', { count: 3, timeoutMs: 3000, signal: live() }),
-    );
+    const got = await pingHost('198.18.0.2', { count: 3, timeoutMs: 3000, signal: live() }, systemPinger(wrapper));
     assert.deepEqual(got, stats(3, 0, 100, null));
   });
 
   test('abort: resolves with the statistics so far and leaves no ping running', async () => {
     const controller = new AbortController();
-    const run = withPingBinary(wrapper, () =>
-      pingHost('198.18.0.2', { count: 50, timeoutMs: 60_000, signal: controller.signal }),
+    const run = pingHost(
+      '198.18.0.2',
+      { count: 50, timeoutMs: 60_000, signal: controller.signal },
+      systemPinger(wrapper),
     );
     setTimeout(() => controller.abort(), 300);
     const got = await run;
@@ -746,9 +735,7 @@ describe('pingHost to a dropped address in a namespace', { skip: nsSkip }, () =>
   });
 
   test('the neighbour that never answers ARP: no reply, not an error', async () => {
-    const got = await withPingBinary(wrapper, () =>
-      pingHost('198.18.0.99', { count: 2, timeoutMs: 2000, signal: live() }),
-    );
+    const got = await pingHost('198.18.0.99', { count: 2, timeoutMs: 2000, signal: live() }, systemPinger(wrapper));
     assert.deepEqual(got, stats(2, 0, 100, null));
   });
 });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { hexToIpv6, parseProcNetIpv6Route, parseProcNetRoute, readDefaultRoutes } from '../../src/probes/routes.js';
+import { parseProcNetIpv6Route, parseProcNetRoute, readDefaultRoutes } from '../../src/probes/routes.js';
+import { hexToIpv6 } from '../../src/util/address.js';
 
 const fixture = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`../fixtures/proc/${name}`, import.meta.url)), 'utf8');

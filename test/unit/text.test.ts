@@ -38,6 +38,7 @@ test('text: verdict, then the failing layer with its next step, then other findi
         },
         firewall: {
           status: 'inconclusive',
+          inconclusiveBecause: 'dns',
           upstreamProtocol: 'Amqp',
           endpoints: [endpoint(443, { outcome: 'unresolved', address: null, tls: undefined })],
         },

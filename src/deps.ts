@@ -1,0 +1,49 @@
+/**
+ * The composition root of a check: the real probes wired as CheckDeps, with the process-wide
+ * state they keep (the TLS trust cache, the ping runner's attempt cache, the host inventory)
+ * created here, once, and passed in. Tests and the bench pass their own CheckDeps instead.
+ */
+import { queryDns } from './probes/dns-query.js';
+import { probeEndpoint } from './probes/endpoint.js';
+import { hostInfoOnce } from './probes/host-info.js';
+import { observeInterfaces } from './probes/interfaces.js';
+import { readLeaseFor } from './probes/leases.js';
+import { readNetworkdDir } from './probes/networkd.js';
+import { pingHost, pingRunner, spawnPingWith } from './probes/ping.js';
+import { readResolvers } from './probes/resolvers.js';
+import { readDefaultRoutes } from './probes/routes.js';
+import { sharedLookup, systemLookup } from './probes/system-lookup.js';
+import { loadTrust, type TrustCache } from './probes/trust.js';
+import type { CheckDeps } from './probes/types.js';
+import { PROCESS_SETTINGS, settingFromEnv } from './config/options.js';
+import { readUtf8 } from './util/files.js';
+
+export interface DepsOptions {
+  /** The ping binary (PROCESS_SETTINGS.ping). */
+  pingBinary: string;
+  /** The PATH children are started with (to find ping). */
+  path: string | undefined;
+}
+
+export function defaultDeps(opts: DepsOptions): CheckDeps {
+  const trustCache: TrustCache = { last: null };
+  const pinger = pingRunner(opts.pingBinary, spawnPingWith(opts.path));
+  return {
+    observeInterfaces: (names) => observeInterfaces(names),
+    readDefaultRoutes: () => readDefaultRoutes(),
+    readNetworkd: (dir) => readNetworkdDir(dir),
+    readLease: (dir, ifindex) => readLeaseFor(dir, ifindex),
+    readResolvers: (resolvConf, resolvedConf) => readResolvers(resolvConf, resolvedConf),
+    ping: (host, o) => pingHost(host, o, pinger),
+    queryDns: (server, name, type, ctx) => queryDns(server, name, type, ctx),
+    loadTrust: (caFile) => loadTrust(caFile, readUtf8, trustCache),
+    hostInfo: hostInfoOnce(),
+    newLookup: (timeoutMs) => sharedLookup(systemLookup({ timeoutMs })),
+    probeEndpoint: (target, ctx) => probeEndpoint(target, ctx),
+  };
+}
+
+/** The deps of this process, from its environment (the ping binary, PATH). */
+export function depsFromEnv(env: NodeJS.ProcessEnv): CheckDeps {
+  return defaultDeps({ pingBinary: settingFromEnv(PROCESS_SETTINGS.ping, env), path: env['PATH'] });
+}
