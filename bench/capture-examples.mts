@@ -7,7 +7,7 @@ try {
   const mod = await ml.startModule({
     moduleId: 'netdiag',
     env: { NETDIAG_LOG_LEVEL: 'warn' },
-    desired: { intervalSeconds: 600, colour: 'blue' } as never,
+    desired: { intervalSeconds: 600, colour: 'blue' },
   });
   await ml.until(() => ml.reported('netdiag')['lastCheck'], 'startup report', 60_000);
   const res = await ml.invoke('netdiag', 'runDiagnostics', null, { responseTimeoutInSeconds: 30 });
@@ -22,7 +22,8 @@ try {
   console.log('=== REPORTED');
   console.log(JSON.stringify(ml.reported('netdiag'), null, 2));
   console.log('=== TELEMETRY');
-  console.log(JSON.stringify({ properties: event.properties, body: JSON.parse(event.body.toString()) }, null, 2));
+  const body: unknown = JSON.parse(event.body.toString());
+  console.log(JSON.stringify({ properties: event.properties, body }, null, 2));
   console.log('=== 400');
   console.log(JSON.stringify({ status: bad.status, payload: bad.payload }, null, 2));
   await mod.stop();

@@ -94,6 +94,14 @@ export type TelemetryMode = 'always' | 'onChange' | 'off';
 export const TELEMETRY_MODES: readonly TelemetryMode[] = ['always', 'onChange', 'off'];
 
 /** The module's own settings (CONTRACT.md 5.1): desired properties over NETDIAG_* variables over defaults. */
+const MODULE_TELEMETRY: SettingSpec<TelemetryMode> = {
+  key: 'telemetry',
+  flag: 'telemetry',
+  help: 'always, onChange or off',
+  default: 'always',
+  parse: (o, x) => v.oneOf(o, x, TELEMETRY_MODES),
+};
+
 export const MODULE_SETTINGS = {
   intervalSeconds: {
     key: 'intervalSeconds',
@@ -102,13 +110,7 @@ export const MODULE_SETTINGS = {
     default: 300,
     parse: (o: string, x: unknown): number => v.integer(o, x, 30, 86_400),
   },
-  telemetry: {
-    key: 'telemetry',
-    flag: 'telemetry',
-    help: 'always, onChange or off',
-    default: 'always' as TelemetryMode,
-    parse: (o: string, x: unknown): TelemetryMode => v.oneOf(o, x, TELEMETRY_MODES),
-  },
+  telemetry: MODULE_TELEMETRY,
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type ModuleSettingKey = keyof typeof MODULE_SETTINGS;

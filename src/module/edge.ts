@@ -77,6 +77,11 @@ function snapshot(collection: unknown): Record<string, unknown> {
   return out;
 }
 
+/** The SDK types `reported` as an index signature; its update() is a method with a callback. */
+function reportedOf(twin: Twin): { update(patch: JsonObject, done: (err?: Error) => void): void } {
+  return twin.properties.reported as unknown as { update(patch: JsonObject, done: (err?: Error) => void): void };
+}
+
 /** IoT Hub (or edgeHub) refused a reported patch: it broke a twin rule. */
 export class TwinRefusedError extends Error {
   constructor(message: string) {
@@ -261,7 +266,7 @@ export class EdgeLink {
         'updating reported properties',
         new Promise<void>((resolve, reject) => {
           // The SDK's update() is callback-only: without a callback a failure is an uncaught throw.
-          twin.properties.reported.update(patch, (err?: Error) => (err ? reject(refusalOrTransport(err)) : resolve()));
+          reportedOf(twin).update(patch, (err?: Error) => (err ? reject(refusalOrTransport(err)) : resolve()));
         }),
         30_000,
       );

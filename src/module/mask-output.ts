@@ -15,6 +15,6 @@ export function maskProcessOutput(streams: NodeJS.WriteStream[] = [process.stdou
       if (chunk instanceof Uint8Array) return write(maskSecrets(Buffer.from(chunk).toString('utf8')), ...rest);
       return write(chunk, ...rest);
     };
-    stream.write = masked as typeof stream.write;
+    stream.write = masked;
   }
 }

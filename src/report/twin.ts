@@ -238,7 +238,7 @@ export function applyPatch(doc: JsonObject, patch: JsonObject): JsonObject {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else if (isObject(v))
-      out[k] = applyPatch(isObject(out[k]) ? (out[k] as JsonObject) : {}, v); // nulls inside are deletions too
+      out[k] = applyPatch(isObject(out[k]) ? out[k] : {}, v); // nulls inside are deletions too
     else out[k] = v;
   }
   return out;

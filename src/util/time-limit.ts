@@ -29,9 +29,9 @@ export interface TimeLimit {
   /** Fires after `ms`, or as soon as any of the outer signals fires. */
   signal: AbortSignal;
   /** Ends the limit (clears its timer); call it when the wait is over. */
-  clear(): void;
+  clear: () => void;
   /** Whether its own timer fired (rather than an outer signal). */
-  expired(): boolean;
+  expired: () => boolean;
 }
 
 /** A limit of `ms`, joined with any outer signals. The timer's reason is a TimeoutError, as AbortSignal.timeout's. */
@@ -112,7 +112,7 @@ export async function onceWithin(
 ): Promise<unknown[]> {
   const limit = timeLimit(ms, signal);
   try {
-    return await once(emitter, event, { signal: limit.signal });
+    return (await once(emitter, event, { signal: limit.signal })) as unknown[];
   } catch (error) {
     if (limit.signal.aborted && error instanceof Error && error.name === 'AbortError') {
       throw stopped(limit.expired(), what);

@@ -55,10 +55,10 @@ describe('edgeHub emulator with a real ModuleClient', () => {
       'IOTEDGE_MODULEID',
       'IOTEDGE_WORKLOADURI',
     ]);
-    assert.equal(env.IOTEDGE_GATEWAYHOSTNAME, `localhost:${emu.port}`);
-    assert.match(env.IOTEDGE_WORKLOADURI ?? '', /^unix:\/\/\/.+workload\.sock$/);
-    assert.equal(env.IOTEDGE_AUTHSCHEME, 'sasToken');
-    assert.equal(env.IOTEDGE_MODULEGENERATIONID, emu.identity('envcheck')?.generationId);
+    assert.equal(env['IOTEDGE_GATEWAYHOSTNAME'], `localhost:${emu.port}`);
+    assert.match(env['IOTEDGE_WORKLOADURI'] ?? '', /^unix:\/\/\/.+workload\.sock$/);
+    assert.equal(env['IOTEDGE_AUTHSCHEME'], 'sasToken');
+    assert.equal(env['IOTEDGE_MODULEGENERATIONID'], emu.identity('envcheck')?.generationId);
   });
 
   it('accepts a module whose SAS token was signed through the workload API', async (t) => {
@@ -103,10 +103,10 @@ describe('edgeHub emulator with a real ModuleClient', () => {
     assert.equal(version, 2);
     const client = await openClient(emu, moduleId, t);
     const twin = await within(client.getTwin(), 10_000, 'getTwin');
-    assert.equal(twin.properties.desired.intervalSeconds, 60);
-    assert.equal(twin.properties.desired.telemetry, 'onChange');
-    assert.equal(twin.properties.desired.$version, 2);
-    assert.equal(twin.properties.reported.$version, 1);
+    assert.equal(twin.properties.desired['intervalSeconds'], 60);
+    assert.equal(twin.properties.desired['telemetry'], 'onChange');
+    assert.equal(twin.properties.desired['$version'], 2);
+    assert.equal(twin.properties.reported['$version'], 1);
     assert.equal(emu.twinGets.filter((g) => g.moduleId === moduleId && g.delivered).length, 1);
   });
 
@@ -124,8 +124,8 @@ describe('edgeHub emulator with a real ModuleClient', () => {
     );
     // A fresh GET shows the service's view (the SDK's local cache merges arrays element-wise).
     const again = await within(client.getTwin(), 10_000, 'getTwin');
-    assert.deepEqual(again.properties.reported.findings, [9]);
-    assert.equal(again.properties.reported.$version, 3);
+    assert.deepEqual(again.properties.reported['findings'], [9]);
+    assert.equal(again.properties.reported['$version'], 3);
   });
 
   it('refuses invalid reported patches with an error the SDK callback sees', async (t) => {
@@ -153,7 +153,7 @@ describe('edgeHub emulator with a real ModuleClient', () => {
     assert.deepEqual(emu.twin(moduleId).reported, { $version: 1 }, 'nothing was applied');
     // The connection survives a refused patch.
     await updateReported(twin, { fine: true });
-    assert.equal(emu.twin(moduleId).reported.$version, 2);
+    assert.equal(emu.twin(moduleId).reported['$version'], 2);
   });
 
   it('refuses a patch that would push the merged reported section over 32 KB', async (t) => {
@@ -178,7 +178,7 @@ describe('edgeHub emulator with a real ModuleClient', () => {
       'the module subscribes to desired patches',
     );
     await eventually(() => seen.length >= 1, 'the listener gets the current desired properties');
-    assert.equal(seen[0]?.intervalSeconds, 300);
+    assert.equal(seen[0]?.['intervalSeconds'], 300);
 
     const result = await emu.updateDesired({ intervalSeconds: 45, telemetry: 'off' }, moduleId);
     assert.deepEqual(result, { version: 3, delivered: true });
@@ -282,7 +282,7 @@ describe('edgeHub emulator with a real ModuleClient', () => {
     const kicked = await emu.waitForDisconnection((d) => d.moduleId === moduleId, 5000, since);
     assert.equal(kicked.clientId, `${emu.deviceId}/${moduleId}`);
     const twin = await within(second.getTwin(), 10_000, 'getTwin on the new connection');
-    assert.equal(twin.properties.reported.$version, 1);
+    assert.equal(twin.properties.reported['$version'], 1);
   });
 });
 
@@ -319,10 +319,10 @@ describe('edgeHub emulator restarts', () => {
     assert.ok(emu.connections.filter((c) => c.accepted).length > connectsBefore, 'the module reconnected');
     assert.equal(emu.connections.at(-1)?.clean, false);
     assert.ok(emu.subscriptions(moduleId).includes(TWIN_RES_FILTER), 'subscription restored from the session');
-    assert.equal(fresh.properties.desired.changedWhileDown, true);
-    assert.equal(fresh.properties.reported.phase, 'before');
+    assert.equal(fresh.properties.desired['changedWhileDown'], true);
+    assert.equal(fresh.properties.reported['phase'], 'before');
     await updateReported(fresh, { phase: 'after' });
-    assert.equal(emu.twin(moduleId).reported.phase, 'after');
+    assert.equal(emu.twin(moduleId).reported['phase'], 'after');
   });
 
   it('can start with edgeHub absent; open fails at once (no SDK retry) until the broker is up', async (t) => {
@@ -395,8 +395,8 @@ describe('edgeHub emulator with a module in a child process', () => {
     assert.equal(event.outputName, 'diagnostics');
     assert.deepEqual(event.properties, { status: 'ok' });
     assert.deepEqual(JSON.parse(event.bodyText), { hello: 'from a child process' });
-    assert.equal(emu.twin('child').reported.started, true);
-    assert.equal(emu.twin('child').reported.pid, child.pid);
+    assert.equal(emu.twin('child').reported['started'], true);
+    assert.equal(emu.twin('child').reported['pid'], child.pid);
     assert.ok(emu.workload.signCount('child') >= 1);
 
     await eventually(() => emu.subscriptions('child').includes(METHODS_FILTER), 'the child subscribes to methods');

@@ -18,7 +18,7 @@ export class RecordLog<T> {
   push(item: T): void {
     this.items.push(item);
     for (const w of [...this.waiters]) {
-      let matched = false;
+      let matched: boolean;
       try {
         matched = w.predicate(item);
       } catch (err) {

@@ -37,7 +37,9 @@ export async function moduleClientFromEnv(env: Record<string, string>): Promise<
 /** The callback-only reported update as a Promise (without a callback the SDK crashes). */
 export function updateReported(twin: Twin, patch: unknown): Promise<void> {
   return new Promise((resolve, reject) => {
-    twin.properties.reported.update(patch, (err?: Error) => (err ? reject(err) : resolve()));
+    // The SDK types `reported` as an index signature; update() is a callback-only method.
+    const reported = twin.properties.reported as unknown as { update(p: unknown, done: (err?: Error) => void): void };
+    reported.update(patch, (err?: Error) => (err ? reject(err) : resolve()));
   });
 }
 

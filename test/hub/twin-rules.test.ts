@@ -122,15 +122,15 @@ describe('mergeTwinPatch', () => {
     const before = structuredClone({ target, patch });
     const merged = mergeTwinPatch(target, patch);
     assert.deepEqual({ target, patch }, before);
-    (patch.a as JsonObject).c = 99;
-    assert.equal((merged.a as JsonObject).c, 1);
+    (patch['a'] as JsonObject)['c'] = 99;
+    assert.equal((merged['a'] as JsonObject)['c'], 1);
   });
 
   it('treats a __proto__ member as data, not as the prototype', () => {
     const merged = mergeTwinPatch({}, JSON.parse('{"__proto__":{"polluted":true}}') as JsonObject);
     assert.equal(Object.getPrototypeOf(merged), Object.prototype);
     assert.deepEqual(Object.keys(merged), ['__proto__']);
-    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   });
 });
 

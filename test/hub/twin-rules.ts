@@ -56,6 +56,7 @@ function forbiddenKeyChar(key: string): string | undefined {
   for (const ch of key) {
     // C0, DEL and C1 controls (.NET char.IsControl), the reserved `.`, `$`, `#`, and any whitespace
     // (.NET char.IsWhiteSpace also covers NBSP, U+2028 and the other Unicode spaces \s matches).
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this checks for
     if (/[\u0000-\u001f\u007f-\u009f.$#\s]/u.test(ch)) return ch;
   }
   return undefined;

@@ -59,7 +59,7 @@ describe('workload API', () => {
     const a = await call(api.socketPath, 'GET', '/trust-bundle?api-version=2018-06-28');
     assert.equal(a.status, 200);
     assert.equal(a.contentType, 'application/json');
-    assert.match(String(a.body.certificate), /BEGIN CERTIFICATE/);
+    assert.match(String(a.body['certificate']), /BEGIN CERTIFICATE/);
     assert.equal(api.uri, `unix://${api.socketPath}`);
   });
 
@@ -73,7 +73,7 @@ describe('workload API', () => {
     assert.equal(a.status, 200);
     assert.equal(a.contentType, 'application/json');
     const expected = createHmac('sha256', Buffer.from(key, 'base64')).update(data).digest('base64');
-    assert.equal(a.body.digest, expected);
+    assert.equal(a.body['digest'], expected);
     assert.equal(api.signCount('netdiag'), 1);
     const last = api.calls.at(-1);
     assert.deepEqual(
@@ -97,7 +97,7 @@ describe('workload API', () => {
       const a = await pending;
       assert.equal(a.status, status);
       assert.equal(a.contentType, 'application/json');
-      assert.equal(typeof a.body.message, 'string');
+      assert.equal(typeof a.body['message'], 'string');
     }
     assert.equal(api.signCount('netdiag'), 1, 'failed calls are not counted as signatures');
   });

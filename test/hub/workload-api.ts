@@ -110,9 +110,9 @@ export async function startWorkloadApi(opts: WorkloadApiOptions): Promise<Worklo
       return reply(400, { message: 'Request body is not valid JSON' });
     }
     const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-    if (typeof fields.keyId === 'string') call.keyId = fields.keyId;
-    if (typeof fields.algo === 'string') call.algo = fields.algo;
-    const data = fields.data;
+    if (typeof fields['keyId'] === 'string') call.keyId = fields['keyId'];
+    if (typeof fields['algo'] === 'string') call.algo = fields['algo'];
+    const data = fields['data'];
     if (typeof data !== 'string' || !isBase64(data)) {
       return reply(400, { message: 'Request body must be {"keyId","algo","data"} with base64 data' });
     }

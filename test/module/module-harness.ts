@@ -144,7 +144,7 @@ export function secretLeaks(text: string, keys: string[]): string[] {
 
 /** Only what a module container gets: a PATH, the IoT Edge variables and our own settings. */
 function moduleEnvironment(iotedge: Record<string, string>, netdiag: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...iotedge, ...netdiag };
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...iotedge, ...netdiag };
 }
 
 function spawnModule(lab: Lab, moduleId: string, env: NodeJS.ProcessEnv): ModuleProcess {
@@ -342,7 +342,7 @@ export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab>
       try {
         return await waitUntil(condition, what, timeoutMs);
       } catch (err) {
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${diagnostics()}`);
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${diagnostics()}`, { cause: err });
       }
     },
     eventFor(moduleId, checkId, timeoutMs = 10_000) {

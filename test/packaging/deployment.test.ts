@@ -26,7 +26,6 @@ import {
   parseRoute,
   readJson,
   type Json,
-  type JsonObject,
 } from './manifest.js';
 
 const MODULE = 'netdiag';
@@ -47,7 +46,7 @@ const strings = (v: Json | undefined): string[] => {
     Array.isArray(v) && v.every((x) => typeof x === 'string'),
     `expected an array of strings, got ${JSON.stringify(v)}`,
   );
-  return v as string[];
+  return v;
 };
 
 describe('deployment manifest: edgeAgent', () => {
@@ -246,8 +245,8 @@ describe('deployment manifest: the module twin', () => {
     assert.deepEqual(Object.keys(update.acks).sort(), Object.keys(desired).sort());
     for (const [key, value] of Object.entries(desired)) {
       const ack = update.acks[key];
-      assert.ok(isObject(ack as Json), `an acknowledgement for ${key}`);
-      const a = ack as JsonObject;
+      assert.ok(isObject(ack), `an acknowledgement for ${key}`);
+      const a = ack;
       assert.equal(a['ac'], 200, `${key}: ${String(a['ad'])}`);
       assert.equal(a['av'], 2);
       assert.deepEqual(a['value'], value, `${key} is acknowledged in the canonical form it was written in`);

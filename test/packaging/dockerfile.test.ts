@@ -188,6 +188,7 @@ describe('.dockerignore', () => {
           .replace(/\*\*/g, '\u0000')
           .replace(/\*/g, '[^/]*')
           .replace(/\?/g, '[^/]')
+          // eslint-disable-next-line no-control-regex -- control characters are exactly what this checks for
           .replace(/\u0000/g, '.*')}$`,
       );
       if (prefixes.some((p) => re.test(p))) result = !negate;

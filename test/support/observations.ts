@@ -68,9 +68,17 @@ export function healthyServer(address = '198.18.0.53', over: Partial<DnsServerRe
   };
 }
 
-export function endpoint(port: number, over: Partial<EndpointReport> = {}): EndpointReport {
+/** Overrides; `undefined` removes an optional field (an endpoint that never got to TLS has no `tls`). */
+type Bend<T> = { [K in keyof T]?: T[K] | undefined };
+
+/** What is left of `value` once the keys set to undefined are dropped. */
+function withoutUndefined<T extends object>(value: Bend<T>): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function endpoint(port: number, over: Bend<EndpointReport> = {}): EndpointReport {
   const protocol = port === 8883 ? 'mqtt' : port === 5671 ? 'amqp' : port === 443 ? 'https' : 'custom';
-  return {
+  return withoutUndefined<EndpointReport>({
     host: HUB,
     port,
     protocol,
@@ -90,7 +98,7 @@ export function endpoint(port: number, over: Partial<EndpointReport> = {}): Endp
       validTo: 'Dec 26 00:00:00 2026 GMT',
     },
     ...over,
-  };
+  });
 }
 
 export function healthy(): Observations {

@@ -118,7 +118,7 @@ test('check: probes that hang and ignore their signal are cut at the deadline an
 test('check: a probe that returns its own timed-out result when aborted is counted as cut short', async () => {
   const deps: CheckDeps = {
     ...healthyDeps(),
-    queryDns: (server, name, type, ctx) =>
+    queryDns: (_server, name, type, ctx) =>
       new Promise((resolve) => {
         ctx.signal.addEventListener('abort', () =>
           resolve({ name, type, outcome: 'timeout', rcode: null, answers: [], rttMs: null, transport: 'udp' }),

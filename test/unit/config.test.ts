@@ -164,7 +164,7 @@ const PRECEDENCE: PrecedenceRow[] = [
   },
 ];
 
-const defaultOf = (key: Key): unknown => (key === 'hub' ? null : DEFAULTS[key as Exclude<Key, 'hub'>]);
+const defaultOf = (key: Key): unknown => (key === 'hub' ? null : DEFAULTS[key]);
 const specOf = (key: Key) => {
   const spec = OPTIONS.find((o) => o.key === key);
   assert.ok(spec, `no option spec for ${key}`);
@@ -330,7 +330,7 @@ describe('the hub: flag > desired > NETDIAG_HUB > IOTEDGE_IOTHUBHOSTNAME > aziot
   });
 
   test('a hub name from the aziot file is validated like every other source', {}, async () => {
-    let config: CheckConfig | null = null;
+    let config: CheckConfig;
     try {
       config = await resolveConfig({ readAziotHub: async () => 'not a host!' });
     } catch (err) {

@@ -20,11 +20,10 @@ const timeoutQueries = (o: Observations, server = 0) => {
   s.queries = s.queries.map((q) => ({ ...q, outcome: 'timeout', rcode: null, answers: [], rttMs: null }));
 };
 const unresolveAll = (o: Observations) => {
-  o.firewall!.endpoints = o.firewall!.endpoints.map((e) => ({
+  o.firewall!.endpoints = o.firewall!.endpoints.map(({ tls: _tls, ...e }) => ({
     ...e,
     outcome: 'unresolved',
     address: null,
-    tls: undefined,
     error: { phase: 'resolve', code: 'EAI_AGAIN', message: 'timeout' },
   }));
 };
@@ -305,11 +304,10 @@ const cases: Case[] = [
         rttMs: 1,
         transport: 'udp',
       };
-      o.firewall!.endpoints = o.firewall!.endpoints.map((e) => ({
+      o.firewall!.endpoints = o.firewall!.endpoints.map(({ tls: _tls, ...e }) => ({
         ...e,
         outcome: 'unresolved',
         address: null,
-        tls: undefined,
         error: { phase: 'resolve', code: 'ENOTFOUND', message: 'x' },
       }));
     },

@@ -401,7 +401,7 @@ test(
       assert.match(stdout, new RegExp(`^QUERY udp ${HUB} A$`, 'm'));
 
       child.kill('SIGTERM');
-      const [code, signal] = await exited;
+      const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
       assert.deepEqual([code, signal], [0, null]);
     } finally {
       if (child.exitCode === null && child.signalCode === null) {

@@ -451,23 +451,23 @@ test(
     ];
 
     const r = probeIn(ns, targets);
-    assert.equal(r.dropped?.outcome, 'blocked', JSON.stringify(r.dropped));
-    assert.deepEqual(r.dropped?.error, {
+    assert.equal(r['dropped']?.outcome, 'blocked', JSON.stringify(r['dropped']));
+    assert.deepEqual(r['dropped']?.error, {
       phase: 'connect',
       code: 'ETIMEDOUT',
       message: 'connect got no answer within 1000 ms',
     });
-    assert.equal(r.dropped?.tls, undefined);
-    assert.equal(r.deadline?.outcome, 'blocked', JSON.stringify(r.deadline));
-    assert.equal(r.deadline?.error?.code, 'ABORTED');
-    assert.equal(r.reset?.outcome, 'rejected', JSON.stringify(r.reset));
-    assert.equal(r.reset?.error?.code, 'ECONNREFUSED');
-    assert.equal(r.icmpUnreachable?.outcome, 'unreachable', JSON.stringify(r.icmpUnreachable));
-    assert.equal(r.icmpUnreachable?.error?.code, 'EHOSTUNREACH');
-    assert.equal(r.noRoute?.outcome, 'unreachable', JSON.stringify(r.noRoute));
-    assert.equal(r.noRoute?.error?.code, 'ENETUNREACH');
-    assert.equal(r.deadResolver?.outcome, 'unresolved', JSON.stringify(r.deadResolver));
-    assert.equal(r.deadResolver?.error?.phase, 'resolve');
-    assert.equal(r.deadResolver?.address, null);
+    assert.equal(r['dropped']?.tls, undefined);
+    assert.equal(r['deadline']?.outcome, 'blocked', JSON.stringify(r['deadline']));
+    assert.equal(r['deadline']?.error?.code, 'ABORTED');
+    assert.equal(r['reset']?.outcome, 'rejected', JSON.stringify(r['reset']));
+    assert.equal(r['reset']?.error?.code, 'ECONNREFUSED');
+    assert.equal(r['icmpUnreachable']?.outcome, 'unreachable', JSON.stringify(r['icmpUnreachable']));
+    assert.equal(r['icmpUnreachable']?.error?.code, 'EHOSTUNREACH');
+    assert.equal(r['noRoute']?.outcome, 'unreachable', JSON.stringify(r['noRoute']));
+    assert.equal(r['noRoute']?.error?.code, 'ENETUNREACH');
+    assert.equal(r['deadResolver']?.outcome, 'unresolved', JSON.stringify(r['deadResolver']));
+    assert.equal(r['deadResolver']?.error?.phase, 'resolve');
+    assert.equal(r['deadResolver']?.address, null);
   },
 );

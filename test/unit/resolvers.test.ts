@@ -164,6 +164,7 @@ test('readResolvers: unreadable files are problems, never exceptions', async () 
   assert.deepEqual(denied.problems, ['/etc/resolv.conf could not be read (EACCES)']);
 
   const weird = await readResolvers('/r', '/u', async () => {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- the point: a reader that throws a non-Error
     throw 'not even an Error';
   });
   assert.equal(weird.servers.length, 0);

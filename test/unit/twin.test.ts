@@ -104,6 +104,7 @@ function walk(value: JsonValue, path = '', key: string | null = null, depth = 0,
 
 function assertTwinRules(doc: JsonObject): void {
   for (const { path, key, value, depth } of walk(doc)) {
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this checks for
     if (key !== null) assert.doesNotMatch(key, /[.$#\s\u0000-\u001f\u007f]/, `key at ${path}`);
     if (key !== null) assert.ok(key.length > 0 && Buffer.byteLength(key) <= 1024, `key length at ${path}`);
     assert.ok(depth <= 10, `depth ${depth} at ${path}`);
@@ -112,7 +113,7 @@ function assertTwinRules(doc: JsonObject): void {
     if (Array.isArray(value)) assert.ok(!value.includes(null), `null inside the array at ${path}`);
   }
   assert.ok(twinSize(doc) <= TWIN_MAX, `twinSize ${twinSize(doc)}`);
-  assert.ok(twinSectionSize(doc as HubJson) <= TWIN_MAX, `section size ${twinSectionSize(doc as HubJson)}`);
+  assert.ok(twinSectionSize(doc) <= TWIN_MAX, `section size ${twinSectionSize(doc)}`);
   assert.ok(
     Buffer.byteLength(JSON.stringify(doc)) <= TWIN_MAX,
     `patch JSON ${Buffer.byteLength(JSON.stringify(doc))} bytes`,
@@ -324,7 +325,7 @@ describe('twinSize (IoT Hub: key and value lengths in UTF-8 bytes, numbers 8, bo
 
   test("never smaller than the emulator's measure of the same section", () => {
     const doc = reportToTwin(crowded(), CHANGED_AT);
-    assert.ok(twinSize(doc) >= twinSectionSize(doc as HubJson));
+    assert.ok(twinSize(doc) >= twinSectionSize(doc));
   });
 });
 
@@ -402,19 +403,19 @@ describe('reportedPatch', () => {
     const patch = reportedPatch(before, after, REPORT_KEYS);
     assert.ok(patch);
     assertTwinRules(patch);
-    const merged = mergeTwinPatch(before as HubJson, patch as HubJson);
+    const merged = mergeTwinPatch(before, patch);
     assert.ok(!JSON.stringify(merged).includes('FW_PORT_BLOCKED'));
     assert.ok(!JSON.stringify(merged).includes('"blocked"'));
     assert.deepEqual(merged['findings'], []);
     assert.equal(merged['status'], 'healthy');
     // Everything the new document says is what the twin now says (a null is an absent key in a twin).
-    assert.deepEqual(merged, mergeTwinPatch({}, after as HubJson));
+    assert.deepEqual(merged, mergeTwinPatch({}, after));
   });
 
   test('after the patch is merged, the same document needs no further patch', {}, () => {
     const next = reportToTwin(report(), CHANGED_AT);
     const twin = mergeTwinPatch({}, reportedPatch({}, next) as HubJson);
-    assert.equal(reportedPatch(twin as JsonObject, next, REPORT_KEYS), null);
+    assert.equal(reportedPatch(twin, next, REPORT_KEYS), null);
   });
 });
 
@@ -444,11 +445,7 @@ describe('applyPatch: IoT Hub merge semantics', () => {
       const before = structuredClone(doc);
       assert.deepEqual(applyPatch(doc, patch), expected);
       assert.deepEqual(doc, before, 'the input document is not modified');
-      assert.deepEqual(
-        applyPatch(doc, patch),
-        mergeTwinPatch(doc as HubJson, patch as HubJson),
-        "same as the emulator's merge",
-      );
+      assert.deepEqual(applyPatch(doc, patch), mergeTwinPatch(doc, patch), "same as the emulator's merge");
     });
   }
 
