@@ -203,8 +203,9 @@ export function parseIpv6RouteTable(text: string): RouteTable {
       bad += 1;
       continue;
     }
-    if ((flags & RTF_UP) === 0 || (flags & RTF_CACHE) !== 0) continue;
     const reject = (flags & RTF_REJECT) !== 0;
+    // The kernel prints IPv6 reject routes (unreachable, prohibit, blackhole) without RTF_UP.
+    if (((flags & RTF_UP) === 0 && !reject) || (flags & RTF_CACHE) !== 0) continue;
     if (reject && prefixLength === 0 && metric === IPV6_NULL_METRIC && iface === 'lo') continue;
     const destination = canonicalNetwork(hexToIpv6(dest), prefixLength);
     const gateway = (flags & RTF_GATEWAY) !== 0 && !/^0+$/.test(nextHop) ? hexToIpv6(nextHop) : null;
