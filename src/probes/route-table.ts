@@ -82,6 +82,8 @@ export interface DefaultRouteEntry {
  * - `unreachable`: a reject route matched (the sender gets ENETUNREACH/EACCES);
  * - `blackhole`: a blackhole route matched (dropped silently);
  * - `none`: no route at all (ENETUNREACH); also for text that is not an address.
+ * For `local`, `interface` is the interface that holds the address when known (the packet itself
+ * goes through `lo`), else `lo`.
  */
 export interface RouteLookup {
   destination: string;
