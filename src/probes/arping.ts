@@ -18,7 +18,7 @@
  * `unavailable`. Run without a shell, C locale, output capped (src/probes/ping.ts's runner).
  */
 import { isIPv4 } from 'node:net';
-import { spawnPing } from './ping.js';
+import { spawnPingWith } from './ping.js';
 import type { PingExec, PingExecResult } from './ping.js';
 
 export type ArpingFlavour = 'iputils' | 'busybox' | 'habets';
@@ -200,7 +200,7 @@ export async function arpingDad(address: string, iface: string, opts: ArpingOpti
   if (typeof iface !== 'string' || !isInterfaceName(iface))
     return fail('unavailable', `not an interface name: ${JSON.stringify(String(iface)).slice(0, 40)}`);
   if (opts.signal?.aborted) return fail('unavailable', 'not started: the check was already stopped');
-  const exec = opts.exec ?? spawnPing;
+  const exec = opts.exec ?? spawnPingWith();
   const binary = opts.binary ?? 'arping';
   const timeoutMs = Math.max(1, Number.isFinite(opts.timeoutMs) ? Number(opts.timeoutMs) : ARPING_TIMEOUT_MS);
 

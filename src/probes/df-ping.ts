@@ -16,7 +16,7 @@
  * reported as `too-big-local` with the MTU: the same fact, learned earlier.
  */
 import { isIP } from 'node:net';
-import { parsePingOutput, spawnPing } from './ping.js';
+import { parsePingOutput, spawnPingWith } from './ping.js';
 import type { PingExec, PingExecResult } from './ping.js';
 
 /**
@@ -259,7 +259,7 @@ export async function pingDfSweep(target: string, opts: DfPingOptions = {}): Pro
   }
   if (opts.signal?.aborted) return failAll('unavailable', 'not started: the check was already stopped');
   const timeoutMs = Math.max(1, Number.isFinite(opts.timeoutMs) ? Number(opts.timeoutMs) : 1500);
-  const exec = opts.exec ?? spawnPing;
+  const exec = opts.exec ?? spawnPingWith();
   const binary = opts.binary ?? 'ping';
   const concurrency = Math.max(1, Math.min(MAX_DF_PROBES, Math.trunc(opts.concurrency ?? 3)));
 

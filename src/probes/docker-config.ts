@@ -245,10 +245,10 @@ export function parseDaemonJson(
 
   const verdict: Verdict = { invalid: [], problems };
   checkKeys(parsed, verdict);
-  const dns = checkDns(parsed.dns, verdict);
-  const mtu = checkMtu(parsed.mtu, rawMtuTokens(text), verdict);
-  const bip = checkBip(parsed.bip, verdict);
-  if (Array.isArray(dns) && dns.length === 0 && Array.isArray(parsed.dns) && parsed.dns.length === 0) {
+  const dns = checkDns(parsed['dns'], verdict);
+  const mtu = checkMtu(parsed['mtu'], rawMtuTokens(text), verdict);
+  const bip = checkBip(parsed['bip'], verdict);
+  if (Array.isArray(dns) && dns.length === 0 && Array.isArray(parsed['dns']) && parsed['dns'].length === 0) {
     verdict.problems.push('"dns" is an empty list: containers get the host-derived servers, as without it');
   }
   if (verdict.invalid.length > 0) {

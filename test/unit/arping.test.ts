@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arpingArgs, arpingDad, arpingFlavourOf, parseArpingOutput } from '../../src/probes/arping.js';
 import type { ArpingFlavour, ArpingResult } from '../../src/probes/arping.js';
-import { spawnPing } from '../../src/probes/ping.js';
+import { spawnPingWith } from '../../src/probes/ping.js';
 import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
 import { newLabNames, removeNetnsSync } from '../lab/lab-names.js';
 import { findTool } from '../lab/require-lab.js';
@@ -277,7 +277,7 @@ describe('arpingDad with the real arping in a namespace lab', () => {
   const inVm =
     (prefix: string[] = []): PingExec =>
     (binary, args, signal) =>
-      spawnPing(IP, ['netns', 'exec', vm, ...prefix, binary, ...args], signal);
+      spawnPingWith(process.env['PATH'])(IP, ['netns', 'exec', vm, ...prefix, binary, ...args], signal);
 
   /** The links need a moment after `up` before the bridge forwards: retry a conflict probe briefly. */
   async function untilAnswered(run: () => Promise<ArpingResult>): Promise<ArpingResult> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dfPingArgs, dfPingSizes, parseDfPingOutput, pingDfSweep } from '../../src/probes/df-ping.js';
 import type { DfProbe, PathMtuResult } from '../../src/probes/df-ping.js';
-import { spawnPing } from '../../src/probes/ping.js';
+import { spawnPingWith } from '../../src/probes/ping.js';
 import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
 import { newLabNames, removeNetnsSync } from '../lab/lab-names.js';
 import { findTool } from '../lab/require-lab.js';
@@ -306,7 +306,7 @@ describe('pingDfSweep with the real iputils ping in a namespace lab', () => {
   const inVm =
     (prefix: string[] = []): PingExec =>
     (binary, args, signal) =>
-      spawnPing(IP, ['netns', 'exec', vm, ...prefix, binary, ...args], signal);
+      spawnPingWith(process.env['PATH'])(IP, ['netns', 'exec', vm, ...prefix, binary, ...args], signal);
 
   const sweep = (target: string, exec: PingExec, binary = PING ?? 'ping'): Promise<PathMtuResult> =>
     pingDfSweep(target, { interfaceMtu: 1500, timeoutMs: 1500, binary, exec });
