@@ -6,7 +6,9 @@
  * can end is an outcome:
  *
  * - `established`: a 2xx; the socket is handed back, positioned at the start of the tunnel.
- * - `auth-required`: 407 (with the schemes the proxy offers, e.g. NTLM, which IoT Edge cannot do).
+ * - `auth-required`: 407 (with the schemes the proxy offers, e.g. NTLM, which IoT Edge cannot do);
+ *   also 401, which some proxies send instead (tinyproxy answers wrong credentials with 401 and
+ *   WWW-Authenticate), since to the device it means the same: the proxy wants other credentials.
  * - `denied`: any other status (403 from an allow-list, 502/504 when the proxy cannot reach the target).
  * - `unreachable`: the proxy's name did not resolve, or TCP to it failed (the errno says which).
  * - `timeout`: TCP to the proxy worked, but no complete answer came within the time limit.
@@ -17,7 +19,7 @@
 import { createConnection, isIP, isIPv6 } from 'node:net';
 import type { Socket } from 'node:net';
 import { errorCode, errorMessage } from '../util/errors.js';
-import { limitSignal, StoppedError, withTimeout } from '../util/time-limit.js';
+import { limitSignal, StoppedError, untilAborted, withTimeout } from '../util/time-limit.js';
 import { parseProxyUrl, proxyAuthorization } from './proxy-url.js';
 import { elapsedMs, headEnd, parseHttpHead, printable, readBounded } from './read-bounded.js';
 import { systemLookup, type Lookup } from './system-lookup.js';
@@ -47,7 +49,7 @@ export interface ProxyConnectResult {
   reason: string | null;
   /** Whether a Proxy-Authorization header was sent (the URL had credentials). */
   sentCredentials: boolean;
-  /** On 407: the Proxy-Authenticate challenges offered (Basic, NTLM, Negotiate…). */
+  /** On 407/401: the Proxy-Authenticate (or WWW-Authenticate) challenges offered (Basic, NTLM, Negotiate…). */
   proxyAuthenticate: string[];
   /** The proxy's `Server` or `Via` header, naming the product, or null. */
   server: string | null;
@@ -142,7 +144,9 @@ export async function openProxyTunnel(
     const t = performance.now();
     try {
       const lookup = ctx.lookup ?? systemLookup({ timeoutMs: ctx.timeoutMs });
-      address = await withTimeout(lookup(info.host, ctx.signal), ctx.timeoutMs, 'resolving the proxy', ctx.signal);
+      // The lookup gets the same limit, so it can cancel its queries when we stop waiting.
+      const limit = limitSignal(ctx.timeoutMs, ctx.signal);
+      address = await untilAborted(lookup(info.host, limit), limit, 'resolving the proxy');
     } catch (error) {
       result.resolveMs = elapsedMs(t);
       return end('unreachable', { phase: 'resolve', code: codeOf(error), message: messageOf(error) });
@@ -228,12 +232,15 @@ export async function openProxyTunnel(
     result.httpStatus = head.status;
     result.reason = head.reason || null;
     result.server = head.headers.get('server')?.[0] ?? head.headers.get('via')?.[0] ?? null;
-    result.proxyAuthenticate = (head.headers.get('proxy-authenticate') ?? []).map((v) => printable(v, 120));
+    result.proxyAuthenticate = [
+      ...(head.headers.get('proxy-authenticate') ?? []),
+      ...(head.status === 401 ? (head.headers.get('www-authenticate') ?? []) : []),
+    ].map((v) => printable(v, 120));
     const statusText = `${head.status}${head.reason ? ` ${head.reason}` : ''}`;
-    if (head.status === 407)
+    if (head.status === 407 || head.status === 401)
       return end('auth-required', {
         phase: 'answer',
-        code: 'HTTP_407',
+        code: `HTTP_${head.status}`,
         message:
           auth === null
             ? `the proxy requires authentication (${statusText}) and the URL has no credentials`

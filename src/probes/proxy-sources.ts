@@ -71,6 +71,11 @@ export interface ProxySourcesOptions {
   /** @default '/etc/systemd/system' */
   systemdDir?: string;
   units?: readonly ProxyUnit[];
+  /**
+   * Prefix of every path read (config.toml, drop-ins, EnvironmentFile= targets), for fixture trees;
+   * paths are reported without it, as on the device. @default ''
+   */
+  root?: string;
   readText?: ReadText;
   readDir?: ReadDir;
 }
@@ -430,8 +435,11 @@ export async function proxyFromUnit(
 
 /** Every source of CONTRACT 7.1, in the table's order; never throws. */
 export async function discoverProxySources(opts: ProxySourcesOptions): Promise<ProxySource[]> {
-  const readText = opts.readText ?? readUtf8;
-  const readDir = opts.readDir ?? readDirNames;
+  const root = (opts.root ?? '').replace(/\/+$/, '');
+  const baseRead = opts.readText ?? readUtf8;
+  const baseDir = opts.readDir ?? readDirNames;
+  const readText: ReadText = (path) => baseRead(`${root}${path}`);
+  const readDir: ReadDir = (path) => baseDir(`${root}${path}`);
   const systemdDir = opts.systemdDir ?? '/etc/systemd/system';
   const units = opts.units ?? PROXY_UNITS;
   const [config, ...fromUnits] = await Promise.all([

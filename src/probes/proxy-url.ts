@@ -82,14 +82,20 @@ function maskUserinfo(userinfo: string): string {
 
 /**
  * `text` with the password of its userinfo replaced by `***`. Works on malformed text too: the
- * userinfo is whatever precedes the last `@` of the authority.
+ * userinfo is whatever precedes the last `@`. A "port" that is not a number is masked as well:
+ * without an `@` (`http://user:secret`), a password sits exactly there.
  */
 export function maskProxyUrl(text: string): string {
   const trimmed = text.trim();
   const s = split(trimmed);
-  if (s.userinfo === null) return trimmed;
   const prefix = s.scheme === null ? '' : trimmed.slice(0, trimmed.indexOf('://') + 3);
-  return `${prefix}${maskUserinfo(s.userinfo)}${trimmed.slice(prefix.length + s.userinfo.length)}`;
+  const userLength = s.userinfo === null ? 0 : s.userinfo.length + 1;
+  const user = s.userinfo === null ? '' : `${maskUserinfo(s.userinfo)}@`;
+  const tail = trimmed.slice(prefix.length + userLength + s.hostport.length);
+  const colon = s.hostport.startsWith('[') ? s.hostport.indexOf(']:') + 1 : s.hostport.lastIndexOf(':');
+  const port = colon <= 0 ? '' : s.hostport.slice(colon + 1);
+  const hostport = port !== '' && !/^\d+$/.test(port) ? `${s.hostport.slice(0, colon)}:***` : s.hostport;
+  return `${prefix}${user}${hostport}${tail}`;
 }
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
@@ -181,11 +187,7 @@ export function parseProxyUrl(text: string): ProxyUrlInfo {
   } else if (/^\d{1,5}$/.test(hp.port) && Number(hp.port) >= 1 && Number(hp.port) <= 65535) {
     info.port = Number(hp.port);
   } else {
-    // Not echoed, and masked when it is not a number: without an @, a password may sit there.
-    if (!/^\d+$/.test(hp.port)) {
-      const at = url.lastIndexOf(`:${hp.port}`);
-      if (at !== -1) info.url = `${url.slice(0, at + 1)}***${url.slice(at + 1 + hp.port.length)}`;
-    }
+    // Not echoed: maskProxyUrl has already hidden a port that is not a number.
     return fail('port');
   }
   if (s.scheme === null) return fail('no-scheme');
