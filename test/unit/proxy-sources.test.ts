@@ -93,7 +93,7 @@ test('drop-ins that disagree, systemd corner cases and an EnvironmentFile', asyn
   const docker = c.docker!;
   assert.equal(docker.url, 'http://envfile-user:***@envfile.example:3128');
   assert.ok(
-    docker.problems.some((p) => p.includes('"%4" is not a specifier')),
+    docker.problems.some((p) => p.includes('a % that starts no specifier')),
     docker.problems.join('; '),
   );
   assert.ok(docker.origin.includes('/etc/default/docker-proxy'));
