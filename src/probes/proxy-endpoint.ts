@@ -1,0 +1,199 @@
+/**
+ * One 443 endpoint tested through the proxy, as IoT Edge reaches it behind one (CONTRACT 7.1):
+ * HTTP CONNECT, then TLS inside the tunnel (SNI, the check's roots, chain observed rather than
+ * enforced, as endpoint.ts does), then one application exchange inside TLS (7.2). Plain data out,
+ * never a throw; the tunnel is always closed before it returns.
+ */
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
+import type { TlsReport } from '../report/types.js';
+import { errorCode, errorMessage } from '../util/errors.js';
+import { StoppedError, withTimeout } from '../util/time-limit.js';
+import {
+  runExchange,
+  type ExchangeContext,
+  type ExchangeKind,
+  type ExchangeResult,
+  type WebSocketProtocol,
+} from './exchange.js';
+import { openProxyTunnel, type ProxyConnectContext, type ProxyConnectResult } from './proxy-connect.js';
+import { elapsedMs } from './read-bounded.js';
+
+export interface ProxiedTarget {
+  host: string;
+  port: number;
+  /** The exchange inside TLS; null for TLS alone (`exchanges: false`). @default 'http' */
+  exchange?: ExchangeKind | null;
+  /** For the websocket exchange. @default 'mqtt' */
+  webSocketProtocol?: WebSocketProtocol;
+}
+
+/**
+ * - `open`: tunnel, TLS and the exchange (if any) fine, chain trusted;
+ * - `proxy-failed`: the CONNECT did not give a tunnel (see `connect.outcome`);
+ * - `tls-untrusted`: the handshake completed, the chain is not trusted (the exchange still ran:
+ *   its Date tells a clock problem from an interception);
+ * - `tls-failed`: the handshake broke, was reset or timed out inside the tunnel;
+ * - `protocol-blocked`: TLS fine, the exchange was cut or answered by something else.
+ */
+export type ProxiedOutcome = 'open' | 'proxy-failed' | 'tls-untrusted' | 'tls-failed' | 'protocol-blocked';
+
+export interface ProxiedEndpointResult {
+  host: string;
+  port: number;
+  via: 'proxy';
+  outcome: ProxiedOutcome;
+  connect: ProxyConnectResult;
+  tls: TlsReport | null;
+  application: ExchangeResult | null;
+  /** The TLS failure, when outcome is tls-failed or tls-untrusted. */
+  error: { phase: 'tls'; code: string; message: string } | null;
+  ms: number;
+}
+
+export interface ProxiedContext
+  extends ProxyConnectContext, Pick<ExchangeContext, 'now' | 'randomBytes' | 'maxAnswerBytes'> {
+  /** The check's roots (loadTrust()). */
+  secureContext: SecureContext;
+}
+
+/** CONNECT → TLS → exchange for `target` through `proxyUrl` (raw; its password never leaves). */
+export async function probeThroughProxy(
+  target: ProxiedTarget,
+  proxyUrl: string,
+  ctx: ProxiedContext,
+): Promise<ProxiedEndpointResult> {
+  const started = performance.now();
+  const { result: connect, socket } = await openProxyTunnel(target, proxyUrl, ctx);
+  const out: ProxiedEndpointResult = {
+    host: target.host,
+    port: target.port,
+    via: 'proxy',
+    outcome: 'proxy-failed',
+    connect,
+    tls: null,
+    application: null,
+    error: null,
+    ms: 0,
+  };
+  const done = (): ProxiedEndpointResult => {
+    out.ms = elapsedMs(started);
+    return out;
+  };
+  if (socket === null) return done();
+
+  let tlsSocket: TLSSocket | undefined;
+  try {
+    const tls: TlsReport = {
+      handshakeMs: null,
+      protocol: null,
+      authorized: false,
+      authorizationError: null,
+      subject: null,
+      issuer: null,
+      rootIssuer: null,
+      validTo: null,
+    };
+    out.tls = tls;
+    const ipLiteral = isIP(target.host) !== 0;
+    const t = performance.now();
+    tlsSocket = tlsConnect({
+      socket,
+      host: target.host,
+      // SNI must not carry an IP address (RFC 6066); Node then checks the name against `host`.
+      servername: ipLiteral ? undefined : target.host,
+      secureContext: ctx.secureContext,
+      rejectUnauthorized: false,
+    });
+    tlsSocket.on('error', () => {});
+    try {
+      await withTimeout(secured(tlsSocket), ctx.timeoutMs, 'the TLS handshake through the proxy', ctx.signal);
+    } catch (error) {
+      out.outcome = 'tls-failed';
+      out.error = {
+        phase: 'tls',
+        code: error instanceof StoppedError ? error.code : (errorCode(error) ?? 'UNKNOWN'),
+        message:
+          error instanceof StoppedError && error.code === 'ETIMEDOUT'
+            ? `the TLS handshake inside the tunnel got no answer within ${ctx.timeoutMs} ms`
+            : errorMessage(error),
+      };
+      return done();
+    }
+    tls.handshakeMs = elapsedMs(t);
+    tls.protocol = tlsSocket.getProtocol();
+    describeChain(tlsSocket.getPeerCertificate(true), tls);
+    tls.authorized = tlsSocket.authorized;
+    if (!tlsSocket.authorized) {
+      tls.authorizationError = String(tlsSocket.authorizationError ?? 'UNKNOWN');
+      out.error = {
+        phase: 'tls',
+        code: tls.authorizationError,
+        message: `certificate not trusted (${tls.authorizationError}); issued by ${tls.issuer ?? 'an unnamed issuer'}`,
+      };
+    }
+    const exchange = target.exchange === undefined ? 'http' : target.exchange;
+    if (exchange !== null) {
+      out.application = await runExchange(
+        exchange,
+        tlsSocket,
+        target.host,
+        {
+          signal: ctx.signal,
+          timeoutMs: ctx.timeoutMs,
+          now: ctx.now,
+          randomBytes: ctx.randomBytes,
+          maxAnswerBytes: ctx.maxAnswerBytes,
+        },
+        target.webSocketProtocol ?? 'mqtt',
+      );
+    }
+    const blocked =
+      out.application !== null && (out.application.outcome === 'cut' || out.application.outcome === 'unexpected');
+    out.outcome = !tlsSocket.authorized ? 'tls-untrusted' : blocked ? 'protocol-blocked' : 'open';
+    return done();
+  } catch (error) {
+    // Not a network result (a bug or a surprise from Node): still data.
+    out.outcome = 'tls-failed';
+    out.error = { phase: 'tls', code: errorCode(error) ?? 'UNKNOWN', message: errorMessage(error) };
+    return done();
+  } finally {
+    tlsSocket?.destroy();
+    socket.destroy();
+  }
+}
+
+function secured(socket: TLSSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const closed = (what: string) => () =>
+      reject(Object.assign(new Error(`the ${what} during the TLS handshake`), { code: 'ECONNRESET' }));
+    socket.once('secureConnect', () => resolve());
+    socket.once('error', reject);
+    socket.once('end', closed('peer closed the tunnel'));
+    socket.once('close', closed('tunnel closed'));
+  });
+}
+
+/** The leaf's subject, issuer and expiry, and the top of the presented chain (as endpoint.ts reports them). */
+function describeChain(leaf: DetailedPeerCertificate | undefined, tls: TlsReport): void {
+  if (!leaf || Object.keys(leaf).length === 0) return;
+  tls.subject = nameOf(leaf.subject);
+  tls.issuer = nameOf(leaf.issuer);
+  const validTo = leaf.valid_to ? new Date(leaf.valid_to) : null;
+  tls.validTo = validTo === null ? null : Number.isNaN(validTo.getTime()) ? leaf.valid_to : validTo.toISOString();
+  let top = leaf;
+  const seen = new Set<DetailedPeerCertificate>([leaf]);
+  while (top.issuerCertificate && !seen.has(top.issuerCertificate) && Object.keys(top.issuerCertificate).length > 0) {
+    top = top.issuerCertificate;
+    seen.add(top);
+  }
+  tls.rootIssuer = nameOf(top.issuer);
+}
+
+function nameOf(name: PeerCertificate['subject'] | undefined): string | null {
+  if (!name) return null;
+  const pick = (v: string | string[] | undefined): string | null =>
+    v === undefined ? null : Array.isArray(v) ? (v.length > 0 ? v.join(', ') : null) : v || null;
+  return pick(name.CN) ?? pick(name.O);
+}
