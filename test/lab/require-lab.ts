@@ -12,6 +12,8 @@ import { test } from 'node:test';
 /** The tools the harness spawns, by the name it spawns them with. */
 export const LAB_TOOLS = ['ip', 'nft', 'dnsmasq', 'ping', 'openssl'] as const;
 export type LabTool = (typeof LAB_TOOLS)[number];
+/** The real programs the field lab (field-lab.ts) starts besides the base lab's tools. */
+export const FIELD_LAB_TOOLS = ['tinyproxy', 'mosquitto', 'arping'] as const;
 
 /** sbin directories are often missing from a non-login PATH even for root. */
 const EXTRA_PATH = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
@@ -31,11 +33,11 @@ export function findTool(name: string): string | null {
 }
 
 /** What is missing, as short phrases; empty when the lab can run. */
-export function missingLabPrerequisites(): string[] {
+export function missingLabPrerequisites(tools: readonly string[] = LAB_TOOLS): string[] {
   const missing: string[] = [];
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) missing.push('root (uid 0)');
-  for (const tool of LAB_TOOLS) {
+  for (const tool of tools) {
     if (findTool(tool) === null) missing.push(`the \`${tool}\` command`);
   }
   // Root inside an unprivileged container may still lack CAP_SYS_ADMIN: try the real thing.
@@ -76,6 +78,31 @@ export function requireLab(): string | undefined {
   const message = cached;
   if (process.env.CI === 'true') {
     test('lab prerequisites (required under CI=true)', () => {
+      throw new Error(message);
+    });
+  }
+  return message;
+}
+
+let fieldCached: string | null | undefined;
+
+/**
+ * requireLab for the field lab: the base prerequisites plus tinyproxy, mosquitto and arping
+ * (apt-get install -y tinyproxy mosquitto iputils-arping). Same contract: a skip message, or under
+ * CI=true a failing test.
+ */
+export function requireFieldLab(): string | undefined {
+  if (fieldCached === undefined) {
+    const missing = missingLabPrerequisites([...LAB_TOOLS, ...FIELD_LAB_TOOLS]);
+    fieldCached =
+      missing.length === 0
+        ? null
+        : `${labMissingMessage(missing)} The field lab also needs tinyproxy, mosquitto and iputils-arping.`;
+  }
+  if (fieldCached === null) return undefined;
+  const message = fieldCached;
+  if (process.env.CI === 'true') {
+    test('field lab prerequisites (required under CI=true)', () => {
       throw new Error(message);
     });
   }
