@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import tls from 'node:tls';
 import { HUB_NAME, INSPECTION_CA_NAME, LAB_ADDR, LAB_CA_NAME, LabSetupError } from './harness.js';
 import { listLabNetns, NETNS_DIR } from './lab-names.js';
 import { exec, ipPath } from './lab-process.js';
@@ -242,6 +243,12 @@ describe('field lab harness', { skip, concurrency: 4, timeout: 120_000 }, () => 
     };
     await withFieldLab(options, async (lab) => {
       const parent = FIELD_HOSTS.parent.name;
+      const publicRoots = join(lab.paths.dir, 'public-roots.pem');
+      writeFileSync(publicRoots, tls.rootCertificates.join('\n'));
+      assert.ok(
+        tls.rootCertificates.some((pem) => new X509Certificate(pem).subject.includes(`CN=${GENUINE_ROOT_NAME}`)),
+        'the public roots hold a certificate of the same name',
+      );
       const results = await lab.fieldProbe('vm', [
         exchange(lab, 'hub', 8883, MQTT),
         exchange(lab, 'hub', 5671, AMQP),
@@ -254,8 +261,11 @@ describe('field lab harness', { skip, concurrency: 4, timeout: 120_000 }, () => 
         exchange(lab, 'parent', 8883, { type: 'none' }, { tls: tlsFor(lab, parent, lab.certs.genuineRootFile()) }),
         exchange(lab, 'parent', 5671, { type: 'none' }),
         exchange(lab, 'parent', 443, { type: 'none' }),
+        // A public root store (Node's bundle, like the machine's) holds the real DigiCert Global
+        // Root G2, same name, other key: the lab chain must stay unverified against it.
+        exchange(lab, 'parent', 8883, { type: 'none' }, { tls: tlsFor(lab, parent, publicRoots) }),
       ]);
-      const [block, cut, silent, inspection, closed, reset, wrongName, rootMissing, genuine, notYet, expired] =
+      const [block, cut, silent, inspection, closed, reset, wrongName, rootMissing, genuine, notYet, expired, system] =
         results.map(asExchange);
       assert.equal(block?.tls?.authorized, true);
       assert.equal(block?.http?.status, 403, JSON.stringify(block));
@@ -279,10 +289,11 @@ describe('field lab harness', { skip, concurrency: 4, timeout: 120_000 }, () => 
       assert.equal(rootMissing?.tls?.authorized, false);
       assert.equal(rootMissing?.tls?.authorizationError, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
       assert.deepEqual(rootMissing?.tls?.chain, [parent, GENUINE_INTERMEDIATE_NAME]);
+      assert.equal(system?.tls?.authorizationError, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', JSON.stringify(system));
       // The chain is whole: a store holding that root trusts it.
       assert.equal(genuine?.tls?.authorized, true, JSON.stringify(genuine));
-      assert.ok(readFileSync(lab.certs.genuineRootFile(), 'utf8').includes('BEGIN CERTIFICATE'));
-      assert.ok(GENUINE_ROOT_NAME.length > 0);
+      const root = new X509Certificate(readFileSync(lab.certs.genuineRootFile(), 'utf8'));
+      assert.match(root.subject, new RegExp(`CN=${GENUINE_ROOT_NAME}`));
       assert.equal(notYet?.tls?.authorizationError, 'CERT_NOT_YET_VALID');
       assert.ok(Date.parse(notYet?.tls?.validFrom ?? '') > Date.now() + 12 * 3_600_000, String(notYet?.tls?.validFrom));
       assert.equal(expired?.tls?.authorizationError, 'CERT_HAS_EXPIRED');
