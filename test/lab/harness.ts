@@ -19,10 +19,17 @@ import type { Ca } from '../support/pki.js';
 import type { DnsServerMode } from '../support/dns-server.js';
 import { assertValidReport } from '../support/report-schema.js';
 import type { Report } from '../../src/report/types.js';
-import { ISOLATED_NSSWITCH_CONF, NETNS_DIR, newLabNames, removeNetnsSync, sweepLeftovers } from './lab-names.js';
+import {
+  extraNetnsName,
+  ISOLATED_NSSWITCH_CONF,
+  NETNS_DIR,
+  newLabNames,
+  removeNetnsSync,
+  sweepLeftovers,
+} from './lab-names.js';
 import type { LabNames } from './lab-names.js';
 import { exec, ipPath, run, startInNetns } from './lab-process.js';
-import type { LabServer } from './lab-process.js';
+import type { LabServer, StartOptions } from './lab-process.js';
 import type { NsProbe, NsProbeResult } from './ns-probe.js';
 import type { PortMode as TlsHubPortMode } from './tls-hub-server.js';
 import { findTool } from './require-lab.js';
@@ -57,12 +64,21 @@ export type PortMode = TlsHubPortMode;
 /** The canned behaviours of test/support/dns-server.ts, which the harness runs for scriptedDns. */
 export type ScriptedDnsMode = DnsServerMode;
 export type LabSide = 'vm' | 'net';
+/**
+ * Namespaces a lab may add beside vm and net (test/lab/field-lab.ts): a container on a bridge in the
+ * vm (ctr), a host holding the vm's address on its segment (dup), the far end of a second interface
+ * (alt). The value is the letter that ends the namespace name.
+ */
+export const EXTRA_NAMESPACES = { ctr: 'c', dup: 'd', alt: 'a' } as const;
+export type ExtraNamespace = keyof typeof EXTRA_NAMESPACES;
+export type LabNamespace = LabSide | ExtraNamespace;
 
 export interface DnsmasqOptions {
   /** The address it listens on (port 53). Added to the namespace's loopback if not already there. */
   address: string;
-  /** Where it runs; 'vm' is for a local stub such as systemd-resolved's 127.0.0.53. Default 'net'. */
-  ns?: LabSide;
+  /** Where it runs; 'vm' is for a local stub such as systemd-resolved's 127.0.0.53, 'ctr' for
+   *  Docker's embedded resolver 127.0.0.11. Default 'net'. */
+  ns?: LabNamespace;
   /** Names it answers with an A record; AAAA gets NODATA. Default: the hub name → the hub address. */
   hosts?: Record<string, string>;
   /** Domains answered from local data only (unknown names NXDOMAIN); '#' is every domain.
@@ -120,6 +136,10 @@ export interface RunCheckOptions {
   labPaths?: boolean;
   /** SIGKILL the CLI after this long. Default: the --deadline given (or 15000) + 10000. */
   killAfterMs?: number;
+  /** Replaces the lab path arguments (e.g. a container's own resolv.conf); ignores labPaths. */
+  pathArgs?: string[];
+  /** Added to the CLI's (cleaned) environment, e.g. NETDIAG_VANTAGE. */
+  env?: Record<string, string>;
 }
 
 export interface CheckRun {
@@ -177,10 +197,10 @@ export interface Lab {
   readonly servers: readonly LabServer[];
   /** `--hub lab-hub… --ca-file <lab CA>`: what most scenarios pass. */
   hubArgs(): string[];
-  ip(side: LabSide, args: string[]): Promise<string>;
+  ip(side: LabNamespace, args: string[]): Promise<string>;
   /** Runs a command inside a lab namespace. */
   exec(
-    side: LabSide,
+    side: LabNamespace,
     cmd: string,
     args: string[],
     timeoutMs?: number,
@@ -203,8 +223,28 @@ export interface Lab {
   writeNetworkFile(name: string, text: string): void;
   writeLease(lease: Partial<LeaseOptions> | null): void;
   /** Independent probes from inside a namespace (see ns-probe.ts), to check the lab itself. */
-  probe(side: LabSide, probes: NsProbe[]): Promise<NsProbeResult[]>;
+  probe(side: LabNamespace, probes: NsProbe[]): Promise<NsProbeResult[]>;
   runCheck(args: string[], opts?: RunCheckOptions): Promise<CheckRun>;
+
+  // --- Hooks for the field lab (test/lab/field-lab.ts); nothing above depends on them. ---
+  /** The real name of a lab namespace; throws for an extra namespace not added. */
+  nsName(ns: LabNamespace): string;
+  /** Creates an extra namespace (lo up, forwarding off, isolated lookups, `resolvConf`, default the
+   *  lab DNS), removed with the lab; returns its name. */
+  addNamespace(ns: ExtraNamespace, opts?: { resolvConf?: string }): Promise<string>;
+  /** Holds `address` on the net namespace's loopback (idempotent), for a server to bind. */
+  addServerAddress(address: string): Promise<void>;
+  /** Starts a server inside a lab namespace (startInNetns); it is stopped with the lab. */
+  startServer(
+    ns: LabNamespace,
+    opts: Omit<StartOptions, 'ns'>,
+  ): Promise<{ server: LabServer; match: RegExpMatchArray }>;
+  /** Runs an nft script (`nft -f -`) inside a lab namespace; throws with nft's message. */
+  nftScript(ns: LabNamespace, script: string): Promise<void>;
+  /** A synchronous cleanup run when the lab is destroyed (also from the exit hook). */
+  onDestroy(cleanup: () => void): void;
+  /** runCheck inside any lab namespace (the CLI, dist/main.js). */
+  runCheckIn(ns: LabNamespace, args: string[], opts?: RunCheckOptions): Promise<CheckRun>;
   /** Everything the lab's servers wrote, for failure messages. */
   serverLogs(): string;
   destroy(): Promise<void>;
@@ -336,6 +376,8 @@ class LabState implements Lab {
   /** Address → its `ip addr add`, so servers sharing an address all wait for it to exist. */
   private readonly netAddresses = new Map<string, Promise<string>>();
   private readonly nftReady = new Set<LabSide>();
+  private readonly extraNs = new Map<ExtraNamespace, string>();
+  private readonly cleanups: Array<() => void> = [];
   private destroyed = false;
 
   constructor(
@@ -348,8 +390,12 @@ class LabState implements Lab {
     this.netNs = names.netNs;
   }
 
-  private nsName(side: LabSide): string {
-    return side === 'vm' ? this.vmNs : this.netNs;
+  nsName(side: LabNamespace): string {
+    if (side === 'vm') return this.vmNs;
+    if (side === 'net') return this.netNs;
+    const name = this.extraNs.get(side);
+    if (name === undefined) throw new Error(`lab ${this.label} has no ${side} namespace (addNamespace first)`);
+    return name;
   }
 
   async build(options: LabOptions): Promise<void> {
@@ -429,7 +475,7 @@ class LabState implements Lab {
     return ['--hub', HUB_NAME, '--ca-file', this.paths.caFile];
   }
 
-  ip(side: LabSide, args: string[]): Promise<string> {
+  ip(side: LabNamespace, args: string[]): Promise<string> {
     return run(ipPath(), ['-n', this.nsName(side), ...args]);
   }
 
@@ -437,7 +483,7 @@ class LabState implements Lab {
     await run(ipPath(), ['-n', this.nsName(side), '-batch', '-'], { input: `${commands.join('\n')}\n` });
   }
 
-  async exec(side: LabSide, cmd: string, args: string[], timeoutMs = 15_000) {
+  async exec(side: LabNamespace, cmd: string, args: string[], timeoutMs = 15_000) {
     const r = await exec(ipPath(), ['netns', 'exec', this.nsName(side), cmd, ...args], { timeoutMs, cwd: REPO_ROOT });
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }
@@ -462,7 +508,7 @@ class LabState implements Lab {
     this.nftReady.add(side);
   }
 
-  private async nft(side: LabSide, script: string): Promise<void> {
+  private async nft(side: LabNamespace, script: string): Promise<void> {
     const nft = findTool('nft') ?? 'nft';
     const r = await exec(ipPath(), ['netns', 'exec', this.nsName(side), nft, '-f', '-'], { input: script });
     if (r.code !== 0) throw new Error(`nft in ${side} namespace failed: ${r.stderr.trim()}\n${script}`);
@@ -535,7 +581,8 @@ class LabState implements Lab {
   async startDnsmasq(opts: DnsmasqOptions): Promise<LabServer> {
     const side = opts.ns ?? 'net';
     if (side === 'net') await this.addNetAddress(opts.address);
-    else if (!opts.address.startsWith('127.')) throw new Error('a dnsmasq in the vm namespace must listen on loopback');
+    else if (!opts.address.startsWith('127.'))
+      throw new Error(`a dnsmasq in the ${side} namespace must listen on loopback`);
     const tag = `dnsmasq-${side}-${opts.address}`;
     const args = [
       '--no-daemon',
@@ -678,7 +725,7 @@ class LabState implements Lab {
     );
   }
 
-  async probe(side: LabSide, probes: NsProbe[]): Promise<NsProbeResult[]> {
+  async probe(side: LabNamespace, probes: NsProbe[]): Promise<NsProbeResult[]> {
     const r = await this.exec(
       side,
       process.execPath,
@@ -690,11 +737,17 @@ class LabState implements Lab {
   }
 
   runCheck(args: string[], opts: RunCheckOptions = {}): Promise<CheckRun> {
+    return this.runCheckIn('vm', args, opts);
+  }
+
+  runCheckIn(ns: LabNamespace, args: string[], opts: RunCheckOptions = {}): Promise<CheckRun> {
     if (!existsSync(CLI_PATH)) {
       return Promise.reject(new Error(`${CLI_PATH} does not exist: run \`npm run build\` first`));
     }
     const full = ['check', '--json', '--aziot-config', this.paths.aziotConfig];
-    if (opts.labPaths !== false) {
+    if (opts.pathArgs !== undefined) {
+      full.push(...opts.pathArgs);
+    } else if (opts.labPaths !== false) {
       full.push(
         '--resolv-conf',
         this.paths.resolvConf,
@@ -708,11 +761,12 @@ class LabState implements Lab {
     }
     full.push(...args);
     const killAfterMs = opts.killAfterMs ?? (deadlineFrom(args) ?? 15_000) + 10_000;
-    const argv = ['netns', 'exec', this.vmNs, process.execPath, CLI_PATH, ...full];
+    const argv = ['netns', 'exec', this.nsName(ns), process.execPath, CLI_PATH, ...full];
     const command = `ip ${argv.join(' ')}`;
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const child = spawn(ipPath(), argv, { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const env = { ...cleanEnv(), ...opts.env };
+      const child = spawn(ipPath(), argv, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       let killed = false;
@@ -760,6 +814,44 @@ class LabState implements Lab {
     });
   }
 
+  async addNamespace(ns: ExtraNamespace, opts: { resolvConf?: string } = {}): Promise<string> {
+    const existing = this.extraNs.get(ns);
+    if (existing !== undefined) return existing;
+    const name = extraNetnsName(this.names, EXTRA_NAMESPACES[ns]);
+    // Registered before it exists, so a failure below still removes it with the lab.
+    this.extraNs.set(ns, name);
+    await run(ipPath(), ['netns', 'add', name]);
+    await this.ip(ns, ['link', 'set', 'lo', 'up']);
+    const r = await this.exec(ns, 'sh', [
+      '-c',
+      'echo 0 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/forwarding',
+    ]);
+    if (r.code !== 0) throw new Error(`could not turn forwarding off in ${ns}: ${r.stderr}`);
+    mkdirSync(join(NETNS_DIR, name), { recursive: true });
+    writeFileSync(join(NETNS_DIR, name, 'nsswitch.conf'), ISOLATED_NSSWITCH_CONF);
+    writeFileSync(join(NETNS_DIR, name, 'hosts'), `127.0.0.1 localhost\n127.0.1.1 ${hostname()}\n::1 localhost\n`);
+    writeFileSync(join(NETNS_DIR, name, 'resolv.conf'), opts.resolvConf ?? resolvConf(LAB_ADDR.dns));
+    return name;
+  }
+
+  addServerAddress(address: string): Promise<void> {
+    return this.addNetAddress(address);
+  }
+
+  async startServer(ns: LabNamespace, opts: Omit<StartOptions, 'ns'>) {
+    const started = await startInNetns({ ...opts, ns: this.nsName(ns) });
+    this.servers.push(started.server);
+    return started;
+  }
+
+  nftScript(ns: LabNamespace, script: string): Promise<void> {
+    return this.nft(ns, script);
+  }
+
+  onDestroy(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
   serverLogs(): string {
     return this.servers.map((s) => `--- ${s.name} (pid ${s.pid})\n${s.output()}`).join('\n');
   }
@@ -790,6 +882,14 @@ class LabState implements Lab {
     // removeNetnsSync first kills anything still running inside.
     removeNetnsSync(this.vmNs);
     removeNetnsSync(this.netNs);
+    for (const name of this.extraNs.values()) removeNetnsSync(name);
+    for (const cleanup of this.cleanups.splice(0)) {
+      try {
+        cleanup();
+      } catch {
+        // best effort: the rest must still go
+      }
+    }
     rmSync(this.paths.dir, { recursive: true, force: true });
     if (this.ca !== undefined) removeCa(this.ca);
     if (this.inspectionCa !== undefined) removeCa(this.inspectionCa);

@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findTool } from './require-lab.js';
 
-/** `ndl<pid>-<3 chars><v|n>`: at most 15 characters, like an interface name, to be safe everywhere. */
-const NETNS_PATTERN = /^ndl(\d+)-[a-z0-9]{3}[vn]$/;
+/**
+ * `ndl<pid>-<3 chars><role letter>` (v the vm, n the net side, other letters the extra namespaces of
+ * the field lab): at most 15 characters, like an interface name, to be safe everywhere.
+ */
+const NETNS_PATTERN = /^ndl(\d+)-[a-z0-9]{3}[a-z]$/;
 const TMPDIR_PATTERN = /^ndl(\d+)-[a-z0-9]{3}-/;
 export const NETNS_DIR = '/etc/netns';
 /**
@@ -37,6 +40,12 @@ export function newLabNames(): LabNames {
     netNs: `ndl${id}n`,
     tmpPrefix: join(tmpdir(), `ndl${id}-`),
   };
+}
+
+/** The name of a lab's extra namespace (the field lab's container, duplicate host…): one letter a-z. */
+export function extraNetnsName(names: LabNames, letter: string): string {
+  if (!/^[a-z]$/.test(letter) || letter === 'v' || letter === 'n') throw new Error(`bad namespace letter ${letter}`);
+  return `ndl${names.id}${letter}`;
 }
 
 export function isLabNetns(name: string): boolean {

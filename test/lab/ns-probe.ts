@@ -9,18 +9,22 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import packet from 'dns-packet';
+import { runFieldProbe } from './field-probe-kinds.js';
+import type { FieldProbe, FieldProbeResult } from './field-probe-kinds.js';
 
 export type NsProbe =
   | { kind: 'dns'; server: string; name: string; type: 'A' | 'AAAA'; timeoutMs: number }
   | { kind: 'tcp'; host: string; port: number; timeoutMs: number }
-  | { kind: 'tls'; host: string; port: number; servername: string; caFile: string; timeoutMs: number };
+  | { kind: 'tls'; host: string; port: number; servername: string; caFile: string; timeoutMs: number }
+  | FieldProbe;
 
 export type NsProbeResult =
   | { kind: 'dns'; outcome: 'answered'; rcode: string; answers: string[] }
   | { kind: 'tcp'; outcome: 'connected' }
   | { kind: 'tls'; outcome: 'handshake'; authorized: boolean; authorizationError: string | null; issuer: string | null }
   | { kind: NsProbe['kind']; outcome: 'timeout' }
-  | { kind: NsProbe['kind']; outcome: 'error'; code: string };
+  | { kind: NsProbe['kind']; outcome: 'error'; code: string }
+  | FieldProbeResult;
 
 // The low four bits of the header flags (RFC 1035 4.1.1); @types/dns-packet does not expose rcode.
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
@@ -112,9 +116,14 @@ function run(p: NsProbe): Promise<NsProbeResult> {
       return tcpProbe(p);
     case 'tls':
       return tlsProbe(p);
+    case 'exchange':
+    case 'proxy-connect':
+    case 'lookup':
+      return runFieldProbe(p);
   }
 }
 
 const probes = JSON.parse(process.argv[2] ?? '[]') as NsProbe[];
 const results = await Promise.all(probes.map(run));
-process.stdout.write(`${JSON.stringify(results)}\n`);
+// Exit once written: a lookup that timed out may still hold a resolver thread.
+process.stdout.write(`${JSON.stringify(results)}\n`, () => process.exit(0));

@@ -12,12 +12,14 @@ export { findTool };
 /** The tools the harness spawns, by the name it spawns them with. */
 export const LAB_TOOLS = ['ip', 'nft', 'dnsmasq', 'ping', 'openssl'] as const;
 export type LabTool = (typeof LAB_TOOLS)[number];
+/** The real programs the field lab (field-lab.ts) starts besides the base lab's tools. */
+export const FIELD_LAB_TOOLS = ['tinyproxy', 'mosquitto', 'arping'] as const;
 
 /** What is missing, as short phrases; empty when the lab can run. */
-export function missingLabPrerequisites(): string[] {
+export function missingLabPrerequisites(tools: readonly string[] = LAB_TOOLS): string[] {
   const missing: string[] = [];
   if (!isRoot()) missing.push('root (uid 0)');
-  for (const tool of LAB_TOOLS) {
+  for (const tool of tools) {
     if (findTool(tool) === null) missing.push(`the \`${tool}\` command`);
   }
   // Root inside an unprivileged container may still lack CAP_SYS_ADMIN: try the real thing.
@@ -54,4 +56,22 @@ export function requireLab(): string | undefined {
     cached = missing.length === 0 ? null : labMissingMessage(missing);
   }
   return skipUnless(cached, 'lab prerequisites');
+}
+
+let fieldCached: string | null | undefined;
+
+/**
+ * requireLab for the field lab: the base prerequisites plus tinyproxy, mosquitto and arping
+ * (apt-get install -y tinyproxy mosquitto iputils-arping). Same contract: a skip message, or under
+ * CI=true a failing test.
+ */
+export function requireFieldLab(): string | undefined {
+  if (fieldCached === undefined) {
+    const missing = missingLabPrerequisites([...LAB_TOOLS, ...FIELD_LAB_TOOLS]);
+    fieldCached =
+      missing.length === 0
+        ? null
+        : `${labMissingMessage(missing)} The field lab also needs tinyproxy, mosquitto and iputils-arping.`;
+  }
+  return skipUnless(fieldCached, 'field lab prerequisites');
 }

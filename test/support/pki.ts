@@ -120,3 +120,205 @@ export function issueServerCert(ca: Ca, names: string[]): ServerCert {
 export function removeCa(ca: Ca): void {
   rmSync(ca.dir, { recursive: true, force: true });
 }
+
+// --- Field PKI (LAB.md "The field matrix"): intermediates, chosen subjects, chosen validity -----
+
+/** A CA whose certificate is signed by another: `chain` is it plus every intermediate above it. */
+export interface IntermediateCa extends Ca {
+  issuer: Ca;
+  /** This certificate and the intermediates above it, leaf side first, never the root. */
+  chain: string;
+}
+
+export interface CertOptions {
+  /** Validity start; default now (minus a minute, for clock jitter between processes). */
+  notBefore?: Date;
+  /** Validity end; default 30 days from now. */
+  notAfter?: Date;
+}
+
+/** A self-signed root with a full distinguished name (`/C=US/O=DigiCert Inc/CN=...`), CN as its name. */
+export function createRootCa(subject: string): Ca {
+  const dir = mkdtempSync(join(tmpdir(), 'netdiag-pki-'));
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '30',
+      '-subj',
+      subject,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  return {
+    cert: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    key: readFileSync(join(dir, 'ca.key'), 'utf8'),
+    certFile: join(dir, 'ca.crt'),
+    dir,
+    name: commonName(subject),
+  };
+}
+
+function commonName(subject: string): string {
+  return /\/CN=([^/]+)/.exec(subject)?.[1] ?? subject;
+}
+
+function chainAbove(ca: Ca): string {
+  return 'chain' in ca && typeof ca.chain === 'string' ? ca.chain : '';
+}
+
+/** An intermediate CA under `issuer` (a root or another intermediate), in its own temp folder. */
+export function createIntermediateCa(issuer: Ca, subject: string): IntermediateCa {
+  const dir = mkdtempSync(join(tmpdir(), 'netdiag-pki-'));
+  const id = `int${process.pid}-${++serial}`;
+  writeFileSync(
+    join(issuer.dir, `${id}.ext`),
+    'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n' +
+      'subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'ca.key'),
+      '-out',
+      `${id}.csr`,
+      '-subj',
+      subject,
+    ],
+    issuer.dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${id}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      join(dir, 'ca.crt'),
+      '-days',
+      '30',
+      '-extfile',
+      `${id}.ext`,
+    ],
+    issuer.dir,
+  );
+  const cert = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  return {
+    cert,
+    key: readFileSync(join(dir, 'ca.key'), 'utf8'),
+    certFile: join(dir, 'ca.crt'),
+    dir,
+    name: commonName(subject),
+    issuer,
+    chain: cert + chainAbove(issuer),
+  };
+}
+
+/** openssl's validity format for `openssl ca -startdate/-enddate` (GeneralizedTime, UTC). */
+function asn1Time(date: Date): string {
+  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+/**
+ * A server certificate for `names` signed by `ca` with the validity asked for (`openssl ca`, since
+ * `openssl x509 -req` of OpenSSL 3.0 cannot set a start date). `chain` is the leaf plus the
+ * intermediates above it; the root is left out, as a real server sends it.
+ */
+export function issueServerCertWithOptions(ca: Ca, names: string[], opts: CertOptions = {}): ServerCert {
+  const id = `srv${process.pid}-${++serial}`;
+  const notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
+  const notAfter = opts.notAfter ?? new Date(Date.now() + 30 * 86_400_000);
+  const san = names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+  writeFileSync(
+    join(ca.dir, `${id}.ext`),
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`,
+  );
+  writeFileSync(join(ca.dir, `${id}.index`), '');
+  writeFileSync(join(ca.dir, `${id}.serial`), `${(Date.now() * 1000 + serial).toString(16).padStart(16, '0')}\n`);
+  writeFileSync(
+    join(ca.dir, `${id}.cnf`),
+    [
+      '[ca]',
+      'default_ca = lab',
+      '[lab]',
+      `database = ${id}.index`,
+      `serial = ${id}.serial`,
+      'new_certs_dir = .',
+      'default_md = sha256',
+      'policy = any',
+      'unique_subject = no',
+      'email_in_dn = no',
+      '[any]',
+      'commonName = supplied',
+      '',
+    ].join('\n'),
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${id}.key`,
+      '-out',
+      `${id}.csr`,
+      '-subj',
+      `/CN=${names[0] ?? 'localhost'}`,
+    ],
+    ca.dir,
+  );
+  openssl(
+    [
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      `${id}.cnf`,
+      '-cert',
+      'ca.crt',
+      '-keyfile',
+      'ca.key',
+      '-in',
+      `${id}.csr`,
+      '-out',
+      `${id}.crt`,
+      '-startdate',
+      asn1Time(notBefore),
+      '-enddate',
+      asn1Time(notAfter),
+      '-extfile',
+      `${id}.ext`,
+    ],
+    ca.dir,
+  );
+  const cert = readFileSync(join(ca.dir, `${id}.crt`), 'utf8');
+  return { cert, key: readFileSync(join(ca.dir, `${id}.key`), 'utf8'), chain: cert + chainAbove(ca) };
+}
