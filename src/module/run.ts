@@ -17,12 +17,16 @@ const STOP_BUDGET_MS = 4000;
 
 export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
   maskProcessOutput();
-  const log = createLogger();
+  // RuntimeLogLevel is the variable IoT Edge's own modules read; NETDIAG_LOG_LEVEL wins over it.
+  const log = createLogger({
+    level: env['NETDIAG_LOG_LEVEL'] ?? env['RuntimeLogLevel'],
+    format: env['NETDIAG_LOG_FORMAT'],
+  });
   // A crash would take the device's diagnostics down with it: log and carry on.
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (ignored)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (ignored)'));
   // Node prints process warnings (e.g. MaxListenersExceededWarning) as plain text on stderr, which
-  // breaks the one-JSON-object-per-line log that edgeAgent and log shippers parse: log them instead.
+  // breaks the one-event-per-line log that edgeAgent and log shippers parse: log them instead.
   process.removeAllListeners('warning');
   process.on('warning', (warning) =>
     log.warn({ warning: { name: warning.name, message: warning.message } }, 'node process warning'),
