@@ -26,3 +26,11 @@ export function execForm(args: string): string[] | null;
 export function nodeMajorOfImage(image: string): number | null;
 export function dockerfileNodeMajor(text: string): number;
 export function runtimeEnv(text: string): Record<string, string>;
+export interface ShellLoop {
+  variable: string;
+  words: string[];
+  body: string;
+  /** The loop alone: `for VAR in WORDS; do BODY done`. */
+  script: string;
+}
+export function runtimeLoops(text: string): ShellLoop[];

@@ -131,6 +131,29 @@ export function runtimeEnv(text) {
   return env;
 }
 
+/**
+ * The `for VAR in WORDS; do BODY done` loops in the final stage's RUN instructions (not nested),
+ * as { variable, words, body, script }: `script` is the loop alone, runnable with sh, so a test
+ * can run the image's own steps on copies of the files they change.
+ */
+export function runtimeLoops(text) {
+  const { stages } = parseStages(text);
+  const loops = [];
+  for (const ins of stages.at(-1)?.instructions ?? []) {
+    if (ins.keyword !== 'RUN') continue;
+    for (const m of ins.args.matchAll(/\bfor ([A-Za-z_][A-Za-z0-9_]*) in ([^;]*); do (.+?)\bdone\b/g)) {
+      const [, variable, words, body] = m;
+      loops.push({
+        variable,
+        words: words.trim().split(/\s+/),
+        body: body.trim(),
+        script: `for ${variable} in ${words.trim()}; do ${body.trim()} done`,
+      });
+    }
+  }
+  return loops;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [command, file = 'Dockerfile'] = process.argv.slice(2);
   if (command !== 'node-major') {

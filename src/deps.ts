@@ -15,7 +15,7 @@ import { readDefaultRoutes } from './probes/routes.js';
 import { sharedLookup, systemLookup } from './probes/system-lookup.js';
 import { loadTrust, type TrustCache } from './probes/trust.js';
 import type { CheckDeps } from './probes/types.js';
-import { PROCESS_SETTINGS, settingFromEnv } from './config/options.js';
+import { processSettings } from './config/options.js';
 import { readUtf8 } from './util/files.js';
 
 export interface DepsOptions {
@@ -45,5 +45,5 @@ export function defaultDeps(opts: DepsOptions): CheckDeps {
 
 /** The deps of this process, from its environment (the ping binary, PATH). */
 export function depsFromEnv(env: NodeJS.ProcessEnv): CheckDeps {
-  return defaultDeps({ pingBinary: settingFromEnv(PROCESS_SETTINGS.ping, env), path: env['PATH'] });
+  return defaultDeps({ pingBinary: processSettings(env).pingBinary, path: env['PATH'] });
 }

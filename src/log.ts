@@ -1,22 +1,36 @@
 /**
- * Structured logs (pino) on stderr, so stdout stays clean for --json. Secrets never reach a
- * log line: known secret fields are redacted, and any string that looks like a SAS token,
- * a shared access key or a connection string is masked wherever it appears (error messages
- * from the SDK can carry them).
+ * Structured logs (pino) on stderr, so stdout stays clean for --json. Two line formats: the IoT
+ * Edge line (`<N> yyyy-MM-dd HH:mm:ss.fff +00:00 [LVL] message key=value…`, src/log-line.ts) by
+ * default, which edgeAgent's log methods can filter by level, and pino's JSON lines for log
+ * shippers. Secrets never reach a line in either: known secret fields are redacted, and any
+ * string that looks like a SAS token, a shared access key, a connection string or a password in
+ * a URL is masked wherever it appears (error messages from the SDK can carry them, proxy URLs
+ * from systemd drop-ins carry passwords). The level and format are the caller's to choose; this
+ * file reads no environment.
  */
 import { pino, type Logger } from 'pino';
+import { iotEdgeLine } from './log-line.js';
+import { isPlainObject } from './util/json.js';
 
 export type { Logger };
 
-const SECRET_PATTERNS: RegExp[] = [
-  /SharedAccessSignature\s+[^\s"',]+/gi,
-  /\bsig=[^&\s"',]+/gi,
-  /SharedAccessKey=[^;\s"',]+/gi,
-  /\bHostName=[^;\s"']+;[^\s"']*/gi, // a whole connection string
+const redacted = (m: string) => `${m.split(/[=\s]/)[0]}=<redacted>`;
+
+const SECRET_PATTERNS: Array<[RegExp, (match: string, ...groups: string[]) => string]> = [
+  [/SharedAccessSignature\s+[^\s"',]+/gi, redacted],
+  [/\bsig=[^&\s"',]+/gi, redacted],
+  [/SharedAccessKey=[^;\s"',]+/gi, redacted],
+  [/\bHostName=[^;\s"']+;[^\s"']*/gi, redacted], // a whole connection string
+  // scheme://user:password@host: the password may hold an unencoded "@", so the match runs to the
+  // last "@" before the host (the host part holds none), and the user name stays readable.
+  [
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"']+):[^\s/?#"']*@(?=[^\s/?#@"']*(?:[/?#\s"']|$))/gi,
+    (_m, user) => `${user}:***@`,
+  ],
 ];
 
 export function maskSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((t, re) => t.replace(re, (m) => `${m.split(/[=\s]/)[0]}=<redacted>`), text);
+  return SECRET_PATTERNS.reduce((t, [re, replace]) => t.replace(re, replace), text);
 }
 
 function scrub(value: unknown, depth = 0): unknown {
@@ -29,18 +43,37 @@ function scrub(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, depth + 1)]));
 }
 
-export function createLogger(
-  level = process.env['NETDIAG_LOG_LEVEL'] ?? process.env['RuntimeLogLevel'] ?? 'info',
-): Logger {
-  const normalized = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level.toLowerCase())
-    ? level.toLowerCase()
-    : level.toLowerCase() === 'warning'
-      ? 'warn'
-      : 'info';
+export type LogFormat = 'iotedge' | 'json';
+
+/** `json` (any case) keeps pino's JSON lines; anything else, unset included, is the IoT Edge line. */
+export function logFormat(value: string | undefined): LogFormat {
+  return value?.trim().toLowerCase() === 'json' ? 'json' : 'iotedge';
+}
+
+const PINO_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** IoT Edge's RuntimeLogLevel spellings (edge-util Logger.cs: verbose, information, warning). */
+const EDGE_LEVELS: Record<string, string> = { warning: 'warn', information: 'info', verbose: 'trace' };
+
+/** A pino level name from a pino or IoT Edge spelling, any case; unknown or unset → info. */
+export function logLevel(value: string | undefined): string {
+  const v = (value ?? '').trim().toLowerCase();
+  return PINO_LEVELS.includes(v) ? v : (EDGE_LEVELS[v] ?? 'info');
+}
+
+export interface LoggerOptions {
+  /** See logLevel(). */
+  level?: string | undefined;
+  /** See logFormat(). */
+  format?: string | undefined;
+  /** Where the lines go; default file descriptor 2, written synchronously. */
+  destination?: { write(line: string): unknown };
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
       name: 'eflow-netdiag',
-      level: normalized,
+      level: logLevel(options.level),
       redact: {
         paths: [
           'password',
@@ -88,15 +121,29 @@ export function createLogger(
         },
       },
     },
-    maskingStream(pino.destination({ fd: 2, sync: true })),
+    maskingStream(options.destination ?? pino.destination({ fd: 2, sync: true }), logFormat(options.format)),
   );
 }
 
-/** Last line of defence: every serialized line is masked before it leaves the process (child bindings included). */
-function maskingStream(dest: { write(line: string): unknown }): { write(line: string): void } {
+/**
+ * Last line of defence: every line is masked as it leaves the process (child bindings included),
+ * after it has been turned into the chosen format.
+ */
+function maskingStream(dest: { write(line: string): unknown }, format: LogFormat): { write(line: string): void } {
   return {
     write(line: string): void {
-      dest.write(maskSecrets(line));
+      dest.write(maskSecrets(format === 'json' ? line : toIotEdge(line)));
     },
   };
+}
+
+/** pino's JSON line as an IoT Edge line; a line that is somehow not a JSON object passes as it is. */
+function toIotEdge(line: string): string {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  return isPlainObject(record) ? `${iotEdgeLine(record)}\n` : line;
 }

@@ -4,13 +4,14 @@
  * when the IoT Edge environment is present, otherwise one check of this machine, printed.
  */
 import { EXIT, UsageError, helpText, runCheckCommand } from './cli.js';
+import { RUNTIME_ENV } from './config/options.js';
 import { ConfigError } from './config/types.js';
 import { maskSecrets } from './log.js';
 import { depsFromEnv } from './deps.js';
 import { VERSION } from './version.js';
 
 export function isIotEdgeEnvironment(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env['IOTEDGE_MODULEID'] || env['EdgeHubConnectionString']);
+  return Boolean(env[RUNTIME_ENV.moduleId] || env[RUNTIME_ENV.edgeHubConnectionString]);
 }
 
 /** The module holds sockets and timers by design: once it has stopped, the process ends explicitly. */

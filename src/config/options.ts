@@ -127,13 +127,20 @@ export const PROCESS_SETTINGS = {
   logLevel: {
     key: 'logLevel',
     flag: 'log-level',
-    help: 'fatal, error, warn, info, debug or trace (else the runtime\'s RuntimeLogLevel)',
-    default: 'info',
-    parse: (o: string, x: unknown): string => v.oneOf(o, x, LOG_LEVELS),
+    help: "pino or IoT Edge level names (fatal, error, warn/warning, info/information, debug, trace/verbose); else the runtime's RuntimeLogLevel",
+    default: '',
+    // Any spelling is accepted and normalised by the logger (unknown → info): a log level must never stop the module.
+    parse: (o: string, x: unknown): string => v.nonEmptyText(o, x),
+  },
+  logFormat: {
+    key: 'logFormat',
+    flag: 'log-format',
+    help: 'iotedge (the IoT Edge line format, default) or json (pino JSON lines)',
+    default: 'iotedge',
+    parse: (o: string, x: unknown): string => v.oneOf(o, x, ['iotedge', 'json'] as const),
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Variables the IoT Edge runtime (edgeAgent) gives every module: read, never set, by us. */
 export const RUNTIME_ENV = {
@@ -161,4 +168,14 @@ export function settingFromEnv<T>(
     invalid?.(error);
     return spec.default;
   }
+}
+
+/** The process settings in effect: NETDIAG_* values, the runtime's RuntimeLogLevel under NETDIAG_LOG_LEVEL. */
+export function processSettings(env: NodeJS.ProcessEnv): { pingBinary: string; logLevel: string; logFormat: string } {
+  const level = settingFromEnv(PROCESS_SETTINGS.logLevel, env);
+  return {
+    pingBinary: settingFromEnv(PROCESS_SETTINGS.ping, env),
+    logLevel: level || (env[RUNTIME_ENV.logLevel] ?? ''),
+    logFormat: settingFromEnv(PROCESS_SETTINGS.logFormat, env),
+  };
 }

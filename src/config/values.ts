@@ -73,6 +73,13 @@ export function oneOf<T extends string>(option: string, value: unknown, allowed:
   return hit;
 }
 
+export function nonEmptyText(option: string, value: unknown, max = 256): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
+    throw new ConfigError(option, value, `a non-empty text of at most ${max} characters`);
+  }
+  return value.trim();
+}
+
 export function filePath(option: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096 || value.includes('\0')) {
     throw new ConfigError(option, value, 'a file or directory path');

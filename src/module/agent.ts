@@ -194,6 +194,7 @@ export class NetdiagAgent implements EdgeHandlers {
     const body = JSON.stringify(telemetrySummary(report));
     this.queue.push({
       body,
+      messageId: report.checkId,
       properties: {
         status: report.status,
         failingComponent: report.failingComponent ?? 'none',

@@ -6,8 +6,14 @@
  *   retry with our own backoff, re-creating the client, which also re-reads the trust bundle;
  * - an 'error' listener is mandatory, or a failed feature subscription kills the process;
  * - reported-properties updates are callback-only;
- * - after a reconnect, desired patches sent meanwhile are lost: the twin is read again.
+ * - after a reconnect, desired patches sent meanwhile are lost: the twin is read again;
+ * - the SDK's own retries are switched off (NoRetry): the module retries with its own time limits,
+ *   and an SDK retry still running after the module gave up could land a stale reported patch
+ *   after a newer one, or deliver telemetry the module then sends again (CONTRACT.md 8.3);
+ * - a direct method with no handler is answered 404 with the known names (unknown-methods.ts),
+ *   instead of timing out.
  */
+import commonSdk from 'azure-iot-common';
 import deviceSdk from 'azure-iot-device';
 import type {
   DeviceMethodRequest,
@@ -18,6 +24,8 @@ import type {
 import { Mqtt } from 'azure-iot-device-mqtt';
 import type { Logger } from '../log.js';
 import type { JsonObject } from '../report/twin.js';
+import { withTimeout } from '../util/time-limit.js';
+import { answerUnknownMethods, hookSeesMethods } from './unknown-methods.js';
 
 export interface MethodResult {
   status: number;
@@ -35,10 +43,13 @@ export interface EdgeHandlers {
 export interface OutputMessage {
   body: string;
   properties: Record<string, string>;
+  /** IoT Hub's message-id (the check's checkId), so a message delivered twice can be recognised downstream. */
+  messageId?: string;
 }
 
 // azure-iot-device is CommonJS without named-export hints for Node's ESM loader: take the default export.
 const { ModuleClient, Message } = deviceSdk;
+const { NoRetry } = commonSdk;
 type ModuleClient = ModuleClientType;
 
 export const METHODS = ['runDiagnostics', 'getLastReport'] as const;
@@ -53,16 +64,6 @@ const OPERATION_TIMEOUT_MS = 60_000;
 export function backoffMs(attempt: number, random = Math.random): number {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 10));
   return Math.round(base / 2 + random() * (base / 2)); // "equal jitter": never zero, never in lockstep
-}
-
-function withTimeout<T>(what: string, p: Promise<T>, ms = OPERATION_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 function plainObject(value: unknown): Record<string, unknown> {
@@ -108,6 +109,7 @@ export class EdgeLink {
   private ready = false;
   private recoveryTimer: NodeJS.Timeout | null = null;
   private failedRefreshes = 0;
+  private methodHook: boolean | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -117,6 +119,14 @@ export class EdgeLink {
 
   get connected(): boolean {
     return this.ready && this.client !== null;
+  }
+
+  /**
+   * Whether unknown direct methods are answered 404 on the current connection: null before the
+   * first connection, false when the SDK's transport no longer looks the way the hook needs.
+   */
+  get unknownMethodsAnswered(): boolean | null {
+    return this.methodHook;
   }
 
   /** Starts connecting in the background; never throws, never gives up. */
@@ -131,12 +141,27 @@ export class EdgeLink {
     for (let attempt = 0; !this.stopped; attempt++) {
       let client: ModuleClient | null = null;
       try {
-        client = await withTimeout('reading the IoT Edge environment and trust bundle', this.createClient());
+        client = await withTimeout(
+          this.createClient(),
+          OPERATION_TIMEOUT_MS,
+          'reading the IoT Edge environment and trust bundle',
+        );
+        // Before open(): every operation, open included, then makes one attempt and the module's
+        // own loop decides what happens next.
+        client.setRetryPolicy(new NoRetry());
+        const hooked = answerUnknownMethods(client, METHODS, (method, err) =>
+          err
+            ? this.log.warn({ err, method }, 'could not answer an unknown direct method')
+            : this.log.info({ method }, 'unknown direct method answered 404'),
+        );
         this.attachListeners(client);
-        await withTimeout('connecting to edgeHub', client.open());
+        await withTimeout(client.open(), OPERATION_TIMEOUT_MS, 'connecting to edgeHub');
         this.client = client;
         await this.setUp(client);
-        this.log.info({ attempt }, 'connected to edgeHub');
+        this.methodHook = hooked && hookSeesMethods(client, METHODS);
+        if (!this.methodHook)
+          this.log.warn('this SDK version cannot be hooked: unknown direct methods will time out (504) at IoT Hub');
+        this.log.info({ attempt, unknownMethods404: this.methodHook }, 'connected to edgeHub');
         return;
       } catch (err) {
         this.ready = false;
@@ -161,13 +186,9 @@ export class EdgeLink {
     client.on('error', (err: Error) => this.log.warn({ err }, 'IoT Hub client error'));
     client.on('disconnect', () => {
       if (this.client !== client || this.stopped) return;
-      // The SDK gave up reconnecting on its own: start over with a new client.
+      // The connection is gone (with NoRetry the SDK does not re-establish it): start over.
       this.log.warn('disconnected from edgeHub; reconnecting');
-      this.ready = false;
-      this.client = null;
-      this.twin = null;
-      void client.close().catch(() => undefined);
-      this.start();
+      this.startOver(client);
     });
     client.on('connect', () => {
       // A reconnect done by the SDK itself: desired patches sent meanwhile were lost, read the twin again.
@@ -175,8 +196,17 @@ export class EdgeLink {
     });
   }
 
+  /** Drops `client` (closing it in the background) and connects again with a new one. */
+  private startOver(client: ModuleClient): void {
+    this.ready = false;
+    this.client = null;
+    this.twin = null;
+    void client.close().catch(() => undefined);
+    this.start();
+  }
+
   private async setUp(client: ModuleClient): Promise<void> {
-    const twin = await withTimeout('reading the module twin', client.getTwin());
+    const twin = await withTimeout(client.getTwin(), OPERATION_TIMEOUT_MS, 'reading the module twin');
     this.twin = twin;
     this.applyFullDesired(twin);
     twin.on('properties.desired', (delta: unknown) => {
@@ -201,7 +231,7 @@ export class EdgeLink {
 
   private async refresh(client: ModuleClient): Promise<void> {
     try {
-      const twin = await withTimeout('reading the module twin', client.getTwin());
+      const twin = await withTimeout(client.getTwin(), OPERATION_TIMEOUT_MS, 'reading the module twin');
       this.twin = twin;
       this.ready = true;
       this.applyFullDesired(twin);
@@ -225,10 +255,7 @@ export class EdgeLink {
       }
       if (++this.failedRefreshes >= 3 && this.client === client) {
         this.failedRefreshes = 0;
-        this.client = null;
-        this.twin = null;
-        void client.close().catch(() => undefined);
-        this.start();
+        this.startOver(client);
       }
     });
   }
@@ -263,12 +290,12 @@ export class EdgeLink {
     if (!twin || !this.connected) throw new Error('not connected to edgeHub');
     try {
       await withTimeout(
-        'updating reported properties',
         new Promise<void>((resolve, reject) => {
           // The SDK's update() is callback-only: without a callback a failure is an uncaught throw.
           reportedOf(twin).update(patch, (err?: Error) => (err ? reject(refusalOrTransport(err)) : resolve()));
         }),
         30_000,
+        'updating reported properties',
       );
     } catch (err) {
       // The hub answered "no": the connection is fine, and reconnecting would not change the answer.
@@ -283,18 +310,14 @@ export class EdgeLink {
     const message = new Message(msg.body);
     message.contentType = 'application/json';
     message.contentEncoding = 'utf-8';
+    if (msg.messageId) message.messageId = msg.messageId;
     for (const [k, val] of Object.entries(msg.properties)) message.properties.add(k, val);
     try {
-      await withTimeout('sending telemetry', client.sendOutputEvent(output, message), 35_000);
+      await withTimeout(client.sendOutputEvent(output, message), 35_000, 'sending telemetry');
     } catch (err) {
       this.markDown(err);
       throw err;
     }
-  }
-
-  /** Retry now instead of waiting out the backoff (e.g. after a failed publish). */
-  nudge(): void {
-    this.wake?.();
   }
 
   async close(): Promise<void> {
@@ -304,6 +327,6 @@ export class EdgeLink {
     const client = this.client;
     this.client = null;
     this.ready = false;
-    if (client) await withTimeout('closing the client', client.close(), 3000).catch(() => undefined);
+    if (client) await withTimeout(client.close(), 3000, 'closing the client').catch(() => undefined);
   }
 }

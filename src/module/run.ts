@@ -4,7 +4,7 @@
  * and exits 0 well within Docker's 10 s grace period.
  */
 import { hubFromAziotConfig } from '../config/aziot.js';
-import { DEFAULTS } from '../config/options.js';
+import { DEFAULTS, OPTIONS, RUNTIME_ENV, envName, processSettings } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { depsFromEnv } from '../deps.js';
 import { VERSION } from '../version.js';
@@ -12,29 +12,36 @@ import { NetdiagAgent } from './agent.js';
 import { EdgeLink } from './edge.js';
 import { maskProcessOutput } from './mask-output.js';
 
+/** The aziot config path in effect: NETDIAG_AZIOT_CONFIG, else the default. */
+function aziotConfigPath(env: NodeJS.ProcessEnv): string {
+  const spec = OPTIONS.find((o) => o.key === 'aziotConfig');
+  return (spec && env[envName(spec)]) || DEFAULTS.aziotConfig;
+}
+
 /** SIGTERM must end the process within 5 s (CONTRACT.md 5.5); whatever is not done by then is dropped. */
 const STOP_BUDGET_MS = 4000;
 
 export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
   maskProcessOutput();
-  const log = createLogger();
+  // RuntimeLogLevel is the variable IoT Edge's own modules read; NETDIAG_LOG_LEVEL wins over it.
+  const settings = processSettings(env);
+  const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
   // A crash would take the device's diagnostics down with it: log and carry on.
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (ignored)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (ignored)'));
   // Node prints process warnings (e.g. MaxListenersExceededWarning) as plain text on stderr, which
-  // breaks the one-JSON-object-per-line log that edgeAgent and log shippers parse: log them instead.
+  // breaks the one-event-per-line log that edgeAgent and log shippers parse: log them instead.
   process.removeAllListeners('warning');
   process.on('warning', (warning) =>
     log.warn({ warning: { name: warning.name, message: warning.message } }, 'node process warning'),
   );
 
-  const fileHub = env['IOTEDGE_IOTHUBHOSTNAME']
-    ? null
-    : await hubFromAziotConfig(env['NETDIAG_AZIOT_CONFIG'] ?? DEFAULTS.aziotConfig);
+  // edgeAgent always gives the hub; the file is a fallback for a module started by hand with it bound.
+  const fileHub = env[RUNTIME_ENV.hub] ? null : await hubFromAziotConfig(aziotConfigPath(env));
   const agent = new NetdiagAgent({ env, log, checkDeps: depsFromEnv(env), fileHub });
   const link = new EdgeLink(log, agent);
   log.info(
-    { version: VERSION, module: env['IOTEDGE_MODULEID'], device: env['IOTEDGE_DEVICEID'] },
+    { version: VERSION, module: env[RUNTIME_ENV.moduleId], device: env[RUNTIME_ENV.deviceId] },
     'eflow-netdiag module starting',
   );
   agent.start(link);

@@ -131,12 +131,12 @@ export function assertTelemetryOf(event: TelemetryEvent, report: Report): void {
 }
 
 /**
- * The module is alive and its stderr is pino JSON only, with no secret and no sign of an
+ * The module is alive and its stderr is IoT Edge log lines only, with no secret and no sign of an
  * uncaught exception or unhandled rejection.
  */
 export function assertHealthyLogs(proc: ModuleProcess, keys: string[], opts: { alive?: boolean } = {}): void {
   if (opts.alive !== false) assert.equal(proc.running, true, `module ${proc.moduleId} is still running`);
-  assert.deepEqual(proc.strayLines(), [], 'every stderr line is a JSON log line');
+  assert.deepEqual(proc.strayLines(), [], 'every stderr line is an IoT Edge log line');
   assert.ok(proc.logs().length > 0, 'the module logged something');
   assert.deepEqual(secretLeaks(proc.stderr, keys), [], 'no secret in the logs');
   const crashes = proc.logs().filter((l) => /uncaught|unhandled/i.test(String(l.msg ?? '')));

@@ -31,6 +31,7 @@ import { CLI_PATH, REPO_ROOT, createLab } from '../lab/harness.js';
 import type { Lab, LabOptions } from '../lab/harness.js';
 import { ipPath, startInNetns } from '../lab/lab-process.js';
 import type { LabServer } from '../lab/lab-process.js';
+import { parseIotEdgeLine } from '../support/iotedge-log.js';
 import { splice } from './splice.js';
 
 const FORWARD_SCRIPT = fileURLToPath(new URL('./ns-forward.ts', import.meta.url));
@@ -41,9 +42,14 @@ export const SLOW_PORT = 9;
 /** The contract's SIGTERM budget (CONTRACT.md 5.5); a module still running after it is killed. */
 export const STOP_BUDGET_MS = 5000;
 
-/** One pino line from the module's stderr. */
+/**
+ * One line of the module's stderr in its default format, the IoT Edge line, read back: the pino
+ * level its label stands for, the message and the fields.
+ */
 export interface LogLine {
   level: number;
+  /** The syslog severity edgeAgent filters on. */
+  severity: number;
   msg?: string;
   [key: string]: unknown;
 }
@@ -69,7 +75,7 @@ export interface ModuleProcess {
   readonly running: boolean;
   readonly exit: Promise<ExitInfo>;
   readonly stderr: string;
-  /** Every stderr line parsed as JSON; lines that are not JSON are in `strayLines`. */
+  /** Every stderr line read as an IoT Edge log line; lines that are not one are in `strayLines`. */
   logs(): LogLine[];
   strayLines(): string[];
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs: number, since?: number): Promise<LogLine>;
@@ -175,13 +181,12 @@ function spawnModule(lab: Lab, moduleId: string, env: NodeJS.ProcessEnv): Module
     pending = parts.pop() ?? '';
     for (const raw of parts) {
       if (raw.trim() === '') continue;
-      let line: LogLine;
-      try {
-        line = JSON.parse(raw) as LogLine;
-      } catch {
+      const parsed = parseIotEdgeLine(raw);
+      if (!parsed) {
         stray.push(raw);
         continue;
       }
+      const line: LogLine = { ...parsed.fields, level: parsed.level, severity: parsed.severity, msg: parsed.msg };
       lines.push(line);
       for (const w of [...waiters]) {
         if (lines.length > w.since && w.predicate(line)) {

@@ -59,6 +59,7 @@ describe('module: startup report and direct methods', { skip }, () => {
 
     const event = await ml.eventFor(MODULE, report.checkId);
     assertTelemetryOf(event, report);
+    assert.equal(event.messageId, report.checkId, 'the message-id is the checkId, so a duplicate can be recognised');
     assert.equal(event.properties['status'], 'unhealthy');
     assert.equal(event.properties['failingComponent'], 'firewall');
     assert.equal(ml.emu.events.filter((e) => e.moduleId === MODULE).length, 1, 'one message per completed check');
@@ -183,8 +184,14 @@ describe('module: startup report and direct methods', { skip }, () => {
       });
       assert.equal(r.status, 400, `raw body ${JSON.stringify(rawBody)}`);
     }
-    // A method the module does not implement has no handler in the SDK: IoT Hub times out (504).
-    assert.equal((await invoke('reboot', null, 1)).status, 504);
+    // A method the module does not implement is answered at once, naming the ones it does (no 504).
+    const unknown = await invoke('reboot', null, 20);
+    assert.equal(unknown.status, 404, unknown.rawPayload);
+    assert.equal((unknown.payload as { error: { code: string } }).error.code, 'UnknownMethod');
+    assert.deepEqual((unknown.payload as { error: { methods: string[] } }).error.methods, [
+      'runDiagnostics',
+      'getLastReport',
+    ]);
     assert.equal(ml.emu.events.length, before, 'no check ran for a refused call');
     assert.equal(mod.running, true);
     assert.equal(reportFrom(await invoke('getLastReport', null)).checkId, lastCheckId, 'the module still answers');
@@ -213,10 +220,14 @@ describe('module: startup report and direct methods', { skip }, () => {
     assert.equal(debugging.running, true);
   });
 
-  it('logs structured lines without secrets, and never crashed', () => {
+  it('logs IoT Edge lines without secrets, at the level asked for, and never crashed', () => {
     const key = ml.emu.identity(MODULE)?.hubKey ?? '';
     assert.ok(key.length > 0);
     assertHealthyLogs(mod, [key]);
+    // NETDIAG_LOG_LEVEL=debug (the harness) reaches the logger: debug lines, with severity 7.
+    const debug = mod.logs().filter((l) => l.msg === 'direct method called');
+    assert.ok(debug.length > 0 && debug.every((l) => l.level === 20 && l.severity === 7));
+    assert.ok(mod.logs().some((l) => l.msg === 'unknown direct method answered 404' && l['method'] === 'reboot'));
     const complete = mod.logs().filter((l) => l.msg === 'check complete');
     assert.ok(complete.length >= 5, 'each check is logged');
     for (const l of complete) assert.equal(typeof l['checkId'], 'string');

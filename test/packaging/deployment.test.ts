@@ -2,8 +2,8 @@
  * deployment.template.json and module.json, checked against what edgeAgent, edgeHub and the IoT
  * Edge tooling accept (research: azure-iot-sdk-and-edgehub-protocol.md section 5) and against the
  * module's own code: the route names the module's real output, the default desired properties
- * pass the module's own validation and equal its defaults, and the binds cover the paths the
- * engine reads by default.
+ * pass the module's own validation and equal its defaults, and the binds are exactly the
+ * directories the module reads (CONTRACT.md 6), never a file, never /etc/aziot/config.toml.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -55,14 +55,14 @@ describe('deployment manifest: edgeAgent', () => {
     assert.deepEqual(Object.keys(content).sort(), ['$edgeAgent', '$edgeHub', MODULE].sort());
   });
 
-  test('edgeAgent schemaVersion is 1.1 (edgeAgent refuses anything above 1.1; 1.5 is the runtime image, not a schema)', () => {
+  test('edgeAgent schemaVersion is 1.1 (edgeAgent refuses anything above 1.1; 1.6 is the runtime image, not a schema)', () => {
     assert.equal(agent['schemaVersion'], '1.1');
     const runtime = objectAt(agent, 'runtime');
     assert.equal(runtime['type'], 'docker');
     assert.equal(typeof objectAt(runtime, 'settings')['minDockerVersion'], 'string');
   });
 
-  test('system modules: edgeAgent and edgeHub of the same runtime line, edgeHub publishing 5671, 8883 and 443', () => {
+  test('system modules: edgeAgent and edgeHub of the current LTS line, 1.6, edgeHub publishing 5671, 8883 and 443', () => {
     assert.deepEqual(Object.keys(systemModules).sort(), ['edgeAgent', 'edgeHub']);
     const agentImage = objectAt(systemModules, 'edgeAgent', 'settings')['image'];
     const hubImage = objectAt(systemModules, 'edgeHub', 'settings')['image'];
@@ -72,6 +72,10 @@ describe('deployment manifest: edgeAgent', () => {
       return m[1];
     };
     assert.equal(tag(agentImage, 'azureiotedge-agent'), tag(hubImage, 'azureiotedge-hub'));
+    // 1.5 LTS went out of support on 2026-11-10; 1.6 LTS (to 2028-11-14) is what x64 EFLOW 1.6 runs.
+    // Written out rather than iotedgedev's ${EDGE_RUNTIME_VERSION}, which has no default: unset,
+    // it stays in the image name literally. ARM64 EFLOW (still 1.5) edits both tags (README).
+    assert.equal(tag(agentImage, 'azureiotedge-agent'), '1.6');
     const edgeHub = objectAt(systemModules, 'edgeHub');
     assert.equal(edgeHub['status'], 'running');
     assert.equal(edgeHub['restartPolicy'], 'always');
@@ -151,39 +155,83 @@ describe('deployment manifest: createOptions', () => {
     assert.ok(!securityOpt.some((o) => o.startsWith('no-new-privileges')), 'no-new-privileges would disable ping');
   });
 
-  test('binds: read-only, same path inside and out, covering every host path the engine reads by default', () => {
+  /** CONTRACT.md 6: each directory the module reads, and nothing else. */
+  const BOUND_DIRECTORIES = [
+    '/etc/systemd/network', // .network files: static or DHCP
+    '/run/systemd/resolve', // resolved's upstream list (resolv.conf is replaced by rename: bind the directory)
+    '/run/systemd/netif', // networkd's DHCP leases
+    '/etc/docker', // daemon.json (dns, mtu, proxies)
+    '/etc/systemd/system', // the proxy drop-ins of aziot-edged, aziot-identityd and docker
+    '/etc/pki/tls/certs', // the VM's CA bundle, ca-bundle.crt, a symlink into…
+    '/etc/pki/ca-trust', // …extracted/pem/tls-ca-bundle.pem, and the operator's source/anchors
+  ];
+
+  test('binds: exactly the directories the module reads, read-only, at the same path inside', () => {
     const binds = strings(hostConfig['Binds']);
-    assert.ok(binds.length > 0);
     assert.equal(hostConfig['Mounts'], undefined, 'every host path goes through Binds, where ":ro" is checked here');
-    const targets: string[] = [];
+    const sources: string[] = [];
     for (const bind of binds) {
       const [source, target, options, ...rest] = bind.split(':');
       assert.equal(rest.length, 0, bind);
       assert.ok(source && target && options, `${bind} is source:target:options`);
-      assert.ok(options.split(',').includes('ro'), `${bind} is read-only`);
+      assert.deepEqual(options.split(','), ['ro'], `${bind} is read-only`);
       assert.ok(isAbsolute(source) && normalize(source) === source, `${bind}: absolute, normalised host path`);
       assert.equal(target, source, `${bind}: the module's default paths are the host's, so the path must not move`);
-      assert.ok(!['/', '/etc', '/run', '/var/run'].includes(source), `${bind} exposes too much`);
+      sources.push(source);
+    }
+    assert.deepEqual([...sources].sort(), [...BOUND_DIRECTORIES].sort());
+  });
+
+  test('binds: directories only, never a file that may be absent (Docker would create a directory in its place)', () => {
+    // A missing bind source is created as an empty directory: harmless for a directory, but a
+    // directory at /etc/docker/daemon.json stops dockerd. So no bind may name a file, and the
+    // files the module reads by default must sit inside a bound directory instead.
+    for (const source of strings(hostConfig['Binds']).map((b) => b.split(':')[0] ?? '')) {
       assert.doesNotMatch(
         source,
-        /docker\.sock|\/iotedge|aziot\/(keyd|certd|identityd)|\/var\/lib\/aziot/,
-        `${bind} must not expose the runtime or its secrets`,
+        /\.(json|toml|conf|crt|pem|key|network|lease)$|\/resolv\.conf$/i,
+        `${source} names a file`,
       );
-      targets.push(target);
+      assert.ok(BOUND_DIRECTORIES.includes(source), `${source} is one of the directories of CONTRACT.md 6`);
     }
-    const covered = (path: string) => targets.some((t) => path === t || path.startsWith(`${t}/`));
-    // The files the engine reads by default (src/config/options.ts DEFAULTS), CONTRACT.md 6.
-    for (const path of [DEFAULTS.networkdDir, DEFAULTS.leasesDir, DEFAULTS.resolvedConf, DEFAULTS.aziotConfig]) {
-      assert.ok(covered(path), `${path} (read by default) is bound from the host`);
-    }
-    for (const path of ['/etc/systemd/network', '/run/systemd', '/etc/aziot/config.toml']) {
-      assert.ok(targets.includes(path), `${path} is bound (CONTRACT.md 6)`);
+    const covered = (path: string) =>
+      BOUND_DIRECTORIES.some((d) => path.startsWith(`${d}/`)) && !BOUND_DIRECTORIES.includes(path);
+    for (const path of [
+      DEFAULTS.resolvedConf,
+      `${DEFAULTS.leasesDir}/2`,
+      `${DEFAULTS.networkdDir}/10-eth0.network`,
+      '/etc/docker/daemon.json',
+      '/etc/systemd/system/aziot-edged.service.d/proxy.conf',
+      '/etc/pki/tls/certs/ca-bundle.crt',
+      '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+    ]) {
+      assert.ok(covered(path), `${path} is read through the bind of its directory`);
     }
     // With NetworkMode host, Docker gives the container a copy of the host's /etc/resolv.conf (the
     // EFLOW VM's names the 127.0.0.53 stub, reachable in the host network namespace), and the live
-    // upstream list comes from /run/systemd/resolve through the /run/systemd bind. A single-file
-    // bind of /etc/resolv.conf would pin the inode and go stale when resolved rewrites the file.
-    assert.ok(!targets.includes(DEFAULTS.resolvConf), 'no single-file bind of /etc/resolv.conf');
+    // upstream list comes from the /run/systemd/resolve bind. A single-file bind of /etc/resolv.conf
+    // would pin the inode and go stale when resolved rewrites the file.
+    assert.ok(!covered(DEFAULTS.resolvConf), 'no bind of /etc/resolv.conf');
+  });
+
+  test('binds: no IoT Edge secret, no runtime socket, nothing broader than needed', () => {
+    for (const source of strings(hostConfig['Binds']).map((b) => b.split(':')[0] ?? '')) {
+      assert.ok(
+        !['/', '/etc', '/run', '/var/run', '/run/systemd', '/etc/systemd', '/etc/pki'].includes(source),
+        `${source} exposes too much`,
+      );
+      assert.doesNotMatch(
+        source,
+        /docker\.sock|\/iotedge|\/aziot|\/var\/lib\/aziot|\/run\/systemd\/(journal|userdb|private|notify)/,
+        `${source} must not expose the runtime or its secrets`,
+      );
+    }
+    // config.toml is root-only (0600) and holds the device's credentials: in module mode the hub
+    // name comes from IOTEDGE_IOTHUBHOSTNAME, which edgeAgent always sets.
+    const bound = (path: string) =>
+      strings(hostConfig['Binds']).some((b) => path.startsWith(`${b.split(':')[0]}/`) || path === b.split(':')[0]);
+    assert.ok(!bound(DEFAULTS.aziotConfig), `${DEFAULTS.aziotConfig} is not bound`);
+    assert.ok(!bound('/etc/aziot'), '/etc/aziot is not bound');
   });
 });
 
@@ -273,7 +321,8 @@ describe('module.json', () => {
   test('every platform builds from a Dockerfile inside the build context', () => {
     const context = join(ROOT, String(image['contextPath'] ?? '.'));
     assert.ok(statSync(context).isDirectory());
-    assert.ok(Object.keys(platforms).includes('amd64'), "amd64 (iotedgedev's default platform, the EFLOW VM's)");
+    // amd64 (iotedgedev's default platform, x64 EFLOW) and arm64v8 (EFLOW on ARM64 Windows hosts).
+    assert.deepEqual(Object.keys(platforms).sort(), ['amd64', 'arm64v8']);
     for (const [platform, dockerfile] of Object.entries(platforms)) {
       assert.equal(typeof dockerfile, 'string');
       const path = join(ROOT, dockerfile as string);

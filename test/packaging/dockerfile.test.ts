@@ -1,15 +1,24 @@
 /**
- * The Dockerfile and .dockerignore, read without Docker: a multi-stage build on one supported
- * Node.js LTS major (the one scripts/test-node-lts.sh tests under), production dependencies only
- * from the lockfile, ping with cap_net_raw for a non-root user, the module as the default command,
- * and a build context that cannot carry secrets or local build output into the image.
+ * The Dockerfile and .dockerignore, read without Docker: a multi-stage build on one pinned Node.js
+ * LTS release (whose major scripts/test-node-lts.sh tests under), production dependencies only
+ * from the lockfile, ping and arping with cap_net_raw and no setuid bit for a non-root user (what
+ * those steps really do to the binaries: image-file-modes.test.ts), the module as the default
+ * command, and a build context that cannot carry secrets or local build output into the image.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { dockerfileNodeMajor, execForm, parseStages, type Instruction, type Stage } from '../../scripts/dockerfile.mjs';
+import {
+  dockerfileNodeMajor,
+  execForm,
+  parseStages,
+  runtimeEnv,
+  runtimeLoops,
+  type Instruction,
+  type Stage,
+} from '../../scripts/dockerfile.mjs';
 import { ROOT, readJson } from './manifest.js';
 
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -37,10 +46,13 @@ describe('Dockerfile: base images', () => {
     );
   });
 
-  test('every stage runs on the same Node.js major, an Alpine image of an LTS line', () => {
+  test('every stage runs on the same pinned Node.js release and Alpine branch, of an LTS line', () => {
     const major = dockerfileNodeMajor(text);
-    for (const stage of stages)
-      assert.match(stage.image, new RegExp(`^node:${major}-alpine`), `${stage.name}: ${stage.image}`);
+    // node:<major>.<minor>.<patch>-alpine<3.x>: a floating node:26-alpine would move to another
+    // Node release and, later, another Alpine branch on a plain rebuild.
+    const pinned = new RegExp(`^node:${major}\\.\\d+\\.\\d+-alpine\\d+\\.\\d+$`);
+    for (const stage of stages) assert.match(stage.image, pinned, `${stage.name}: ${stage.image}`);
+    assert.equal(new Set(stages.map((s) => s.image)).size, 1, 'one base image for every stage');
     // Until Node 26 only even lines became LTS; from 27 on every line does (new release schedule).
     assert.ok(major % 2 === 0 || major >= 27, `Node ${major} is an LTS line`);
     const engines = /^>=\s*(\d+)/.exec(String((pkg['engines'] as Record<string, string> | undefined)?.['node'] ?? ''));
@@ -102,21 +114,43 @@ describe('Dockerfile: dependencies', () => {
 });
 
 describe('Dockerfile: runtime', () => {
-  test('iputils ping with cap_net_raw, installed without a package cache', () => {
+  test('iputils ping and arping (not the BusyBox applets, not the other "arping"), without a package cache', () => {
     const all = runs(runtime).join('\n');
-    assert.match(all, /apk add --no-cache [^\n]*\biputils-ping\b/);
-    assert.match(all, /setcap cap_net_raw\+ep "\$ping_bin"/);
-    assert.match(
-      all,
-      /ping_bin="\$\(readlink -f "\$\(command -v ping\)"\)"/,
-      'the capability goes on the binary PATH finds',
-    );
-    assert.match(
-      all,
-      /-V \| grep -q iputils/,
-      'the build fails if that binary is not iputils (e.g. the BusyBox applet)',
-    );
+    // Alpine v3.24 main: iputils-ping (/bin/ping) and iputils-arping (/usr/sbin/arping), both from
+    // aports main/iputils; community/arping is Thomas Habets' different program.
+    const adds = [...all.matchAll(/apk add ((?:--?[a-z-]+\s+)*)([^&]+)/g)];
+    assert.equal(adds.length, 1, 'one apk add');
+    assert.match(adds[0]?.[1] ?? '', /--no-cache/);
+    assert.deepEqual((adds[0]?.[2] ?? '').trim().split(/\s+/).sort(), [
+      'iputils-arping',
+      'iputils-ping',
+      'libcap-setcap',
+    ]);
     assert.match(all, /apk del [^\n]*libcap-setcap/, 'setcap does not stay in the image');
+  });
+
+  test('each of ping and arping: the binary PATH finds, checked to be iputils, setuid removed, cap_net_raw set and verified', () => {
+    const loops = runtimeLoops(text);
+    assert.equal(loops.length, 1, 'one loop over the tools');
+    const [loop] = loops;
+    assert.equal(loop?.variable, 'tool');
+    assert.deepEqual([...(loop?.words ?? [])].sort(), ['arping', 'ping']);
+    const body = loop?.body ?? '';
+    const steps = [
+      'bin="$(readlink -f "$(command -v "$tool")")"', // the file PATH finds, through symlinks
+      '"$bin" -V | grep -q iputils', // the build fails on the BusyBox applet
+      'chmod u-s,g-s "$bin"', // Alpine ships /bin/ping 4755
+      'setcap cap_net_raw+ep "$bin"',
+      'setcap -v cap_net_raw+ep "$bin"',
+      '[ "$(stat -c %a "$bin")" = 755 ]', // no setuid/setgid bit left
+    ];
+    let at = -1;
+    for (const step of steps) {
+      const i = body.indexOf(step);
+      assert.ok(i > at, `"${step}" is in the loop, after the step before it: ${body}`);
+      at = i;
+    }
+    assert.match(body, /\|\| exit 1;$/, 'any failed step fails the build, not just the last tool');
   });
 
   test('runs as a non-root user, set after everything that needs root', () => {
@@ -137,6 +171,19 @@ describe('Dockerfile: runtime', () => {
     assert.deepEqual([...entry, ...cmd], ['node', 'dist/main.js', 'module']);
     assert.equal(pkg['main'], 'dist/main.js');
     assert.ok(of(runtime, 'WORKDIR').length > 0, 'dist/main.js is relative to a WORKDIR');
+  });
+
+  test('--jitless (no WebAssembly, so no built-in fetch) and nothing in src/ that needs them', () => {
+    const options = runtimeEnv(text)['NODE_OPTIONS'] ?? '';
+    if (!options.includes('--jitless')) return; // the trap is gone with the flag
+    const sources = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? sources(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : [],
+      );
+    for (const file of sources('src')) {
+      const code = readFileSync(join(ROOT, file), 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
+      assert.doesNotMatch(code, /\bfetch\s*\(|\bWebAssembly\b|\bundici\b/, `${file} needs what --jitless removes`);
+    }
   });
 
   test('NODE_ENV=production and image labels', () => {

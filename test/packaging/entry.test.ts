@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { edgeAgentParse, parseIotEdgeLine } from '../support/iotedge-log.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'netdiag-entry-'));
@@ -71,4 +72,38 @@ test('entry: with IOTEDGE_MODULEID set, `npm start` runs the module, which keeps
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /eflow-netdiag module starting/);
   assert.equal(r.stdout, '');
+  // The default log format: IoT Edge lines, whose level edgeAgent's log methods can filter on.
+  const lines = r.stderr.trim().split('\n');
+  assert.deepEqual(
+    lines.filter((l) => !parseIotEdgeLine(l)),
+    [],
+    'every line is an IoT Edge log line',
+  );
+  const retry = lines.find((l) => l.includes('edgeHub not reachable; retrying')) ?? '';
+  assert.equal(edgeAgentParse(retry).logLevel, 4, `a warning for edgeAgent: ${retry}`);
+});
+
+test('entry: NETDIAG_LOG_FORMAT=json gives pino JSON lines, and RuntimeLogLevel sets the level', async () => {
+  let sent = false;
+  const r = await run(
+    { ...SAFE_ENV, IOTEDGE_MODULEID: 'netdiag', NETDIAG_LOG_FORMAT: 'json', RuntimeLogLevel: 'Warning' },
+    (text, kill) => {
+      if (!sent && text.includes('edgeHub not reachable; retrying')) {
+        sent = true;
+        kill();
+      }
+    },
+  );
+  assert.ok(sent, `the module never reported retrying:\n${r.stderr}`);
+  assert.equal(r.code, 0, r.stderr);
+  const records = r.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { level: number; msg: string });
+  assert.ok(records.length > 0);
+  assert.ok(
+    records.every((l) => l.level >= 40),
+    `only warnings and worse: ${records.map((l) => l.msg).join('; ')}`,
+  );
+  assert.ok(records.some((l) => l.msg === 'edgeHub not reachable; retrying'));
 });

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { runtimeEnv } from '../../scripts/dockerfile.mjs';
 import { startEdgeHubEmulator, type EdgeHubEmulator } from '../hub/emulator.js';
 import type { JsonObject } from '../hub/twin-rules.js';
+import { parseIotEdgeLine } from '../support/iotedge-log.js';
 import { IMAGE_UID, asUser, cleanEnv } from './netns.js';
 
 const MODULE = 'netdiag';
@@ -32,6 +33,11 @@ export interface ModuleRunOutcome {
     properties: Record<string, string>;
     body: unknown;
   } | null;
+  /** getLastReport's answer once the first check was published: status and payload. */
+  lastReport: { status: number; payload: unknown } | null;
+  /** Lines of the module's output, and those that are not IoT Edge log lines (its default format). */
+  logLines: number;
+  strayLines: string[];
   exit: { code: number | null; signal: string | null } | null;
   errors: string[];
   output: string;
@@ -48,6 +54,9 @@ async function main(): Promise<void> {
     reportedStatus: false,
     twin: null,
     event: null,
+    lastReport: null,
+    logLines: 0,
+    strayLines: [],
     exit: null,
     errors: [],
     output: '',
@@ -111,6 +120,8 @@ async function main(): Promise<void> {
       body,
     };
     outcome.twin = emu.twin(MODULE);
+    const last = await emu.invokeMethod(emu.deviceId, MODULE, 'getLastReport', null, { responseTimeoutInSeconds: 20 });
+    outcome.lastReport = { status: last.status, payload: last.payload };
 
     child.kill('SIGTERM');
     const bounded = new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref());
@@ -123,6 +134,9 @@ async function main(): Promise<void> {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await emu?.close().catch((err: unknown) => outcome.errors.push(`emulator close: ${String(err)}`));
     outcome.output = output.slice(-4000);
+    const lines = output.split('\n').filter((l) => l.trim() !== '');
+    outcome.logLines = lines.length;
+    outcome.strayLines = lines.filter((l) => !parseIotEdgeLine(l)).slice(0, 20);
     process.stdout.write(`${JSON.stringify(outcome)}\n`);
   }
 }

@@ -11,10 +11,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { dockerfileNodeMajor } from '../../scripts/dockerfile.mjs';
 import type { Report } from '../../src/report/types.js';
 import { findTool } from '../lab/require-lab.js';
 import { skipOrFail } from '../support/prerequisites.js';
@@ -24,6 +35,7 @@ import type { ModuleRunOutcome } from './module-in-netns.js';
 import { IMAGE_UID, LAB_GATEWAY, asUser, cleanEnv, inFreshNetns, requireNetns, runToEnd, setcapPath } from './netns.js';
 
 const pkg = readJson('package.json');
+const dockerfileText = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const lock = readJson('package-lock.json');
 const netnsSkip = requireNetns();
 
@@ -275,7 +287,7 @@ describe('production install (what the image holds)', () => {
   });
 
   test(
-    `\`node dist/main.js module\` as uid ${IMAGE_UID} connects to edgeHub, reports to the twin, and exits 0 on SIGTERM`,
+    `\`node dist/main.js module\` as uid ${IMAGE_UID} connects to edgeHub, reports to the twin, answers a schema-valid Report, logs IoT Edge lines, and exits 0 on SIGTERM`,
     { skip: netnsSkip },
     async () => {
       const scratch = mkdtempSync(join(dir, 'module-'));
@@ -326,6 +338,21 @@ describe('production install (what the image holds)', () => {
       );
       assert.equal(outcome.event?.contentType, 'application/json');
       assert.ok(outcome.event && 'status' in outcome.event.properties, 'routing can filter on the status property');
+
+      assert.equal(outcome.lastReport?.status, 200, JSON.stringify(outcome.lastReport).slice(0, 500));
+      assertValidReport(outcome.lastReport?.payload);
+      const report = outcome.lastReport?.payload as Report;
+      assert.equal(report.checkId, (outcome.event?.body as { checkId?: string } | null)?.checkId);
+      assert.ok(outcome.logLines > 0, 'the module logged');
+      // V8 before Node 26 prints one line of its own for --jitless (the image's NODE_OPTIONS), before
+      // any JavaScript runs; the image's Node does not (scripts/test-node-lts.sh runs this there).
+      const v8Warning = 'Warning: disabling flag --expose_wasm due to conflicting flags';
+      const imageNode = Number(process.versions.node.split('.')[0]) === dockerfileNodeMajor(dockerfileText);
+      assert.deepEqual(
+        outcome.strayLines.filter((l) => imageNode || l !== v8Warning),
+        [],
+        'every line is an IoT Edge log line (the default format)',
+      );
       assert.deepEqual(outcome.exit, { code: 0, signal: null }, context);
     },
   );
