@@ -24,6 +24,15 @@ export interface CheckOptions {
   signal?: AbortSignal;
 }
 
+/** The evidence of a layer that was not examined. */
+const NO_PROXY: NonNullable<Observations['proxy']> = { url: null, source: null, sources: [], connect: [] };
+const NO_CLOCK: NonNullable<Observations['clock']> = {
+  offsetMs: null,
+  reference: null,
+  synchronized: null,
+  syncSource: null,
+};
+
 /** Time kept back from the deadline for diagnosis and output. */
 const RESERVE_MS = 100;
 
@@ -50,7 +59,7 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
       layer('dns', () => examineDns(config, deps, deadline)),
       layer('firewall', () => examineFirewall(config, deps, deadline)),
     ]);
-    const observations: Observations = { config, ip, dns, firewall };
+    const observations: Observations = { config, ip, dns, proxy: null, firewall, clock: null };
     const d = diagnose(observations);
     const statusOf = (c: ComponentName) => {
       const because = d.inconclusiveBecause[c];
@@ -74,11 +83,13 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
           files: dns?.resolvers.files ?? [],
           servers: dns?.servers ?? [],
         },
+        proxy: { ...statusOf('proxy'), ...(observations.proxy ?? NO_PROXY) },
         firewall: {
           ...statusOf('firewall'),
           upstreamProtocol: config.upstreamProtocol,
           endpoints: firewall?.endpoints ?? [],
         },
+        clock: { ...statusOf('clock'), ...(observations.clock ?? NO_CLOCK) },
       },
       findings: d.findings,
       timings,

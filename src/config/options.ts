@@ -2,6 +2,7 @@
  * The table of check options: one row per option, shared by the CLI, the environment
  * (NETDIAG_<FLAG_IN_UPPER_SNAKE>), the module's desired properties and defaults.
  */
+import { COMPONENTS } from '../report/vocabulary.js';
 import type { CheckConfig } from './types.js';
 import * as v from './values.js';
 
@@ -34,7 +35,7 @@ export const DEFAULTS: Omit<CheckConfig, 'hub'> = {
   caFile: null,
   timeoutMs: 3000,
   deadlineMs: 15000,
-  components: ['ip', 'dns', 'firewall'],
+  components: [...COMPONENTS],
 };
 
 /** Limits chosen so one check always fits inside IoT Hub's default 30 s method timeout window. */

@@ -1,18 +1,21 @@
 /**
- * Turns observations into findings and statuses, root cause first: a layer that cannot work
- * because an earlier one failed is `inconclusive` and contributes no findings of its own, and
- * it says why (`inconclusiveBecause`), so no renderer has to guess.
+ * Turns observations into findings and statuses, root cause first: the layers are judged in
+ * COMPONENTS order, each by its own rules (LAYERS), each looking only at earlier layers. A layer
+ * that cannot work because an earlier one failed is `inconclusive`, contributes no findings of its
+ * own but informational ones, and says why (`inconclusiveBecause`), so no renderer has to guess.
  */
 import { statusOf, summarize } from '../findings/order.js';
 import type { Finding } from '../report/types.js';
-import type { ComponentName, ComponentStatus, OverallStatus } from '../report/vocabulary.js';
+import { COMPONENTS, type ComponentName, type ComponentStatus, type OverallStatus } from '../report/vocabulary.js';
+import { diagnoseClock } from './clock.js';
 import { diagnoseDns } from './dns.js';
-import { diagnoseFirewall } from './firewall.js';
+import { judgeFirewall } from './firewall.js';
 import { diagnoseIp } from './ip.js';
+import type { Earlier, InconclusiveReason, LayerRule } from './layer.js';
 import type { Observations } from './observations.js';
+import { diagnoseProxy } from './proxy.js';
 
-/** Why a layer is inconclusive: an earlier layer is broken, or its evidence did not arrive in time. */
-export type InconclusiveReason = ComponentName | 'deadline';
+export type { InconclusiveReason };
 
 export interface Diagnosis {
   status: OverallStatus;
@@ -22,50 +25,33 @@ export interface Diagnosis {
   findings: Finding[];
 }
 
+/** Every layer's rules, in judging order. */
+export const LAYERS: Record<ComponentName, LayerRule> = {
+  ip: { component: 'ip', needs: [], examined: (o) => o.ip !== null, judge: (o) => diagnoseIp(o) },
+  dns: { component: 'dns', needs: ['ip'], examined: (o) => o.dns !== null, judge: (o) => diagnoseDns(o) },
+  proxy: { component: 'proxy', needs: ['ip'], examined: (o) => o.proxy !== null, judge: diagnoseProxy },
+  firewall: { component: 'firewall', needs: ['ip'], examined: (o) => o.firewall !== null, judge: judgeFirewall },
+  clock: { component: 'clock', needs: ['ip'], examined: (o) => o.clock !== null, judge: diagnoseClock },
+};
+
 export function diagnose(obs: Observations): Diagnosis {
+  const components = {} as Record<ComponentName, ComponentStatus>;
   const because: Diagnosis['inconclusiveBecause'] = {};
-  const ip = diagnoseIp(obs);
-  const dns = diagnoseDns(obs);
-  let ipStatus: ComponentStatus = 'skipped';
-  if (obs.ip) {
-    ipStatus = ip.inconclusive ? 'inconclusive' : statusOf(ip.findings);
-    if (ip.inconclusive) because.ip = 'deadline';
-  }
-
-  let dnsStatus: ComponentStatus = 'skipped';
-  let dnsFindings: Finding[] = [];
-  if (obs.dns) {
-    if (ip.blocking) {
-      dnsStatus = 'inconclusive';
-      because.dns = 'ip';
-    } else {
-      dnsFindings = dns.findings;
-      dnsStatus = statusOf(dnsFindings);
+  const earlier: Earlier = {};
+  const findings: Finding[] = [];
+  for (const name of COMPONENTS) {
+    const rule = LAYERS[name];
+    if (!rule.examined(obs)) {
+      components[name] = 'skipped';
+      continue;
     }
+    const blockedBy = rule.needs.find((n) => earlier[n]?.blocking);
+    const verdict = blockedBy ? { findings: [], blocking: false, inconclusive: blockedBy } : rule.judge(obs, earlier);
+    const status: ComponentStatus = verdict.inconclusive ? 'inconclusive' : statusOf(verdict.findings);
+    if (verdict.inconclusive) because[name] = verdict.inconclusive;
+    components[name] = status;
+    earlier[name] = { status, blocking: verdict.blocking };
+    findings.push(...(verdict.inconclusive ? verdict.findings.filter((f) => f.severity === 'info') : verdict.findings));
   }
-
-  let fwStatus: ComponentStatus = 'skipped';
-  let fwFindings: Finding[] = [];
-  if (obs.firewall) {
-    if (ip.blocking) {
-      fwStatus = 'inconclusive';
-      because.firewall = 'ip';
-    } else {
-      const dnsBroken = obs.dns !== null && dns.blocking;
-      fwFindings = diagnoseFirewall(obs, dnsBroken).findings;
-      const judgedStatus = statusOf(fwFindings);
-      // With DNS broken, only a real failure on an endpoint that did resolve (hosts file, IP literal) counts.
-      if (dnsBroken && judgedStatus !== 'unhealthy') {
-        fwStatus = 'inconclusive';
-        because.firewall = 'dns';
-        fwFindings = fwFindings.filter((f) => f.severity === 'info');
-      } else {
-        fwStatus = judgedStatus;
-      }
-    }
-  }
-
-  const components: Record<ComponentName, ComponentStatus> = { ip: ipStatus, dns: dnsStatus, firewall: fwStatus };
-  const verdict = summarize(components, [...ip.findings, ...dnsFindings, ...fwFindings]);
-  return { ...verdict, components, inconclusiveBecause: because };
+  return { ...summarize(components, findings), components, inconclusiveBecause: because };
 }

@@ -6,7 +6,8 @@
 import { finding } from '../findings/finding.js';
 import type { EndpointReport, Finding } from '../report/types.js';
 import type { Severity, UpstreamProtocol } from '../report/vocabulary.js';
-import type { LayerVerdict } from './layer.js';
+import { statusOf } from '../findings/order.js';
+import type { Earlier, LayerVerdict } from './layer.js';
 import type { Observations } from './observations.js';
 
 /** The port each upstream protocol needs besides 443. */
@@ -76,4 +77,17 @@ export function diagnoseFirewall(obs: Observations, upstreamBlocked: boolean): L
     }
   }
   return { findings, blocking: false };
+}
+
+/**
+ * The firewall layer in the pipeline. With DNS broken, only a real failure on an endpoint that did
+ * resolve (hosts file, IP literal) counts; otherwise the layer is inconclusive because of DNS.
+ */
+export function judgeFirewall(obs: Observations, earlier: Earlier): LayerVerdict {
+  const dnsBroken = earlier.dns?.blocking ?? false;
+  const verdict = diagnoseFirewall(obs, dnsBroken);
+  if (dnsBroken && statusOf(verdict.findings) !== 'unhealthy') {
+    return { findings: verdict.findings.filter((f) => f.severity === 'info'), blocking: false, inconclusive: 'dns' };
+  }
+  return verdict;
 }

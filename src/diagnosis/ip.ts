@@ -54,7 +54,7 @@ export function diagnoseIp(obs: Observations): LayerVerdict {
 
   const observed = ip.interfaces.filter((i) => i.observed !== false);
   // Unread is not missing: never blame an interface the deadline kept us from seeing.
-  if (observed.length === 0) return { findings: [], blocking: false, inconclusive: true };
+  if (observed.length === 0) return { findings: [], blocking: false, inconclusive: 'deadline' };
   for (const i of observed) {
     if (!i.present) {
       findings.push(finding('IP_INTERFACE_MISSING', i.name, { name: i.name, present: presentNames }));

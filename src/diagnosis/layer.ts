@@ -1,10 +1,28 @@
 import type { Finding } from '../report/types.js';
+import type { ComponentName, ComponentStatus } from '../report/vocabulary.js';
+import type { Observations } from './observations.js';
+
+/** Why a layer is inconclusive: an earlier layer is broken, or its evidence did not arrive in time. */
+export type InconclusiveReason = ComponentName | 'deadline';
 
 /** What one layer's rules concluded. */
 export interface LayerVerdict {
   findings: Finding[];
   /** The layers after this one cannot work because of it: they become inconclusive. */
   blocking: boolean;
-  /** Nothing could be judged (the evidence never arrived). */
-  inconclusive?: boolean;
+  /** The layer could not be judged, and why; its findings are then only informational. */
+  inconclusive?: InconclusiveReason;
+}
+
+/** What the earlier layers concluded, for a rule that depends on them (root cause first). */
+export type Earlier = Partial<Record<ComponentName, { status: ComponentStatus; blocking: boolean }>>;
+
+/** One layer's rules: judged in COMPONENTS order, looking only at earlier layers. */
+export interface LayerRule {
+  component: ComponentName;
+  /** Earlier layers without which this one cannot be judged at all (it is then inconclusive, silent). */
+  needs: readonly ComponentName[];
+  /** Whether the check examined this layer (else it is `skipped`). */
+  examined(obs: Observations): boolean;
+  judge(obs: Observations, earlier: Earlier): LayerVerdict;
 }

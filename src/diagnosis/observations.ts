@@ -1,5 +1,12 @@
 import type { CheckConfig } from '../config/types.js';
-import type { DnsServerReport, EndpointReport, GatewayReport, InterfaceReport } from '../report/types.js';
+import type {
+  ClockComponent,
+  DnsServerReport,
+  EndpointReport,
+  GatewayReport,
+  InterfaceReport,
+  ProxyComponent,
+} from '../report/types.js';
 import type { DefaultRoute, ResolverConfig } from '../probes/types.js';
 
 /** Everything the probes measured in one check: the input of the (pure) diagnosis. null = layer not asked for. */
@@ -21,8 +28,11 @@ export interface Observations {
     /** The names every server was asked for. */
     names: string[];
   } | null;
+  /** The proxy the check used and what it saw through it; null when the layer was not examined. */
+  proxy: Omit<ProxyComponent, 'status' | 'inconclusiveBecause'> | null;
   firewall: {
     endpoints: EndpointReport[];
     trustProblems: string[];
   } | null;
+  clock: Omit<ClockComponent, 'status' | 'inconclusiveBecause'> | null;
 }

@@ -4,11 +4,13 @@
  * this list, and the Report's JSON Schema enumerates it.
  */
 import type { CodeSpec } from './define.js';
+import { CLOCK_CODES } from './clock.js';
 import { DNS_CODES } from './dns.js';
 import { FIREWALL_CODES } from './firewall.js';
 import { IP_CODES } from './ip.js';
+import { PROXY_CODES } from './proxy.js';
 
-export const CATALOGUE = { ...IP_CODES, ...DNS_CODES, ...FIREWALL_CODES } as const;
+export const CATALOGUE = { ...IP_CODES, ...DNS_CODES, ...PROXY_CODES, ...FIREWALL_CODES, ...CLOCK_CODES } as const;
 
 export type Catalogue = typeof CATALOGUE;
 export type FindingCode = keyof Catalogue;

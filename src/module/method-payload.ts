@@ -46,7 +46,7 @@ export function parseRunDiagnostics(payload: unknown): RunDiagnosticsRequest {
   try {
     const out: RunDiagnosticsRequest = {};
     if (payload['components'] !== undefined) {
-      const list = v.list('components', payload['components'], (o, x) => v.oneOf(o, x, COMPONENTS), 3);
+      const list = v.list('components', payload['components'], (o, x) => v.oneOf(o, x, COMPONENTS), COMPONENTS.length);
       if (list.length === 0)
         throw new ConfigError('components', payload['components'], `a non-empty list of ${COMPONENTS.join(', ')}`);
       out.components = COMPONENTS.filter((c) => list.includes(c));

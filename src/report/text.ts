@@ -2,11 +2,26 @@
  * The human rendering of a Report, read top-down: the verdict, then the failing layer's
  * findings with their next step, then the remaining findings, then each layer's evidence.
  */
-import type { DnsServerReport, EndpointReport, Finding, InterfaceReport, PingOutcome, Report } from './types.js';
+import type {
+  ClockComponent,
+  DnsServerReport,
+  EndpointReport,
+  Finding,
+  InterfaceReport,
+  PingOutcome,
+  ProxyConnect,
+  Report,
+} from './types.js';
 import type { ComponentName } from './vocabulary.js';
 
 const LABEL: Record<Finding['severity'], string> = { error: 'ERROR', warning: 'WARN ', info: 'INFO ' };
-const LAYER_NAME: Record<ComponentName, string> = { ip: 'IP', dns: 'DNS', firewall: 'Firewall' };
+const LAYER_NAME: Record<ComponentName, string> = {
+  ip: 'IP',
+  dns: 'DNS',
+  proxy: 'Proxy',
+  firewall: 'Firewall',
+  clock: 'Clock',
+};
 
 function findingLines(f: Finding): string[] {
   return [
@@ -51,6 +66,21 @@ function endpointLine(e: EndpointReport): string {
   if (e.tls && !e.tls.authorized) parts.push(`issuer "${e.tls.rootIssuer ?? e.tls.issuer ?? '?'}"`);
   if (e.error && e.outcome !== 'open') parts.push(`(${e.error.phase}: ${e.error.code})`);
   return `    ${parts.join(' ')}`;
+}
+
+function connectLine(c: ProxyConnect): string {
+  const status = c.httpStatus !== null ? ` HTTP ${c.httpStatus}` : '';
+  return `    CONNECT ${`${c.host}:${c.port}`.padEnd(36)} ${c.outcome}${status}${c.ms !== null ? ` ${c.ms} ms` : ''}`;
+}
+
+function clockLine(c: ClockComponent): string {
+  const offset =
+    c.offsetMs === null
+      ? 'offset not measured'
+      : `offset ${(c.offsetMs / 1000).toFixed(1)} s against ${c.reference ?? '?'}`;
+  const sync =
+    c.synchronized === null ? 'time service state unknown' : c.synchronized ? 'synchronised' : 'not synchronised';
+  return `    ${offset}; ${sync}${c.syncSource ? ` (${c.syncSource})` : ''}`;
 }
 
 export function renderText(r: Report): string {
@@ -101,8 +131,14 @@ export function renderText(r: Report): string {
   );
   dns.servers.forEach((s) => out.push(serverLine(s)));
   if (dns.status !== 'skipped' && dns.servers.length === 0) out.push('    no servers configured');
+  const { proxy, clock } = r.components;
+  out.push(`Proxy     ${proxy.status === 'skipped' ? 'skipped (no proxy configured)' : why('proxy', proxy.status)}`);
+  if (proxy.url) out.push(`    ${proxy.url}${proxy.source ? ` (from ${proxy.source})` : ''}`);
+  proxy.connect.forEach((c) => out.push(connectLine(c)));
   out.push(`Firewall  ${why('firewall', firewall.status)}  (upstream protocol ${firewall.upstreamProtocol})`);
   firewall.endpoints.forEach((e) => out.push(endpointLine(e)));
+  out.push(`Clock     ${why('clock', clock.status)}`);
+  if (clock.status !== 'skipped') out.push(clockLine(clock));
   if (r.timedOut.length) out.push('', `Cut short by the deadline: ${r.timedOut.join(', ')}`);
   return `${out.join('\n')}\n`;
 }

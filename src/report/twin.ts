@@ -29,7 +29,9 @@ export const REPORT_KEYS = [
   'lastStatusChangeAt',
   'ip',
   'dns',
+  'proxy',
   'firewall',
+  'clock',
   'findings',
   'findingsOmitted',
 ] as const;
@@ -59,8 +61,13 @@ export function twinSize(value: JsonValue): number {
   return Object.entries(value).reduce((n, [k, v]) => n + Buffer.byteLength(k) + twinSize(v), 0);
 }
 
+/** IoT Hub cannot store null (a null in a patch deletes the key): an unknown value is an absent key. */
+function withoutNulls(o: JsonObject): JsonObject {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+}
+
 export function reportToTwin(report: Report, lastStatusChangeAt: string, budget = REPORT_BUDGET_BYTES): JsonObject {
-  const { ip, dns, firewall } = report.components;
+  const { ip, dns, proxy, firewall, clock } = report.components;
   const doc: JsonObject = {
     schemaVersion: report.schemaVersion,
     agent: { name: report.agent.name, version: report.agent.version },
@@ -129,6 +136,26 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
         tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
       })),
     },
+    proxy: withoutNulls({
+      status: proxy.status,
+      url: proxy.url === null ? null : clip(proxy.url, 512),
+      source: proxy.source,
+      sources: proxy.sources
+        .slice(0, 8)
+        .map((x) => withoutNulls({ component: x.component, url: x.url && clip(x.url, 512) })),
+      connect: proxy.connect
+        .slice(0, 24)
+        .map((c) =>
+          withoutNulls({ host: clip(c.host, 253), port: c.port, outcome: c.outcome, httpStatus: c.httpStatus }),
+        ),
+    }),
+    // The offset moves every check: it goes to telemetry and getLastReport, not to the twin (CONTRACT.md 8.1).
+    clock: withoutNulls({
+      status: clock.status,
+      reference: clock.reference,
+      synchronized: clock.synchronized,
+      syncSource: clock.syncSource,
+    }),
     findings: [],
     findingsOmitted: 0,
   };

@@ -26,6 +26,8 @@ import type {
   PingOutcomeSchema,
   PingStatsSchema,
 } from './schema/ip.js';
+import type { ProxyComponentSchema, ProxyConnectSchema, ProxySourceSchema } from './schema/proxy.js';
+import type { ClockComponentSchema } from './schema/clock.js';
 import type { CarriedOverSchema, HostInfoSchema, ReportSchema } from './schema/report.js';
 
 export * from './vocabulary.js';
@@ -50,6 +52,11 @@ export type TlsReport = Static<typeof TlsReportSchema>;
 export type EndpointError = Static<typeof EndpointErrorSchema>;
 export type EndpointReport = Static<typeof EndpointReportSchema>;
 export type FirewallComponent = Static<typeof FirewallComponentSchema>;
+
+export type ProxySource = Static<typeof ProxySourceSchema>;
+export type ProxyConnect = Static<typeof ProxyConnectSchema>;
+export type ProxyComponent = Static<typeof ProxyComponentSchema>;
+export type ClockComponent = Static<typeof ClockComponentSchema>;
 
 /** A finding; its code is narrowed from the schema's enum to the catalogue's own union. */
 export type Finding = Omit<Static<typeof FindingSchema>, 'code'> & { code: FindingCode };

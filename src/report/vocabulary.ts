@@ -4,7 +4,7 @@
  */
 
 /** The layers, in the order they are judged: a later layer may depend on an earlier one, never the reverse. */
-export const COMPONENTS = ['ip', 'dns', 'firewall'] as const;
+export const COMPONENTS = ['ip', 'dns', 'proxy', 'firewall', 'clock'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 export const OVERALL_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;

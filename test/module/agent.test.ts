@@ -16,7 +16,7 @@ import { REPORTED_MAX_BYTES, fitAcks } from '../../src/module/twin-budget.js';
 import { fitReport, reportToTwin, reportedSize, type JsonObject } from '../../src/report/twin.js';
 import type { Report } from '../../src/report/types.js';
 import { assertValidReport } from '../support/report-schema.js';
-import { makeReport } from '../support/reports.js';
+import { makeReport, skippedClock, skippedProxy } from '../support/reports.js';
 import { endpoint, healthyInterface, healthyServer, HUB } from '../support/observations.js';
 
 /** Healthy fake probes; `hold` keeps the DNS query pending until released. */
@@ -282,6 +282,8 @@ describe('the reported section stays inside 32 KB', () => {
         ip: { status: 'healthy', interfaces: [base], defaultGateway: null },
         dns: healthy.components.dns,
         firewall: { status: 'unhealthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443)] },
+        proxy: skippedProxy(),
+        clock: skippedClock(),
       },
       findings: Array.from(
         { length: 60 },

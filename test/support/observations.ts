@@ -128,6 +128,8 @@ export function healthy(): Observations {
       servers: [healthyServer()],
       names: [HUB],
     },
+    proxy: null,
     firewall: { endpoints: [endpoint(8883), endpoint(5671), endpoint(443)], trustProblems: [] },
+    clock: null,
   };
 }

@@ -11,12 +11,24 @@ export function healthyComponents(): Report['components'] {
   return {
     ip: { status: 'healthy', interfaces: [healthyInterface()], defaultGateway: healthyGateway() },
     dns: { status: 'healthy', source: 'resolv.conf', files: ['/etc/resolv.conf'], servers: [healthyServer()] },
+    proxy: skippedProxy(),
     firewall: {
       status: 'healthy',
       upstreamProtocol: 'Amqp',
       endpoints: [endpoint(8883), endpoint(5671), endpoint(443)],
     },
+    clock: skippedClock(),
   };
+}
+
+/** The proxy layer of a check on a network without a proxy. */
+export function skippedProxy(): Report['components']['proxy'] {
+  return { status: 'skipped', url: null, source: null, sources: [], connect: [] };
+}
+
+/** The clock layer of a check that did not examine it. */
+export function skippedClock(): Report['components']['clock'] {
+  return { status: 'skipped', offsetMs: null, reference: null, synchronized: null, syncSource: null };
 }
 
 /** A healthy, schema-valid Report; `over` replaces whole top-level fields. */

@@ -220,7 +220,7 @@ describe('precedence: CLI flag > desired property > environment > default', () =
     assert.equal(c.hub, null);
     assert.deepEqual(c.endpoints, []);
     assert.deepEqual(c.dnsNames, []);
-    assert.deepEqual(c.components, ['ip', 'dns', 'firewall']);
+    assert.deepEqual(c.components, ['ip', 'dns', 'proxy', 'firewall', 'clock']);
   });
 
   // Checked by identity rather than by mutating the result: a mutation would poison DEFAULTS for

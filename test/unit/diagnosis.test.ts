@@ -558,7 +558,13 @@ test('diagnosis: skipped layers stay skipped', () => {
   obs.dns = null;
   obs.firewall = null;
   const d = diagnose(obs);
-  assert.deepEqual(d.components, { ip: 'healthy', dns: 'skipped', firewall: 'skipped' });
+  assert.deepEqual(d.components, {
+    ip: 'healthy',
+    dns: 'skipped',
+    proxy: 'skipped',
+    firewall: 'skipped',
+    clock: 'skipped',
+  });
 });
 
 test('diagnosis: an interface the deadline kept us from reading is not reported missing', () => {

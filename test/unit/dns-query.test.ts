@@ -15,6 +15,8 @@ import { queryDns } from '../../src/probes/dns-query.js';
 import type { DnsQueryContext } from '../../src/probes/dns-query.js';
 import { answerFromRecords, replyTo, startDnsServer } from '../support/dns-server.js';
 import type { DnsServer, DnsServerOptions } from '../support/dns-server.js';
+import { errorCode } from '../../src/util/errors.js';
+import { skipOrFail } from '../support/prerequisites.js';
 
 const HUB = 'lab-hub.azure-devices.net';
 const RECORDS = { [HUB]: ['198.18.1.10', '198.18.1.11'], 'v6.lab.test': ['fd00::10'] };
@@ -345,10 +347,10 @@ test('a server that is not an IP address is an error, not a throw', async () => 
 test('IPv6 loopback: udp6 answer and TCP after truncation', async (t) => {
   // Only a machine without ::1 skips: any other failure to start is a failure of the test.
   const server = await startDnsServer({ host: '::1', mode: 'truncate', records: RECORDS }).catch((err: unknown) => {
-    if (['EADDRNOTAVAIL', 'EAFNOSUPPORT'].includes(String((err as NodeJS.ErrnoException).code))) return null;
+    if (['EADDRNOTAVAIL', 'EAFNOSUPPORT'].includes(errorCode(err) ?? '')) return null;
     throw err;
   });
-  if (server === null) return t.skip('no IPv6 loopback (::1) on this machine');
+  if (server === null) return skipOrFail(t, 'no IPv6 loopback (::1) on this machine');
   try {
     const r = await queryDns('::1', HUB, 'A', ctxFor(server));
     assert.deepEqual([r.outcome, r.transport], ['answered', 'tcp']);

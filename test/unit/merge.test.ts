@@ -4,7 +4,7 @@ import { mergeSkipped } from '../../src/module/merge-skipped.js';
 import type { Report } from '../../src/report/types.js';
 import { endpoint } from '../support/observations.js';
 import { assertValidReport } from '../support/report-schema.js';
-import { healthyComponents, makeReport } from '../support/reports.js';
+import { healthyComponents, makeReport, skippedClock, skippedProxy } from '../support/reports.js';
 
 /** A healthy scheduled check with no gateway, no resolver file and only port 443. */
 function report(over: Partial<Report>): Report {
@@ -14,6 +14,8 @@ function report(over: Partial<Report>): Report {
       ip: { ...healthy.ip, defaultGateway: null },
       dns: { ...healthy.dns, files: [] },
       firewall: { ...healthy.firewall, endpoints: [endpoint(443)] },
+      proxy: skippedProxy(),
+      clock: skippedClock(),
     },
     ...over,
   });
@@ -25,6 +27,8 @@ const blockedFirewall = report({
   components: {
     ...report({}).components,
     firewall: { status: 'unhealthy', upstreamProtocol: 'Amqp', endpoints: [endpoint(443, { outcome: 'blocked' })] },
+    proxy: skippedProxy(),
+    clock: skippedClock(),
   },
   findings: [
     {
@@ -52,6 +56,8 @@ test('merge: a DNS-only run keeps the firewall fault it did not look at', () => 
       ip: { status: 'skipped', interfaces: [], defaultGateway: null },
       dns: report({}).components.dns,
       firewall: { status: 'skipped', upstreamProtocol: 'Amqp', endpoints: [] },
+      proxy: skippedProxy(),
+      clock: skippedClock(),
     },
   });
   const merged = mergeSkipped(dnsOnly, blockedFirewall);

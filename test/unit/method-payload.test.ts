@@ -84,12 +84,17 @@ describe('parseRunDiagnostics: refused payloads → PayloadError {code, message}
     ],
     ['several unknown keys', { verbose: true, force: 1, deadlineMs: 1000 }, 'UnknownProperty', /verbose, force/],
     ['components empty', { components: [] }, 'InvalidValue', /components.*non-empty/],
-    ['components unknown', { components: ['dns', 'disk'] }, 'InvalidValue', /"disk".*components.*ip, dns, firewall/],
+    [
+      'components unknown',
+      { components: ['dns', 'disk'] },
+      'InvalidValue',
+      /"disk".*components.*ip, dns, proxy, firewall, clock/,
+    ],
     ['components not a list', { components: { dns: true } }, 'InvalidValue', /components/],
     ['components of the wrong type', { components: [1] }, 'InvalidValue', /components/],
     [
-      'components with more than three entries',
-      { components: ['ip', 'dns', 'firewall', 'ip'] },
+      'components with more entries than there are layers',
+      { components: ['ip', 'dns', 'proxy', 'firewall', 'clock', 'ip'] },
       'InvalidValue',
       /components/,
     ],
@@ -215,7 +220,7 @@ describe('requestKey: equal parameters share one running check', () => {
     [{ components: ['DNS'] }, { components: ['dns'] }],
     [{ endpoints: [{ host: 'A.example', port: 443 }] }, { endpoints: [{ port: 443, host: 'a.example' }] }],
     [{ deadlineMs: 15000 }, {}],
-    [{ timeoutMs: 3000, deadlineMs: 15000, components: ['ip', 'dns', 'firewall'] }, null],
+    [{ timeoutMs: 3000, deadlineMs: 15000, components: ['ip', 'dns', 'proxy', 'firewall', 'clock'] }, null],
   ];
   for (const [a, b] of same) {
     test(`${JSON.stringify(a)} ≡ ${JSON.stringify(b)}`, () => assert.equal(keyOf(a), keyOf(b)));

@@ -118,6 +118,14 @@ test('readDefaultRoutes: an unreadable table counts as empty, and it never throw
 
 test('readDefaultRoutes reads the real /proc tables (no traffic) into well-formed routes', async () => {
   const routes = await readDefaultRoutes();
+  // An independent count: the IPv4 rows with Destination and Mask 00000000, up, via a gateway.
+  const v4Defaults = readFileSync('/proc/net/route', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1] === '00000000' && f[7] === '00000000' && (parseInt(f[3] ?? '0', 16) & 0x3) === 0x3)
+    .filter((f) => f[2] !== '00000000');
+  assert.equal(routes.filter((r) => r.family === 4).length, v4Defaults.length, 'every IPv4 default route, no more');
   for (const r of routes) {
     assert.ok(r.family === 4 ? /^\d+\.\d+\.\d+\.\d+$/.test(r.gateway) : r.gateway.includes(':'), r.gateway);
     assert.ok(r.interface.length > 0);

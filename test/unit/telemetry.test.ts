@@ -8,7 +8,7 @@ import { TELEMETRY_MAX_BYTES, stateFingerprint, telemetrySummary } from '../../s
 import type { Finding, Report, Severity } from '../../src/report/types.js';
 import { healthyGateway } from '../support/observations.js';
 import { assertValidReport } from '../support/report-schema.js';
-import { healthyComponents, makeReport } from '../support/reports.js';
+import { healthyComponents, makeReport, skippedClock, skippedProxy } from '../support/reports.js';
 
 /** DNS broken, the firewall not judged: the report the telemetry tests start from. */
 function report(over: Partial<Report> = {}): Report {
@@ -23,6 +23,8 @@ function report(over: Partial<Report> = {}): Report {
       ip: { ...healthy.ip, defaultGateway: healthyGateway({ rttMs: 0.3 }) },
       dns: { ...healthy.dns, status: 'unhealthy' },
       firewall: { ...healthy.firewall, status: 'inconclusive' },
+      proxy: skippedProxy(),
+      clock: skippedClock(),
     },
     findings: [
       {

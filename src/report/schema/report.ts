@@ -6,11 +6,13 @@
  */
 import { Type } from '@sinclair/typebox';
 import { COMPONENTS, OVERALL_STATUSES, TRIGGERS } from '../vocabulary.js';
+import { ClockComponentSchema } from './clock.js';
 import { DnsComponentSchema } from './dns.js';
 import { FindingSchema } from './finding.js';
 import { FirewallComponentSchema } from './firewall.js';
 import { Nullable, StringEnum } from './helpers.js';
 import { IpComponentSchema } from './ip.js';
+import { ProxyComponentSchema } from './proxy.js';
 
 export const HostInfoSchema = Type.Object(
   {
@@ -43,7 +45,9 @@ export const ReportSchema = Type.Object(
     components: Type.Object({
       ip: IpComponentSchema,
       dns: DnsComponentSchema,
+      proxy: ProxyComponentSchema,
       firewall: FirewallComponentSchema,
+      clock: ClockComponentSchema,
     }),
     findings: Type.Array(FindingSchema),
     timings: Type.Record(Type.String(), Type.Number({ minimum: 0 }), {
