@@ -50,8 +50,9 @@ export function diagnose(obs: Observations): Diagnosis {
     const status: ComponentStatus = verdict.inconclusive ? 'inconclusive' : statusOf(verdict.findings);
     if (verdict.inconclusive) because[name] = verdict.inconclusive;
     components[name] = status;
-    earlier[name] = { status, blocking: verdict.blocking };
-    findings.push(...(verdict.inconclusive ? verdict.findings.filter((f) => f.severity === 'info') : verdict.findings));
+    const kept = verdict.inconclusive ? verdict.findings.filter((f) => f.severity === 'info') : verdict.findings;
+    earlier[name] = { status, blocking: verdict.blocking, findings: kept };
+    findings.push(...kept);
   }
   return { ...summarize(components, findings), components, inconclusiveBecause: because };
 }

@@ -15,7 +15,9 @@ export interface LayerVerdict {
 }
 
 /** What the earlier layers concluded, for a rule that depends on them (root cause first). */
-export type Earlier = Partial<Record<ComponentName, { status: ComponentStatus; blocking: boolean }>>;
+export type Earlier = Partial<
+  Record<ComponentName, { status: ComponentStatus; blocking: boolean; findings: readonly Finding[] }>
+>;
 
 /** One layer's rules: judged in COMPONENTS order, looking only at earlier layers. */
 export interface LayerRule {
