@@ -260,12 +260,15 @@ const SCENARIOS: Scenario[] = [
     title: 'address differs from the expected one',
     args: (lab) => [...defaultArgs(lab), '--expected-ip', '198.18.0.20'],
     expect: {
-      status: 'unhealthy',
-      failingComponent: 'ip',
+      // CONTRACT 7: a warning, since it is usually stale input; it must not make ip the failing
+      // layer while the path to Azure works.
+      status: 'degraded',
+      failingComponent: null,
+      components: { ip: 'degraded', dns: 'healthy', firewall: 'healthy' },
       present: [
         {
           code: 'IP_ADDRESS_MISMATCH',
-          severity: 'error',
+          severity: 'warning',
           subject: 'eth0',
           message: [/198\.18\.0\.10\b/, /198\.18\.0\.20\b/],
         },
