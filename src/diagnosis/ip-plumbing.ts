@@ -47,14 +47,17 @@ export function routeConflicts(obs: Observations): RouteVerdict {
   const ip = obs.ip as IpObservations;
   const examined = new Set(obs.config.interfaces);
   const uplinks = new Set(ip.defaultRoutes.map((r) => r.interface).filter((i): i is string => i !== null));
-  const hasDefault = ip.defaultRoutes.some((r) => r.family === 4);
+  // "No route" is a conflict only where the family has a default route: an IPv6 server on a VM
+  // without IPv6 routing is the DNS layer's unreachable server, not a route sending it elsewhere.
+  const hasDefault = (address: string) => ip.defaultRoutes.some((r) => r.family === (address.includes(':') ? 6 : 4));
   const expected = [...new Set([...uplinks, ...examined])];
   const endpoints = obs.firewall?.endpoints ?? [];
   const findings: Finding[] = [];
   const conflicted = new Set<string>();
   for (const r of ip.routes) {
     if (r.kind === 'local') continue;
-    const dropped = r.kind === 'unreachable' || r.kind === 'blackhole' || (r.kind === 'none' && hasDefault);
+    const dropped =
+      r.kind === 'unreachable' || r.kind === 'blackhole' || (r.kind === 'none' && hasDefault(r.destination));
     const elsewhere =
       r.interface !== null && !examined.has(r.interface) && !uplinks.has(r.interface) && !EFLOW_NIC.test(r.interface);
     if (!r.bridge && !dropped && !elsewhere) continue;

@@ -6,6 +6,11 @@
  * that address" (an incomplete entry, flags 0x0, MAC 00:00:00:00:00:00). Nothing is sent; the
  * pings before the read make the kernel ask. Real output (a namespace, captured with `cat
  * /proc/net/arp` after pinging a present and an absent neighbour) is in test/fixtures/proc/arp.
+ *
+ * The file shows no NUD state: a STALE entry learned before the gateway went away is still
+ * "complete" until the kernel re-probes it (delay_first_probe_time, 5 s, after the first use), so
+ * "answered ARP" can be optimistic for a gateway that disappeared in the last seconds. The rules
+ * only ever lower a severity on it (IP_MULTIPLE_DEFAULT_ROUTES stays a warning), never raise one.
  */
 import { isIPv4 } from 'node:net';
 import { readUtf8, type ReadText } from '../util/files.js';

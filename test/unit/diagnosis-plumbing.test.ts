@@ -274,6 +274,18 @@ const cases: Case[] = [
     more: (f) => assert.match(f[0]!.message, /routed into tun0 .* not out through eth0/),
   },
   {
+    name: 'an IPv6 DNS server on a VM without IPv6 routing is an unreachable server, not a route conflict',
+    bend: (o) => {
+      o.dns!.resolvers.servers = ['198.18.0.53', '2001:db8::53'];
+      o.dns!.servers = [healthyServer('198.18.0.53'), healthyServer('2001:db8::53')];
+      o.dns!.containers = null;
+      timeout(o, 1);
+    },
+    status: 'degraded',
+    failing: null,
+    findings: ['warning DNS_SERVER_UNREACHABLE 2001:db8::53'],
+  },
+  {
     name: 'a second EFLOW NIC with a route to the hub is a NIC, not a conflict',
     bend: (o) => o.ip!.routeTable.push(route('198.18.1.0', 24, { interface: 'eth1' })),
     status: 'healthy',
