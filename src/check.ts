@@ -10,7 +10,9 @@ import { diagnose } from './diagnosis/diagnose.js';
 import type { Observations } from './diagnosis/observations.js';
 import { examineDns } from './examine/dns.js';
 import { examineFirewall } from './examine/firewall.js';
-import { examineIp } from './examine/ip.js';
+import { examineIp, limitingPathMtu } from './examine/ip.js';
+import { neededRoutes } from './examine/ip-routes.js';
+import { startSharedReads } from './examine/reads.js';
 import type { CheckDeps } from './probes/types.js';
 import type { Report } from './report/types.js';
 import type { ComponentName, Trigger } from './report/vocabulary.js';
@@ -54,12 +56,15 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
 
   try {
     const host = deadline.guard('host info', deps.hostInfo(), () => null);
+    const reads = wants.has('ip') || wants.has('dns') ? startSharedReads(config, deps, deadline) : null;
     const [ip, dns, firewall] = await Promise.all([
-      layer('ip', () => examineIp(config, deps, deadline)),
-      layer('dns', () => examineDns(config, deps, deadline)),
+      layer('ip', () => examineIp(config, deps, deadline, reads!)),
+      layer('dns', () => examineDns(config, deps, deadline, reads!)),
       layer('firewall', () => examineFirewall(config, deps, deadline)),
     ]);
     const observations: Observations = { config, ip, dns, proxy: null, firewall, clock: null };
+    // Pure, after every probe: the endpoint addresses are known only now (no second round of probing).
+    if (observations.ip) observations.ip.routes = neededRoutes(observations);
     const d = diagnose(observations);
     const statusOf = (c: ComponentName) => {
       const because = d.inconclusiveBecause[c];
@@ -76,12 +81,23 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
       status: d.status,
       failingComponent: d.failingComponent,
       components: {
-        ip: { ...statusOf('ip'), interfaces: ip?.interfaces ?? [], defaultGateway: ip?.defaultGateway ?? null },
+        ip: {
+          ...statusOf('ip'),
+          interfaces: ip?.interfaces ?? [],
+          defaultGateway: ip?.defaultGateway ?? null,
+          defaultRoutes: ip?.defaultRoutes ?? [],
+          routes: ip?.routes ?? [],
+          bridges: ip?.bridges ?? [],
+          pathMtu: limitingPathMtu(ip?.pathMtu ?? []),
+          pathMtuSweeps: ip?.pathMtu ?? [],
+          duplicateAddress: ip?.duplicateAddress ?? [],
+        },
         dns: {
           ...statusOf('dns'),
           source: dns?.resolvers.source ?? 'resolv.conf',
           files: dns?.resolvers.files ?? [],
           servers: dns?.servers ?? [],
+          containers: dns?.containers ?? null,
         },
         proxy: { ...statusOf('proxy'), ...(observations.proxy ?? NO_PROXY) },
         firewall: {

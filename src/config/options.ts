@@ -33,6 +33,7 @@ export const DEFAULTS: Omit<CheckConfig, 'hub'> = {
   leasesDir: '/run/systemd/netif/leases',
   aziotConfig: '/etc/aziot/config.toml',
   caFile: null,
+  dockerConfig: '/etc/docker/daemon.json',
   timeoutMs: 3000,
   deadlineMs: 15000,
   components: [...COMPONENTS],
@@ -68,6 +69,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'aziotConfig', flag: 'aziot-config', repeatable: false, arg: 'PATH', help: 'IoT Edge config read for the hub name (default /etc/aziot/config.toml)',
     parse: v.filePath },
   { key: 'caFile', flag: 'ca-file', repeatable: false, arg: 'PATH', help: 'extra trusted root CA(s), PEM, added to the system roots',
+    parse: v.filePath },
+  { key: 'dockerConfig', flag: 'docker-config', repeatable: false, arg: 'PATH', help: "dockerd's daemon.json, for the containers' DNS (default /etc/docker/daemon.json)",
     parse: v.filePath },
   { key: 'timeoutMs', flag: 'timeout', repeatable: false, arg: 'MS', help: "one probe's timeout (default 3000)",
     parse: (o, x) => v.integer(o, x, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max) },
@@ -125,6 +128,13 @@ export const PROCESS_SETTINGS = {
     default: 'ping',
     parse: (o: string, x: unknown): string => v.filePath(o, typeof x === 'string' ? x.trim() : x),
   },
+  arping: {
+    key: 'arping',
+    flag: 'arping',
+    help: 'the arping binary for duplicate address detection (a path, or a name looked up in PATH)',
+    default: 'arping',
+    parse: (o: string, x: unknown): string => v.filePath(o, typeof x === 'string' ? x.trim() : x),
+  },
   logLevel: {
     key: 'logLevel',
     flag: 'log-level',
@@ -172,10 +182,16 @@ export function settingFromEnv<T>(
 }
 
 /** The process settings in effect: NETDIAG_* values, the runtime's RuntimeLogLevel under NETDIAG_LOG_LEVEL. */
-export function processSettings(env: NodeJS.ProcessEnv): { pingBinary: string; logLevel: string; logFormat: string } {
+export function processSettings(env: NodeJS.ProcessEnv): {
+  pingBinary: string;
+  arpingBinary: string;
+  logLevel: string;
+  logFormat: string;
+} {
   const level = settingFromEnv(PROCESS_SETTINGS.logLevel, env);
   return {
     pingBinary: settingFromEnv(PROCESS_SETTINGS.ping, env),
+    arpingBinary: settingFromEnv(PROCESS_SETTINGS.arping, env),
     logLevel: level || (env[RUNTIME_ENV.logLevel] ?? ''),
     logFormat: settingFromEnv(PROCESS_SETTINGS.logFormat, env),
   };

@@ -22,6 +22,8 @@ export interface CheckConfig {
   leasesDir: string;
   aziotConfig: string;
   caFile: string | null;
+  /** dockerd's daemon.json, for the DNS servers containers will use (CONTRACT 7.5). */
+  dockerConfig: string;
   timeoutMs: number;
   deadlineMs: number;
   /** Layers to examine (a runDiagnostics call may ask for fewer). */

@@ -28,7 +28,7 @@ export interface Diagnosis {
 /** Every layer's rules, in judging order. */
 export const LAYERS: Record<ComponentName, LayerRule> = {
   ip: { component: 'ip', needs: [], examined: (o) => o.ip !== null, judge: (o) => diagnoseIp(o) },
-  dns: { component: 'dns', needs: ['ip'], examined: (o) => o.dns !== null, judge: (o) => diagnoseDns(o) },
+  dns: { component: 'dns', needs: ['ip'], examined: (o) => o.dns !== null, judge: diagnoseDns },
   proxy: { component: 'proxy', needs: ['ip'], examined: (o) => o.proxy !== null, judge: diagnoseProxy },
   firewall: { component: 'firewall', needs: ['ip'], examined: (o) => o.firewall !== null, judge: judgeFirewall },
   clock: { component: 'clock', needs: ['ip'], examined: (o) => o.clock !== null, judge: diagnoseClock },

@@ -5,45 +5,31 @@
  */
 import type { NameKind } from '../findings/dns.js';
 import { finding } from '../findings/finding.js';
-import { describePing } from '../findings/phrases.js';
-import type { DnsQueryReport, DnsServerReport, EndpointReport, Finding, InterfaceReport } from '../report/types.js';
+import type { DnsServerReport, EndpointReport, Finding, InterfaceReport } from '../report/types.js';
 import type { Severity } from '../report/vocabulary.js';
-import type { LayerVerdict } from './layer.js';
+import { containerFindings } from './dns-containers.js';
+import { failureOf, serverWorks } from './dns-servers.js';
+import { ipExplainsAddress } from './ip-explains.js';
+import type { Earlier, LayerVerdict } from './layer.js';
 import type { Observations } from './observations.js';
 
-const RESPONDED = new Set<DnsQueryReport['outcome']>(['answered', 'nxdomain']);
-
-export function serverWorks(s: DnsServerReport): boolean {
-  return s.queries.some((q) => RESPONDED.has(q.outcome));
-}
-
-function pingAnswered(s: DnsServerReport): boolean {
-  return !('error' in s.ping) && s.ping.received > 0;
-}
+export { serverWorks };
 
 /** The one failure finding that best describes a server whose queries all failed. */
-function serverFailure(s: DnsServerReport, severity: Severity): Finding {
+export function serverFailure(s: DnsServerReport, severity: Severity, fallbackName: string): Finding {
   const server = s.address;
-  if (s.queries.some((q) => q.outcome === 'refused')) {
-    const names = [...new Set(s.queries.map((q) => q.name))];
-    return finding('DNS_SERVER_REFUSED', server, { server, names }, severity);
+  const { kind, detail, names } = failureOf(s);
+  const name = names[0] ?? fallbackName;
+  switch (kind) {
+    case 'refused':
+      return finding('DNS_SERVER_REFUSED', server, { server, names: names.length ? names : [name] }, severity);
+    case 'failure':
+      return finding('DNS_SERVER_FAILURE', server, { server, detail, name }, severity);
+    case 'not-answering':
+      return finding('DNS_SERVER_NOT_ANSWERING', server, { server, detail, name }, severity);
+    case 'unreachable':
+      return finding('DNS_SERVER_UNREACHABLE', server, { server, ping: detail.replace(/^ping /, ''), name }, severity);
   }
-  const broken = s.queries.find((q) => q.outcome === 'servfail' || q.outcome === 'malformed');
-  if (broken) {
-    const detail =
-      broken.outcome === 'servfail'
-        ? `SERVFAIL for ${broken.name}`
-        : `malformed answer for ${broken.name}${broken.detail ? ` (${broken.detail})` : ''}`;
-    return finding('DNS_SERVER_FAILURE', server, { server, detail }, severity);
-  }
-  // Port 53 refused (ICMP port unreachable) means the host is up but serves no DNS: not answering.
-  const portRefused = s.queries.find((q) => q.outcome === 'error' && /ECONNREFUSED/.test(q.detail ?? ''));
-  if (pingAnswered(s) || portRefused) {
-    const n = s.queries.length;
-    const detail = portRefused ? 'port 53 refused' : `${n} ${n === 1 ? 'query' : 'queries'} timed out`;
-    return finding('DNS_SERVER_NOT_ANSWERING', server, { server, detail }, severity);
-  }
-  return finding('DNS_SERVER_UNREACHABLE', server, { server, ping: describePing(s.ping) }, severity);
 }
 
 function staticAddressing(interfaces: InterfaceReport[] | undefined): boolean {
@@ -83,26 +69,34 @@ function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<strin
   return out;
 }
 
-export function diagnoseDns(obs: Observations): LayerVerdict {
+export function diagnoseDns(obs: Observations, earlier: Earlier = {}): LayerVerdict {
   const dns = obs.dns;
   if (!dns) return { findings: [], blocking: false };
   const findings: Finding[] = [];
   const { resolvers, servers } = dns;
+  const firstName = dns.names[0] ?? obs.config.hub ?? '<name>';
 
   if (servers.length === 0) {
     const staticIp = staticAddressing(obs.ip?.interfaces);
     const subject = resolvers.files[0] ?? 'resolv.conf';
-    findings.push(finding('DNS_NO_SERVERS', subject, { stub: resolvers.stub, files: resolvers.files, staticIp }));
-    return { findings, blocking: true };
+    const args = { stub: resolvers.stub, files: resolvers.files, staticIp, switchType: obs.config.switchType };
+    findings.push(finding('DNS_NO_SERVERS', subject, args));
+    return { findings: [...findings, ...containerFindings(obs, false)], blocking: true };
   }
 
   const working = servers.filter(serverWorks);
   const severity = working.length === 0 ? 'error' : 'warning';
+  // A server the IP layer already explains (routed into a container bridge, behind a dead default
+  // route) gets no finding of its own here: root cause first.
+  const explained = servers.filter((s) => !serverWorks(s) && ipExplainsAddress(obs, earlier, s.address) !== null);
+  if (working.length === 0 && explained.length === servers.length) {
+    return { findings: [], blocking: true, inconclusive: 'ip' };
+  }
   for (const s of servers) {
     const works = serverWorks(s);
-    if (!works) findings.push(serverFailure(s, severity));
+    if (!works && !explained.includes(s)) findings.push(serverFailure(s, severity, firstName));
     if (s.public) {
-      const args = { server: s.address, provider: s.provider ?? 'well known', failing: !works };
+      const args = { server: s.address, provider: s.provider ?? 'well known', failing: !works, name: firstName };
       findings.push(finding('DNS_PUBLIC_SERVER', s.address, args, works ? 'info' : 'warning'));
     }
   }
@@ -121,6 +115,7 @@ export function diagnoseDns(obs: Observations): LayerVerdict {
   if (working.length > 0 && obs.firewall) {
     findings.push(...endpointNameFindings(obs.firewall.endpoints, new Set(dns.names), obs.config.hub));
   }
+  findings.push(...containerFindings(obs, working.length > 0));
 
   const hubUnknownEverywhere = findings.some((f) => f.code === 'DNS_NAME_NOT_FOUND' && f.severity === 'error');
   return { findings, blocking: working.length === 0 || hubUnknownEverywhere };

@@ -20,6 +20,7 @@
 import { isIPv4 } from 'node:net';
 import { spawnPingWith } from './ping.js';
 import type { PingExec, PingExecResult } from './ping.js';
+import { MAX_DETAIL_CHARS, detailOf, isInterfaceName, runBounded, spawnFailure } from './spawn-capture.js';
 
 export type ArpingFlavour = 'iputils' | 'busybox' | 'habets';
 
@@ -49,7 +50,6 @@ export interface ArpingOptions {
 export const ARPING_TIMEOUT_MS = 500;
 /** `-V` prints one line and exits: this is generous. */
 const DETECT_TIMEOUT_MS = 1000;
-const MAX_DETAIL_CHARS = 300;
 
 const NOT_PERMITTED = [
   /\bsocket: (?:Operation not permitted|Permission denied)/i, // iputils, BusyBox
@@ -69,15 +69,6 @@ const IPUTILS_START = /^ARPING \S+ from \S+ \S+/m;
 const HABETS_REPLY = /^\d+ bytes from ([0-9A-Fa-f:]{11,17}) \((\S+)\): index=/m;
 const HABETS_SUMMARY = /^\d+ packets transmitted, (\d+) packets received/m;
 const HABETS_START = /^ARPING \S+\s*$/m;
-
-function detailOf(text: string): string {
-  const line = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' / ');
-  return line.length > MAX_DETAIL_CHARS ? `${line.slice(0, MAX_DETAIL_CHARS - 1)}…` : line;
-}
 
 /** Which arping printed this `-V` output; null when none of the three. */
 export function arpingFlavourOf(stdout: string, stderr: string): ArpingFlavour | null {
@@ -109,10 +100,7 @@ export function parseArpingOutput(
       conflict: null,
       conflictingMac: null,
       error: 'unavailable',
-      detail:
-        result.spawnError.code === 'ENOENT'
-          ? 'arping is not installed'
-          : `arping could not be started: ${result.spawnError.message}`,
+      detail: spawnFailure('arping', result.spawnError),
     };
   }
   const stdout = typeof result.stdout === 'string' ? result.stdout.slice(0, 64 * 1024) : '';
@@ -156,27 +144,6 @@ export function parseArpingOutput(
   };
 }
 
-function isInterfaceName(name: string): boolean {
-  return /^[A-Za-z0-9_.:@-]{1,15}$/.test(name) && !name.startsWith('-');
-}
-
-async function runBounded(
-  exec: PingExec,
-  binary: string,
-  args: string[],
-  ms: number,
-  outer?: AbortSignal,
-): Promise<PingExecResult> {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), ms);
-  try {
-    const signal = outer ? AbortSignal.any([outer, timeout.signal]) : timeout.signal;
-    return await exec(binary, args, signal);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Asks, on `iface`, whether another host holds `address` (IPv4). Resolves, never rejects: within
  * `timeoutMs` (500) of the probe's start, plus the `-V` detection unless `flavour` is given.
@@ -197,7 +164,7 @@ export async function arpingDad(address: string, iface: string, opts: ArpingOpti
   });
   if (typeof address !== 'string' || !isIPv4(address))
     return fail('unavailable', 'duplicate address detection needs an IPv4 address');
-  if (typeof iface !== 'string' || !isInterfaceName(iface))
+  if (!isInterfaceName(iface))
     return fail('unavailable', `not an interface name: ${JSON.stringify(String(iface)).slice(0, 40)}`);
   if (opts.signal?.aborted) return fail('unavailable', 'not started: the check was already stopped');
   const exec = opts.exec ?? spawnPingWith();
@@ -208,14 +175,7 @@ export async function arpingDad(address: string, iface: string, opts: ArpingOpti
     let flavour = opts.flavour ?? null;
     if (flavour === null) {
       const version = await runBounded(exec, binary, ['-V'], DETECT_TIMEOUT_MS, opts.signal);
-      if (version.spawnError) {
-        return fail(
-          'unavailable',
-          version.spawnError.code === 'ENOENT'
-            ? 'arping is not installed'
-            : `arping could not be started: ${version.spawnError.message}`,
-        );
-      }
+      if (version.spawnError) return fail('unavailable', spawnFailure('arping', version.spawnError));
       flavour = arpingFlavourOf(version.stdout, version.stderr);
       if (flavour === null) {
         return fail(

@@ -18,6 +18,7 @@
 import { isIP } from 'node:net';
 import { parsePingOutput, spawnPingWith } from './ping.js';
 import type { PingExec, PingExecResult } from './ping.js';
+import { MAX_DETAIL_CHARS, detailOf, isInterfaceName, runBounded, spawnFailure } from './spawn-capture.js';
 
 /**
  * What one DF ping saw:
@@ -86,7 +87,6 @@ export const DEFAULT_DF_SIZES: readonly number[] = [1400, 1280, 1000, 576];
 export const MAX_DF_PROBES = 8;
 const MIN_SIZE = 68;
 const MAX_SIZE = 65_535;
-const MAX_DETAIL_CHARS = 300;
 
 function headerBytes(family: 4 | 6): number {
   return family === 6 ? 48 : 28;
@@ -139,15 +139,6 @@ const FRAG_NEEDED = /^From (\S+?):? .*(?:Frag needed and DF set \(mtu = (\d+)\)|
 const UNREACHABLE =
   /^From (\S+?):? .*(?:Destination (?:Net|Host|Protocol|Port) Unreachable|Destination unreachable|Network is unreachable|No route)|\bconnect: Network is unreachable|\bNetwork is unreachable/im;
 
-function detailOf(text: string): string {
-  const line = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' / ');
-  return line.length > MAX_DETAIL_CHARS ? `${line.slice(0, MAX_DETAIL_CHARS - 1)}…` : line;
-}
-
 function toMtu(text: string | undefined): number | null {
   if (text === undefined) return null;
   const n = Number(text);
@@ -162,10 +153,7 @@ export function parseDfPingOutput(size: number, result: PingExecResult): DfProbe
       ...base,
       outcome: 'error',
       error: 'unavailable',
-      detail:
-        result.spawnError.code === 'ENOENT'
-          ? 'ping is not installed'
-          : `ping could not be started: ${result.spawnError.message}`,
+      detail: spawnFailure('ping', result.spawnError),
     };
   }
   const stdout = typeof result.stdout === 'string' ? result.stdout.slice(0, 64 * 1024) : '';
@@ -198,10 +186,6 @@ function isTarget(target: string): boolean {
   const [ip = '', zone, ...more] = target.split('%');
   if (more.length > 0 || isIP(ip) === 0) return false;
   return zone === undefined || /^[A-Za-z0-9_.-]{1,64}$/.test(zone);
-}
-
-function isInterfaceName(name: string): boolean {
-  return /^[A-Za-z0-9_.:@-]{1,15}$/.test(name) && !name.startsWith('-');
 }
 
 async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -238,6 +222,60 @@ function summarise(target: string, interfaceMtu: number, probed: DfProbe[]): Pat
   return result;
 }
 
+type ValidSweep = { ok: true; timeoutMs: number; exec: PingExec; binary: string } | { ok: false; detail: string };
+
+function validate(target: string, opts: DfPingOptions): ValidSweep {
+  if (typeof target !== 'string' || !isTarget(target)) {
+    return { ok: false, detail: `not an IP address: ${JSON.stringify(String(target)).slice(0, 80)}` };
+  }
+  if (opts.interface !== undefined && opts.interface !== null && !isInterfaceName(opts.interface)) {
+    return { ok: false, detail: `not an interface name: ${JSON.stringify(opts.interface).slice(0, 40)}` };
+  }
+  if (opts.signal?.aborted) return { ok: false, detail: 'not started: the check was already stopped' };
+  return {
+    ok: true,
+    timeoutMs: Math.max(1, Number.isFinite(opts.timeoutMs) ? Number(opts.timeoutMs) : 1500),
+    exec: opts.exec ?? spawnPingWith(),
+    binary: opts.binary ?? 'ping',
+  };
+}
+
+function failAll(target: string, interfaceMtu: number, sizes: readonly number[], detail: string): PathMtuResult {
+  const probed = sizes.map((size): DfProbe => ({
+    size,
+    outcome: 'error',
+    mtu: null,
+    from: null,
+    rttMs: null,
+    error: 'unavailable',
+    detail,
+  }));
+  return summarise(target, interfaceMtu, probed);
+}
+
+/** One DF ping per size, `concurrency` at a time; each bounded by its timeout and the signal. */
+function probeSizes(
+  target: string,
+  sizes: readonly number[],
+  run: Extract<ValidSweep, { ok: true }>,
+  opts: DfPingOptions,
+  concurrency: number,
+): Promise<DfProbe[]> {
+  return mapBounded(sizes, concurrency, async (size): Promise<DfProbe> => {
+    const base = { size, mtu: null, from: null, rttMs: null };
+    if (opts.signal?.aborted) {
+      return { ...base, outcome: 'error', error: 'unavailable', detail: 'not run: the check was stopped' };
+    }
+    try {
+      const args = dfPingArgs(target, size, run.timeoutMs, opts.interface);
+      return parseDfPingOutput(size, await runBounded(run.exec, run.binary, args, run.timeoutMs, opts.signal));
+    } catch (error) {
+      const detail = `could not run ping: ${String(error)}`.slice(0, MAX_DETAIL_CHARS);
+      return { ...base, outcome: 'error', error: 'unavailable', detail };
+    }
+  });
+}
+
 /**
  * DF pings to `target` (an IP literal) at the interface MTU and below, `concurrency` at a time,
  * each stopped at `timeoutMs` or when `signal` fires. Resolves, never rejects.
@@ -245,56 +283,34 @@ function summarise(target: string, interfaceMtu: number, probed: DfProbe[]): Pat
 export async function pingDfSweep(target: string, opts: DfPingOptions = {}): Promise<PathMtuResult> {
   const sizes = dfPingSizes(opts.interfaceMtu, opts.sizes);
   const interfaceMtu = sizes[0] ?? 1500;
-  const failAll = (error: 'unavailable', detail: string): PathMtuResult =>
-    summarise(
-      target,
-      interfaceMtu,
-      sizes.map((size) => ({ size, outcome: 'error', mtu: null, from: null, rttMs: null, error, detail })),
-    );
-  if (typeof target !== 'string' || !isTarget(target)) {
-    return failAll('unavailable', `not an IP address: ${JSON.stringify(String(target)).slice(0, 80)}`);
-  }
-  if (opts.interface !== undefined && opts.interface !== null && !isInterfaceName(opts.interface)) {
-    return failAll('unavailable', `not an interface name: ${JSON.stringify(opts.interface).slice(0, 40)}`);
-  }
-  if (opts.signal?.aborted) return failAll('unavailable', 'not started: the check was already stopped');
-  const timeoutMs = Math.max(1, Number.isFinite(opts.timeoutMs) ? Number(opts.timeoutMs) : 1500);
-  const exec = opts.exec ?? spawnPingWith();
-  const binary = opts.binary ?? 'ping';
+  const run = validate(target, opts);
+  if (!run.ok) return failAll(target, interfaceMtu, sizes, run.detail);
   const concurrency = Math.max(1, Math.min(MAX_DF_PROBES, Math.trunc(opts.concurrency ?? 3)));
+  return summarise(target, interfaceMtu, await probeSizes(target, sizes, run, opts, concurrency));
+}
 
-  const probed = await mapBounded(sizes, concurrency, async (size): Promise<DfProbe> => {
-    if (opts.signal?.aborted) {
-      return {
-        size,
-        outcome: 'error',
-        mtu: null,
-        from: null,
-        rttMs: null,
-        error: 'unavailable',
-        detail: 'not run: the check was stopped',
-      };
-    }
-    // A ref'd timer, as in ping.ts: the timeout itself keeps the process alive until it fires.
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    try {
-      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
-      const result = await exec(binary, dfPingArgs(target, size, timeoutMs, opts.interface), signal);
-      return parseDfPingOutput(size, result);
-    } catch (error) {
-      return {
-        size,
-        outcome: 'error',
-        mtu: null,
-        from: null,
-        rttMs: null,
-        error: 'unavailable',
-        detail: `could not run ping: ${String(error)}`.slice(0, MAX_DETAIL_CHARS),
-      };
-    } finally {
-      clearTimeout(timer);
-    }
-  });
-  return summarise(target, interfaceMtu, probed);
+/**
+ * The same sweep in two rounds, so that a healthy path costs two pings and no wait: first the
+ * interface MTU and the smallest size together; only when the MTU fails while the smallest passes
+ * (the one case the sizes between can say more about: a black hole, or a smaller path MTU) are
+ * those probed, all at once. Bounded by two probe timeouts. Resolves, never rejects.
+ */
+export async function pingDfStaged(target: string, opts: DfPingOptions = {}): Promise<PathMtuResult> {
+  const sizes = dfPingSizes(opts.interfaceMtu, opts.sizes);
+  const interfaceMtu = sizes[0] ?? 1500;
+  const run = validate(target, opts);
+  if (!run.ok) return failAll(target, interfaceMtu, sizes, run.detail);
+  const ends = sizes.length > 1 ? [sizes[0] as number, sizes[sizes.length - 1] as number] : sizes;
+  const first = await probeSizes(target, ends, run, opts, ends.length);
+  const [top, bottom] = [first[0], first[first.length - 1]];
+  const middle = sizes.slice(1, -1);
+  if (middle.length === 0 || top?.outcome === 'reply' || bottom?.outcome !== 'reply') {
+    return summarise(target, interfaceMtu, first);
+  }
+  const second = await probeSizes(target, middle, run, opts, middle.length);
+  return summarise(
+    target,
+    interfaceMtu,
+    [...first, ...second].sort((a, b) => b.size - a.size),
+  );
 }

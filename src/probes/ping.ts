@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PingOutcome } from '../report/types.js';
 import { isUsageError, parsePingOutput, type PingExecResult } from './ping-output.js';
+import { isInterfaceName } from './spawn-capture.js';
 import type { PingOptions } from './types.js';
 
 export type { PingExecResult, PingOptions };
@@ -101,19 +102,27 @@ function ping6Of(binary: string): string | null {
  * "until N replies" and keeps sending until the deadline (fixture iputils-loss-all-deadline);
  * the kill at timeoutMs bounds the run instead. The host is always last (BusyBox needs it).
  */
-export function pingAttempts(binary: string, host: string, count: number, timeoutMs: number): Attempt[] {
+export function pingAttempts(
+  binary: string,
+  host: string,
+  count: number,
+  timeoutMs: number,
+  iface?: string | null,
+): Attempt[] {
   const n = String(count);
+  // `-I <interface>` (iputils and BusyBox alike): the echo leaves by that NIC whatever the routes say.
+  const via = iface ? ['-I', iface] : [];
   const waitSeconds = Math.max(
     1,
     Math.min(60, Math.floor((timeoutMs - (count - 1) * PING_INTERVAL_SECONDS * 1000) / 1000)),
   );
-  const full = ['-n', '-c', n, '-i', String(PING_INTERVAL_SECONDS), '-W', String(waitSeconds)];
-  const reduced = ['-c', n, '-W', String(waitSeconds)];
+  const full = ['-n', '-c', n, '-i', String(PING_INTERVAL_SECONDS), '-W', String(waitSeconds), ...via];
+  const reduced = ['-c', n, '-W', String(waitSeconds), ...via];
   if (!isIpv6(host)) {
     return [
       { binary, args: [...full, host] },
       { binary, args: [...reduced, host] },
-      { binary, args: [host] },
+      { binary, args: [...via, host] },
     ];
   }
   const attempts = [
@@ -162,13 +171,17 @@ export async function pingHost(
   const timeoutMs = Math.max(1, Number.isFinite(opts.timeoutMs) ? opts.timeoutMs : 3000);
   // Not run is not "no reply": reporting 100% loss here would blame the network for our deadline.
   if (opts.signal?.aborted) return { error: 'unavailable', detail: 'not started: the check was already stopped' };
+  const iface = opts.interface ?? null;
+  if (iface !== null && !isInterfaceName(iface)) {
+    return { error: 'unavailable', detail: `not an interface name: ${JSON.stringify(String(iface)).slice(0, 40)}` };
+  }
   // A plain (ref'd) timer rather than AbortSignal.timeout: whatever the exec is, the timeout
   // itself keeps the process alive until it fires or the ping is done.
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new Error(`ping timed out after ${timeoutMs} ms`)), timeoutMs);
   try {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
-    return await runAttempts(host, count, timeoutMs, signal, run);
+    return await runAttempts(host, count, timeoutMs, signal, run, iface);
   } finally {
     clearTimeout(timer);
   }
@@ -180,8 +193,9 @@ async function runAttempts(
   timeoutMs: number,
   signal: AbortSignal,
   { binary, exec, working: cache }: PingRunner,
+  iface: string | null,
 ): Promise<PingOutcome> {
-  const attempts = pingAttempts(binary, host, count, timeoutMs);
+  const attempts = pingAttempts(binary, host, count, timeoutMs, iface);
   const cacheKey = `${binary}\u0000${isIpv6(host) ? 6 : 4}`;
 
   let last: PingExecResult | null = null;

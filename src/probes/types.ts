@@ -13,6 +13,13 @@ import type {
   PingOutcome,
 } from '../report/types.js';
 import type { EndpointProtocol } from '../report/vocabulary.js';
+import type { ArpingResult } from './arping.js';
+import type { BridgeObservation } from './bridges.js';
+import type { ContainerDns } from './container-dns.js';
+import type { PathMtuResult } from './df-ping.js';
+import type { DockerDaemonConfig } from './docker-config.js';
+import type { Neighbour } from './neighbours.js';
+import type { RouteTable } from './route-table.js';
 
 /** Per-probe context: the signal fires at the probe's timeout or the check's deadline. */
 export interface ProbeContext {
@@ -28,14 +35,6 @@ export type InterfaceObservation = Pick<
   /** Names the DHCP lease file (/run/systemd/netif/leases/<ifindex>). */
   ifindex: number | null;
 };
-
-/** One default route from the kernel routing table. */
-export interface DefaultRoute {
-  gateway: string;
-  interface: string;
-  metric: number;
-  family: 4 | 6;
-}
 
 /** A parsed systemd-networkd `.network` file: what it asks for, and which interfaces it matches. */
 export interface NetworkdFile extends NetworkConfigSummary {
@@ -69,6 +68,8 @@ export interface ResolverConfig {
 
 export interface PingOptions extends ProbeContext {
   count: number;
+  /** Send from this interface (`ping -I`): tests the NIC of one default route, whatever the kernel would pick. */
+  interface?: string | null;
 }
 
 /** What one endpoint probe is asked to test. */
@@ -100,7 +101,8 @@ export interface Trust {
  */
 export interface CheckDeps {
   observeInterfaces(names: string[]): Promise<InterfaceObservation[]>;
-  readDefaultRoutes(): Promise<DefaultRoute[]>;
+  /** The whole routing table (route-table.ts): default routes, and the lookups of every needed destination. */
+  readRouteTable(): Promise<RouteTable>;
   readNetworkd(dir: string): Promise<{ files: NetworkdFile[]; problems: string[] }>;
   readLease(dir: string, ifindex: number): Promise<DhcpLease | null>;
   readResolvers(resolvConf: string, resolvedConf: string): Promise<ResolverConfig>;
@@ -111,4 +113,25 @@ export interface CheckDeps {
   probeEndpoint(target: EndpointTarget, ctx: EndpointContext): Promise<EndpointReport>;
   /** A system-resolver lookup for one check (shared per host); default: the probe's own. */
   newLookup?(timeoutMs: number): Lookup;
+  // The VM's plumbing (CONTRACT 7.5). Optional: a port without one simply does not examine it.
+  /** The IPv4 neighbour table (/proc/net/arp), read after the gateway pings: did the gateway answer ARP? */
+  readNeighbours?(): Promise<Neighbour[]>;
+  /** Container bridges (docker0, br-…) from sysfs. */
+  observeBridges?(): Promise<BridgeObservation[]>;
+  /** daemon.json and the servers containers on azure-iot-edge will use, by moby's rules. */
+  readContainerDns?(paths: ContainerDnsPaths): Promise<{ daemon: DockerDaemonConfig; containers: ContainerDns }>;
+  /** Don't-fragment pings at the interface MTU and below (df-ping.ts, the staged sweep). */
+  pingDf?(target: string, opts: DfContext): Promise<PathMtuResult>;
+  /** Duplicate address detection (arping -D), bounded at 500 ms. */
+  arping?(address: string, iface: string, ctx: { signal: AbortSignal }): Promise<ArpingResult>;
+}
+
+export interface ContainerDnsPaths {
+  daemonConfig: string;
+  resolvConf: string;
+  resolvedConf: string;
+}
+
+export interface DfContext extends ProbeContext {
+  interfaceMtu: number | null;
 }

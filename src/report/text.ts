@@ -12,6 +12,7 @@ import type {
   ProxyConnect,
   Report,
 } from './types.js';
+import { containerLines, plumbingLines } from './text-plumbing.js';
 import type { ComponentName } from './vocabulary.js';
 
 const LABEL: Record<Finding['severity'], string> = { error: 'ERROR', warning: 'WARN ', info: 'INFO ' };
@@ -125,12 +126,14 @@ export function renderText(r: Report): string {
         ? `    default gateway ${gw.address} via ${gw.interface}: ${gw.reachable === null ? 'not tested' : gw.reachable ? 'answers' : 'no answer'}${gw.rttMs !== null ? ` (${gw.rttMs} ms)` : ''}`
         : '    no default route',
     );
+    out.push(...plumbingLines(ip));
   }
   out.push(
     `DNS       ${why('dns', dns.status)}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`,
   );
   dns.servers.forEach((s) => out.push(serverLine(s)));
   if (dns.status !== 'skipped' && dns.servers.length === 0) out.push('    no servers configured');
+  out.push(...containerLines(dns.containers, dns.servers, serverLine));
   const { proxy, clock } = r.components;
   out.push(`Proxy     ${proxy.status === 'skipped' ? 'skipped (no proxy configured)' : why('proxy', proxy.status)}`);
   if (proxy.url) out.push(`    ${proxy.url}${proxy.source ? ` (from ${proxy.source})` : ''}`);

@@ -111,6 +111,16 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
             rttMs: ip.defaultGateway.rttMs,
           }
         : null,
+      // CONTRACT 7.5, stable facts only (no round-trip times).
+      defaultRoutes: (ip.defaultRoutes ?? [])
+        .slice(0, 4)
+        .map((r) => withoutNulls({ gateway: r.gateway, interface: r.interface, metric: r.metric, inUse: r.inUse })),
+      bridges: (ip.bridges ?? []).slice(0, 8).map((b) => ({
+        name: b.name,
+        subnets: b.ipv4.map((a) => `${a.subnet}/${a.prefixLength}`),
+        mtu: b.mtu,
+      })),
+      ...(typeof ip.pathMtu?.largestPassingDf === 'number' ? { pathMtu: ip.pathMtu.largestPassingDf } : {}),
     },
     dns: {
       status: dns.status,
@@ -122,6 +132,9 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
         outcomes: s.queries.map((q) => `${q.name}:${q.outcome}`).join(' '),
         rttMs: s.queries.find((q) => q.rttMs !== null)?.rttMs ?? null,
       })),
+      ...(dns.containers
+        ? { containers: { source: dns.containers.source, servers: dns.containers.addresses.slice(0, 3) } }
+        : {}),
     },
     firewall: {
       status: firewall.status,

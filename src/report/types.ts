@@ -5,7 +5,13 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { FindingCode } from '../findings/catalogue.js';
-import type { DnsComponentSchema, DnsQueryReportSchema, DnsServerReportSchema } from './schema/dns.js';
+import type {
+  ContainerDnsSchema,
+  DaemonConfigReportSchema,
+  DnsComponentSchema,
+  DnsQueryReportSchema,
+  DnsServerReportSchema,
+} from './schema/dns.js';
 import type { FindingSchema } from './schema/finding.js';
 import type {
   EndpointErrorSchema,
@@ -14,6 +20,12 @@ import type {
   TlsReportSchema,
 } from './schema/firewall.js';
 import type {
+  BridgeReportSchema,
+  DefaultRouteReportSchema,
+  DfProbeSchema,
+  DuplicateAddressReportSchema,
+  PathMtuReportSchema,
+  RouteReportSchema,
   DhcpLeaseSchema,
   GatewayReportSchema,
   InterfaceCountersSchema,
@@ -43,10 +55,18 @@ export type PingError = Static<typeof PingErrorSchema>;
 export type PingOutcome = Static<typeof PingOutcomeSchema>;
 export type GatewayReport = Static<typeof GatewayReportSchema>;
 export type IpComponent = Static<typeof IpComponentSchema>;
+export type DefaultRouteReport = Static<typeof DefaultRouteReportSchema>;
+export type RouteReport = Static<typeof RouteReportSchema>;
+export type BridgeReport = Static<typeof BridgeReportSchema>;
+export type DfProbeReport = Static<typeof DfProbeSchema>;
+export type PathMtuReport = Static<typeof PathMtuReportSchema>;
+export type DuplicateAddressReport = Static<typeof DuplicateAddressReportSchema>;
 
 export type DnsQueryReport = Static<typeof DnsQueryReportSchema>;
 export type DnsServerReport = Static<typeof DnsServerReportSchema>;
 export type DnsComponent = Static<typeof DnsComponentSchema>;
+export type ContainerDnsReport = Static<typeof ContainerDnsSchema>;
+export type DaemonConfigReport = Static<typeof DaemonConfigReportSchema>;
 
 export type TlsReport = Static<typeof TlsReportSchema>;
 export type EndpointError = Static<typeof EndpointErrorSchema>;

@@ -757,6 +757,10 @@ class LabState implements Lab {
         this.paths.networkdDir,
         '--leases-dir',
         this.paths.leasesDir,
+        // Never the machine's own /etc/docker/daemon.json: its servers are not the lab's. The field
+        // lab writes its fixture here (absent unless written: dockerd's defaults).
+        '--docker-config',
+        join(this.paths.dir, 'docker', 'daemon.json'),
       );
     }
     full.push(...args);

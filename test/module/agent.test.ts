@@ -19,12 +19,23 @@ import { assertValidReport } from '../support/report-schema.js';
 import { makeReport, skippedClock, skippedProxy } from '../support/reports.js';
 import { endpoint, healthyInterface, healthyServer, HUB } from '../support/observations.js';
 
+const defaultVia = (gateway: string) =>
+  ({
+    family: 4,
+    destination: '0.0.0.0',
+    prefixLength: 0,
+    gateway,
+    interface: 'eth0',
+    metric: 100,
+    type: 'unicast',
+  }) as const;
+
 /** Healthy fake probes; `hold` keeps the DNS query pending until released. */
 function fakeDeps(hold?: Promise<void>): CheckDeps {
   const secureContext = createSecureContext();
   return {
     observeInterfaces: async (names) => names.map((name) => ({ ...healthyInterface({ name }), ifindex: 2 })),
-    readDefaultRoutes: async () => [{ gateway: '198.18.0.1', interface: 'eth0', metric: 100, family: 4 }],
+    readRouteTable: async () => ({ routes: [defaultVia('198.18.0.1')], problems: [] }),
     readNetworkd: async () => ({ files: [], problems: [] }),
     readLease: async () => null,
     readResolvers: async () => ({

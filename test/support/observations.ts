@@ -2,7 +2,14 @@
  * Literal observations of a healthy EFLOW VM, to be bent into each fault by the diagnosis tests.
  */
 import type { Observations } from '../../src/diagnosis/observations.js';
-import type { DnsServerReport, EndpointReport, GatewayReport, InterfaceReport } from '../../src/report/types.js';
+import type {
+  ContainerDnsReport,
+  DefaultRouteReport,
+  DnsServerReport,
+  EndpointReport,
+  GatewayReport,
+  InterfaceReport,
+} from '../../src/report/types.js';
 
 export const HUB = 'lab-hub.azure-devices.net';
 
@@ -37,6 +44,47 @@ export function healthyInterface(over: Partial<InterfaceReport> = {}): Interface
       txBytes: 90000,
       txErrors: 0,
       txDropped: 0,
+    },
+    ...over,
+  };
+}
+
+/** eth0's default route, in use, its gateway answering ping and ARP. */
+export function healthyDefaultRoute(over: Partial<DefaultRouteReport> = {}): DefaultRouteReport {
+  return {
+    family: 4,
+    gateway: '198.18.0.1',
+    interface: 'eth0',
+    metric: 100,
+    inUse: true,
+    reachable: true,
+    arp: true,
+    ping: { sent: 3, received: 3, lossPercent: 0, rttAvgMs: 0.1 },
+    ...over,
+  };
+}
+
+/** What containers on azure-iot-edge use when daemon.json has no `dns`: the VM's own server, tested once. */
+export function healthyContainers(over: Partial<ContainerDnsReport> = {}): ContainerDnsReport {
+  return {
+    source: 'resolv.conf',
+    addresses: ['198.18.0.53'],
+    servers: [healthyServer()],
+    untested: [],
+    fallbackPublic: false,
+    network: 'user-defined',
+    rules: 'v20.10-v25',
+    hostLoopback: [],
+    ignored: [],
+    note: "The embedded resolver (127.0.0.11) forwards to the host's nameservers.",
+    daemonConfig: {
+      path: '/etc/docker/daemon.json',
+      state: 'absent',
+      dns: null,
+      mtu: null,
+      bip: null,
+      reason: null,
+      problems: [],
     },
     ...over,
   };
@@ -114,8 +162,32 @@ export function healthy(): Observations {
     },
     ip: {
       interfaces: [healthyInterface()],
-      defaultRoutes: [{ gateway: '198.18.0.1', interface: 'eth0', metric: 100, family: 4 }],
+      defaultRoutes: [healthyDefaultRoute()],
       defaultGateway: healthyGateway(),
+      routeTable: [
+        {
+          family: 4,
+          destination: '0.0.0.0',
+          prefixLength: 0,
+          gateway: '198.18.0.1',
+          interface: 'eth0',
+          metric: 100,
+          type: 'unicast',
+        },
+        {
+          family: 4,
+          destination: '198.18.0.0',
+          prefixLength: 24,
+          gateway: null,
+          interface: 'eth0',
+          metric: 100,
+          type: 'unicast',
+        },
+      ],
+      routes: [],
+      bridges: [],
+      pathMtu: [],
+      duplicateAddress: [],
     },
     dns: {
       resolvers: {
@@ -127,6 +199,7 @@ export function healthy(): Observations {
       },
       servers: [healthyServer()],
       names: [HUB],
+      containers: healthyContainers(),
     },
     proxy: null,
     firewall: { endpoints: [endpoint(8883), endpoint(5671), endpoint(443)], trustProblems: [] },

@@ -53,7 +53,7 @@ test(
   },
 );
 
-/** Codes of CONTRACT.md section 7 that later work adds (issues 7 and 8); the list only shrinks. */
+/** Codes of CONTRACT.md section 7 that later work adds (issue 7); the list only shrinks. */
 const PENDING = new Set([
   'PROXY_URL_INVALID',
   'PROXY_UNREACHABLE',
@@ -67,15 +67,4 @@ const PENDING = new Set([
   'FW_TLS_ROOT_MISSING',
   'CLOCK_SKEW',
   'CLOCK_NOT_SYNCHRONIZED',
-  'IP_LINK_LOCAL_STATIC',
-  'IP_GATEWAY_INVALID',
-  'IP_MULTIPLE_DEFAULT_ROUTES',
-  'IP_ROUTE_CONFLICT',
-  'IP_SUBNET_OVERLAP',
-  'IP_MTU_BLACKHOLE',
-  'IP_MTU_MISMATCH',
-  'IP_ADDRESS_CONFLICT',
-  'DNS_CONTAINER_SERVERS_DIFFER',
-  'DNS_CONTAINER_CONFIG_INVALID',
-  'DNS_CONTAINER_SERVER_FAILED',
 ]);

@@ -33,7 +33,69 @@ function healthyDeps(): CheckDeps {
         ipv6: [],
         counters: null,
       })),
-    readDefaultRoutes: async () => [{ gateway: '198.18.0.1', interface: 'eth0', metric: 0, family: 4 }],
+    readRouteTable: async () => ({
+      routes: [
+        {
+          family: 4,
+          destination: '0.0.0.0',
+          prefixLength: 0,
+          gateway: '198.18.0.1',
+          interface: 'eth0',
+          metric: 0,
+          type: 'unicast',
+        },
+        {
+          family: 4,
+          destination: '198.18.0.0',
+          prefixLength: 24,
+          gateway: null,
+          interface: 'eth0',
+          metric: 0,
+          type: 'unicast',
+        },
+      ],
+      problems: [],
+    }),
+    readNeighbours: async () => [
+      { address: '198.18.0.1', interface: 'eth0', mac: '00:15:5d:00:00:fe', complete: true },
+    ],
+    observeBridges: async () => [],
+    readContainerDns: async (paths) => ({
+      daemon: {
+        path: paths.daemonConfig,
+        state: 'absent',
+        dns: null,
+        mtu: null,
+        bip: null,
+        reason: null,
+        problems: [],
+      },
+      containers: {
+        source: 'resolv.conf',
+        servers: ['198.18.0.53', '198.18.0.54'],
+        fallbackPublic: false,
+        network: 'user-defined',
+        rules: 'v20.10-v25',
+        hostLoopback: [],
+        ignored: [],
+        note: 'the VM servers',
+      },
+    }),
+    pingDf: async (target, ctx) => ({
+      target,
+      interfaceMtu: ctx.interfaceMtu ?? 1500,
+      largestPassingDf: ctx.interfaceMtu ?? 1500,
+      smallestFailingDf: null,
+      reportedMtu: null,
+      probed: [{ size: ctx.interfaceMtu ?? 1500, outcome: 'reply', mtu: null, from: null, rttMs: 0.1 }],
+    }),
+    arping: async (address, iface) => ({
+      address,
+      interface: iface,
+      conflict: false,
+      conflictingMac: null,
+      flavour: 'iputils',
+    }),
     readNetworkd: async () => ({ files: [], problems: [] }),
     readLease: async () => null,
     readResolvers: async () => ({
@@ -168,4 +230,148 @@ test('check: DPS is tested when no hub is known, and extra endpoints are dedupli
       'acr.lab:443:extra',
     ],
   );
+});
+
+// ---------- the VM's plumbing (CONTRACT 7.5): what is probed, how often, and in parallel ----------
+
+const route4 = (destination: string, prefixLength: number, gateway: string | null, iface: string, metric = 0) =>
+  ({ family: 4, destination, prefixLength, gateway, interface: iface, metric, type: 'unicast' }) as const;
+
+test('check: the gateway pinged is the one of the default route the kernel uses, from its own NIC; the other is pinged too', async () => {
+  const pinged: string[] = [];
+  const deps: CheckDeps = {
+    ...healthyDeps(),
+    readRouteTable: async () => ({
+      routes: [
+        route4('0.0.0.0', 0, '198.18.0.1', 'eth0', 100),
+        route4('0.0.0.0', 0, '198.18.2.1', 'eth1', 50),
+        route4('198.18.0.0', 24, null, 'eth0'),
+        route4('198.18.2.0', 24, null, 'eth1'),
+      ],
+      problems: [],
+    }),
+    ping: async (host, o) => {
+      pinged.push(`${host}${o.interface ? ` -I ${o.interface}` : ''}`);
+      return { sent: 3, received: 3, lossPercent: 0, rttAvgMs: 0.1 };
+    },
+  };
+  const report = await runCheck(config(), deps, { trigger: 'cli' });
+  assertValidReport(report);
+  assert.equal(report.components.ip.defaultGateway?.address, '198.18.2.1');
+  assert.equal(report.components.ip.defaultGateway?.interface, 'eth1');
+  assert.ok(pinged.includes('198.18.2.1 -I eth1') && pinged.includes('198.18.0.1 -I eth0'), pinged.join(', '));
+  assert.deepEqual(
+    report.components.ip.defaultRoutes?.map((r) => `${r.gateway} ${r.inUse}`),
+    ['198.18.2.1 true', '198.18.0.1 false'],
+  );
+});
+
+test("check: a server both the VM and the containers use is asked once, and the containers' own one is asked too", async () => {
+  const asked = new Map<string, number>();
+  const deps: CheckDeps = {
+    ...healthyDeps(),
+    queryDns: async (server, name) => {
+      asked.set(server, (asked.get(server) ?? 0) + 1);
+      return healthyServer(server).queries.map((q) => ({ ...q, name }))[0]!;
+    },
+    readContainerDns: async (paths) => ({
+      daemon: {
+        path: paths.daemonConfig,
+        state: 'ok',
+        dns: ['198.18.0.53', '198.18.1.99'],
+        mtu: null,
+        bip: null,
+        reason: null,
+        problems: [],
+      },
+      containers: {
+        source: 'daemon.json',
+        servers: ['198.18.0.53', '198.18.1.99'],
+        fallbackPublic: false,
+        network: 'user-defined',
+        rules: 'v20.10-v25',
+        hostLoopback: [],
+        ignored: [],
+        note: 'daemon.json "dns" is used as written.',
+      },
+    }),
+  };
+  const report = await runCheck(config(), deps, { trigger: 'cli' });
+  assertValidReport(report);
+  assert.deepEqual(Object.fromEntries(asked), { '198.18.0.53': 1, '198.18.0.54': 1, '198.18.1.99': 1 });
+  const c = report.components.dns.containers;
+  assert.deepEqual(
+    c?.servers.map((s) => s.address),
+    ['198.18.0.53', '198.18.1.99'],
+  );
+  assert.deepEqual(c?.untested, []);
+  // The shared server's result is the VM's, not a second probe.
+  assert.deepEqual(c?.servers[0], report.components.dns.servers[0]);
+});
+
+test('check: when the examined interface does not carry the default route, nothing beyond it is probed', async () => {
+  const calls: string[] = [];
+  const deps: CheckDeps = {
+    ...healthyDeps(),
+    ping: async (host) => (calls.push(`ping ${host}`), { sent: 3, received: 3, lossPercent: 0, rttAvgMs: 0.1 }),
+    queryDns: async (server, name) => (calls.push(`dns ${server}`), { ...healthyServer(server).queries[0]!, name }),
+    pingDf: async (target) => {
+      calls.push(`df ${target}`);
+      throw new Error('must not run');
+    },
+    readContainerDns: async (paths) => ({
+      daemon: {
+        path: paths.daemonConfig,
+        state: 'absent',
+        dns: null,
+        mtu: null,
+        bip: null,
+        reason: null,
+        problems: [],
+      },
+      containers: {
+        source: 'docker-default',
+        servers: ['8.8.8.8', '8.8.4.4'],
+        fallbackPublic: true,
+        network: 'user-defined',
+        rules: 'v20.10-v25',
+        hostLoopback: [],
+        ignored: [],
+        note: "Docker's public fallback.",
+      },
+    }),
+  };
+  // A workstation: `--interface lo`, its own default route on another NIC.
+  const report = await runCheck(config({ interfaces: ['lo'] }), deps, { trigger: 'cli' });
+  assertValidReport(report);
+  assert.ok(!calls.some((c) => c.startsWith('ping 198.18.0.1') || c.startsWith('df ')), calls.join(', '));
+  assert.ok(!calls.some((c) => c.includes('8.8.')), calls.join(', '));
+  assert.deepEqual(report.components.dns.containers?.untested, ['8.8.8.8', '8.8.4.4']);
+  assert.deepEqual(report.components.ip.pathMtuSweeps, []);
+});
+
+test('check: DF sweeps and arping run alongside the gateway ping, not after it', async () => {
+  let release: () => void = () => {};
+  const plumbingStarted = new Promise<void>((resolve) => (release = resolve));
+  let started = 0;
+  const seen = () => {
+    started += 1;
+    if (started === 3) release(); // two sweeps (gateway, a DNS server) and one arping
+  };
+  const base = healthyDeps();
+  const deps: CheckDeps = {
+    ...base,
+    // The gateway's ping answers only once every plumbing probe has started: serial would deadlock.
+    ping: async (host, o) => {
+      if (host === '198.18.0.1') await plumbingStarted;
+      return base.ping(host, o);
+    },
+    pingDf: async (target, ctx) => (seen(), base.pingDf!(target, ctx)),
+    arping: async (address, iface, ctx) => (seen(), base.arping!(address, iface, ctx)),
+  };
+  const report = await runCheck(config({ deadlineMs: 5000 }), deps, { trigger: 'cli' });
+  assert.deepEqual(report.timedOut, []);
+  assert.equal(report.components.ip.defaultGateway?.reachable, true);
+  assert.equal(report.components.ip.pathMtuSweeps?.length, 2);
+  assert.equal(report.components.ip.duplicateAddress?.[0]?.conflict, false);
 });

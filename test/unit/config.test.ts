@@ -152,6 +152,15 @@ const PRECEDENCE: PrecedenceRow[] = [
     env: '/env/ca.pem',
     envValue: '/env/ca.pem',
   },
+  {
+    key: 'dockerConfig',
+    flag: '/flag/daemon.json',
+    flagValue: '/flag/daemon.json',
+    desired: '/desired/daemon.json',
+    desiredValue: '/desired/daemon.json',
+    env: '/env/daemon.json',
+    envValue: '/env/daemon.json',
+  },
   { key: 'timeoutMs', flag: '2500', flagValue: 2500, desired: 4000, desiredValue: 4000, env: '5000', envValue: 5000 },
   {
     key: 'deadlineMs',
@@ -217,6 +226,7 @@ describe('precedence: CLI flag > desired property > environment > default', () =
     assert.equal(c.resolvedConf, '/run/systemd/resolve/resolv.conf');
     assert.equal(c.networkdDir, '/etc/systemd/network');
     assert.equal(c.leasesDir, '/run/systemd/netif/leases');
+    assert.equal(c.dockerConfig, '/etc/docker/daemon.json');
     assert.equal(c.hub, null);
     assert.deepEqual(c.endpoints, []);
     assert.deepEqual(c.dnsNames, []);
@@ -248,6 +258,7 @@ describe('environment variable names: NETDIAG_<FLAG_IN_UPPER_SNAKE>', () => {
     leasesDir: 'NETDIAG_LEASES_DIR',
     aziotConfig: 'NETDIAG_AZIOT_CONFIG',
     caFile: 'NETDIAG_CA_FILE',
+    dockerConfig: 'NETDIAG_DOCKER_CONFIG',
     timeoutMs: 'NETDIAG_TIMEOUT',
     deadlineMs: 'NETDIAG_DEADLINE',
   };
@@ -379,6 +390,7 @@ const BAD: BadCase[] = [
   { key: 'leasesDir', cli: 'a\0b', allowed: /path/ },
   { key: 'aziotConfig', cli: 'a\0b', allowed: /path/ },
   { key: 'caFile', cli: 'a\0b', allowed: /path/ },
+  { key: 'dockerConfig', cli: 'a\0b', allowed: /path/ },
   { key: 'timeoutMs', cli: '99', allowed: /100 to 60000/ },
   { key: 'timeoutMs', cli: '60001', allowed: /100 to 60000/ },
   { key: 'timeoutMs', cli: '3s', allowed: /whole number/ },

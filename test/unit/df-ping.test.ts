@@ -4,7 +4,7 @@ import { copyFileSync, chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dfPingArgs, dfPingSizes, parseDfPingOutput, pingDfSweep } from '../../src/probes/df-ping.js';
+import { dfPingArgs, dfPingSizes, parseDfPingOutput, pingDfStaged, pingDfSweep } from '../../src/probes/df-ping.js';
 import type { DfProbe, PathMtuResult } from '../../src/probes/df-ping.js';
 import { spawnPingWith } from '../../src/probes/ping.js';
 import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
@@ -239,6 +239,57 @@ describe('pingDfSweep with a fake exec', () => {
     const got = await pingDfSweep('198.18.0.1', { exec, concurrency: 2 });
     assert.equal(peak, 2);
     assert.equal(got.largestPassingDf, 1500);
+  });
+});
+
+describe('pingDfStaged with a fake exec: two pings on a healthy path, the middle sizes only when they tell something', () => {
+  const sizesOf = (calls: string[][]) => calls.map((a) => Number(a[a.indexOf('-s') + 1]) + 28).sort((x, y) => y - x);
+
+  test('the MTU passes: only the MTU and the smallest size are sent', async () => {
+    const exec = fakeExec({ 1500: 'iputils-reply-1500', 576: 'iputils-reply-below-blackhole' });
+    const got = await pingDfStaged('198.18.0.1', { interfaceMtu: 1500, exec });
+    assert.deepEqual(sizesOf(exec.calls), [1500, 576]);
+    assert.equal(got.largestPassingDf, 1500);
+    assert.equal(got.smallestFailingDf, null);
+  });
+
+  test('a black hole: the MTU vanishes, the smallest passes, so the middle sizes are probed', async () => {
+    const exec = fakeExec({
+      1500: 'iputils-no-reply-frag-needed-dropped',
+      1400: 'iputils-no-reply-size-blackhole',
+      1280: 'iputils-reply-below-blackhole',
+      1000: 'iputils-reply-below-blackhole',
+      576: 'iputils-reply-below-blackhole',
+    });
+    const got = await pingDfStaged('198.18.21.12', { interfaceMtu: 1500, exec });
+    assert.deepEqual(sizesOf(exec.calls), [1500, 1400, 1280, 1000, 576]);
+    assert.deepEqual(
+      got.probed.map((p) => [p.size, p.outcome]),
+      [
+        [1500, 'no-reply'],
+        [1400, 'no-reply'],
+        [1280, 'reply'],
+        [1000, 'reply'],
+        [576, 'reply'],
+      ],
+    );
+    assert.equal(got.largestPassingDf, 1280);
+    assert.equal(got.smallestFailingDf, 1400);
+  });
+
+  test('nothing passes at all (ping filtered): no second round', async () => {
+    const exec = fakeExec({ 1500: 'iputils-no-reply-dropped', 576: 'iputils-no-reply-dropped' });
+    const got = await pingDfStaged('198.18.0.1', { interfaceMtu: 1500, exec });
+    assert.deepEqual(sizesOf(exec.calls), [1500, 576]);
+    assert.equal(got.largestPassingDf, null);
+  });
+
+  test('refusals and bad targets run nothing, as the sweep does', async () => {
+    const exec = fakeExec({});
+    assert.equal((await pingDfStaged('hub.example', { exec })).error, 'unavailable');
+    assert.equal(exec.calls.length, 0);
+    const denied: PingExec = () => Promise.resolve(fixture('iputils-not-permitted'));
+    assert.equal((await pingDfStaged('198.18.0.1', { interfaceMtu: 1400, exec: denied })).error, 'not-permitted');
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diagnose } from '../../src/diagnosis/diagnose.js';
 import type { Observations } from '../../src/diagnosis/observations.js';
-import { endpoint, healthy, healthyInterface, healthyServer, HUB } from '../support/observations.js';
+import { endpoint, healthy, healthyContainers, healthyInterface, healthyServer, HUB } from '../support/observations.js';
 
 interface Case {
   name: string;
@@ -100,14 +100,16 @@ const cases: Case[] = [
     codes: ['IP_LINK_LOCAL_ONLY'],
   },
   {
-    name: 'address mismatch does not block DNS',
+    // CONTRACT 7: a warning, since it is usually stale input and must not make ip the failing layer.
+    name: 'address mismatch is a warning and does not block DNS',
     bend: (o) => {
       o.config.expectedIp = '198.18.0.99';
     },
-    status: 'unhealthy',
-    failing: 'ip',
+    status: 'degraded',
+    failing: null,
     codes: ['IP_ADDRESS_MISMATCH'],
-    components: { dns: 'healthy', firewall: 'healthy' },
+    severities: { IP_ADDRESS_MISMATCH: 'warning' },
+    components: { ip: 'degraded', dns: 'healthy', firewall: 'healthy' },
   },
   {
     name: 'static without gateway and no default route',
@@ -143,7 +145,8 @@ const cases: Case[] = [
     codes: ['IP_STATIC_CONFIG_INCOMPLETE'],
   },
   {
-    name: 'gateway ignores ping: warning only',
+    // CONTRACT 7.6: DNS and the hub answer through it, so it only ignores ping (Windows hosts do).
+    name: 'gateway ignores ping while DNS and the hub work beyond it: info',
     bend: (o) => {
       o.ip!.defaultGateway = {
         address: '198.18.0.1',
@@ -153,9 +156,28 @@ const cases: Case[] = [
         ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null },
       };
     },
-    status: 'degraded',
+    status: 'healthy',
     failing: null,
     codes: ['IP_GATEWAY_UNREACHABLE'],
+    severities: { IP_GATEWAY_UNREACHABLE: 'info' },
+  },
+  {
+    name: 'gateway ignores ping and nothing beyond it answers: warning',
+    bend: (o) => {
+      o.ip!.defaultGateway = {
+        address: '198.18.0.1',
+        interface: 'eth0',
+        reachable: false,
+        rttMs: null,
+        ping: { sent: 3, received: 0, lossPercent: 100, rttAvgMs: null },
+      };
+      o.dns!.servers[0]!.queries[0]!.outcome = 'timeout';
+      unresolveAll(o);
+      for (const e of o.firewall!.endpoints) e.tcpConnectMs = null;
+    },
+    status: 'unhealthy',
+    failing: 'dns',
+    codes: ['IP_GATEWAY_UNREACHABLE', 'DNS_SERVER_NOT_ANSWERING'],
     severities: { IP_GATEWAY_UNREACHABLE: 'warning' },
   },
   {
@@ -213,6 +235,8 @@ const cases: Case[] = [
         problems: [],
       };
       o.dns!.servers = [];
+      // Docker reads the same files: containers end up asking resolved, which has no upstream either.
+      o.dns!.containers = healthyContainers({ source: 'systemd-resolved', addresses: [], servers: [] });
       unresolveAll(o);
     },
     status: 'unhealthy',

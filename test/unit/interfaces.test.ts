@@ -250,8 +250,9 @@ function observeIn(ns: string, names: string[]): { interfaces: InterfaceObservat
   const src = (file: string): string => JSON.stringify(join(REPO_ROOT, 'src/probes', file));
   const code = `
     import { observeInterfaces } from ${src('interfaces.ts')};
-    import { readDefaultRoutes } from ${src('routes.ts')};
-    const [interfaces, routes] = await Promise.all([observeInterfaces(${JSON.stringify(names)}), readDefaultRoutes()]);
+    import { defaultRoutes, readRouteTable } from ${src('route-table.ts')};
+    const [interfaces, table] = await Promise.all([observeInterfaces(${JSON.stringify(names)}), readRouteTable()]);
+    const routes = defaultRoutes(table.routes);
     process.stdout.write(JSON.stringify({ interfaces, routes }));`;
   return nodeInNetns<{ interfaces: InterfaceObservation[]; routes: unknown }>(ns, code, 30_000);
 }
@@ -289,7 +290,7 @@ test('observeInterfaces in a namespace: eth0 up, down, no carrier, and a missing
   assert.ok(eth0?.counters && eth0.counters.txPackets >= 0);
   assert.equal(eth1?.present, false);
   // The kernel's own table, read from /proc, not from `ip route`.
-  assert.deepEqual(up.routes, [{ gateway: '198.18.7.1', interface: 'eth0', metric: 100, family: 4 }]);
+  assert.deepEqual(up.routes, [{ family: 4, gateway: '198.18.7.1', interface: 'eth0', metric: 100, inUse: true }]);
 
   // Admin down: getifaddrs hides the addresses then, so they must come from the fallback.
   ipIn(ns, 'link', 'set', 'eth0', 'down');

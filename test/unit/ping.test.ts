@@ -334,6 +334,17 @@ describe('pingAttempts and the runner', () => {
     );
   });
 
+  test('-I <interface> in every attempt, before the host; a name that is no interface runs nothing', async () => {
+    for (const a of pingAttempts('ping', '198.18.0.1', 3, 3000, 'eth1')) {
+      assert.deepEqual(a.args.slice(-3), ['-I', 'eth1', '198.18.0.1']);
+    }
+    for (const a of pingAttempts('ping', 'fe80::1', 3, 3000, 'eth1')) assert.ok(a.args.includes('eth1'));
+    const exec = scriptedExec([]);
+    const got = await pingHost('198.18.0.1', { count: 3, timeoutMs: 3000, signal: live(), interface: '-f' }, exec);
+    assert.ok('error' in got && got.error === 'unavailable');
+    assert.equal(exec.calls.length, 0);
+  });
+
   test('the runner names the binary: ping from PATH unless one is given', async () => {
     assert.equal(pingRunner().binary, 'ping');
     const exec = scriptedExec([asResult(fixture('iputils-ok-loopback'))]);

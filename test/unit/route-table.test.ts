@@ -12,6 +12,7 @@ import {
 } from '../../src/probes/route-table.js';
 import type { Route, RouteLookup } from '../../src/probes/route-table.js';
 import { errorWithCode } from '../../src/util/errors.js';
+import { hexToIpv6 } from '../../src/util/address.js';
 import { ipPath } from '../lab/lab-process.js';
 import { createTestNetns, ipIn, netnsUnavailable, nodeInNetns, REPO_ROOT, skipOrFail } from '../support/netns.js';
 
@@ -400,4 +401,135 @@ test('lookupRoute agrees with the kernel (`ip route get`) on a real table in a n
   // Unreachable: the kernel refuses, and so do we.
   assert.ok('error' in kernelRoute(ns, '198.18.61.1'));
   assert.equal(lookupRoute(table.routes, '198.18.61.1').kind, 'unreachable');
+});
+
+// ---------- moved from the old default-route reader (src/probes/routes.ts, now gone) ----------
+// The same fixtures and cases: what that reader returned is now defaultRoutes() of the whole table.
+
+const procFixture = (name: string): string =>
+  readFileSync(fileURLToPath(new URL(`../fixtures/proc/${name}`, import.meta.url)), 'utf8');
+const defaultsText = (routes: Route[]) =>
+  defaultRoutes(routes).map(
+    (r) => `${r.family} ${r.gateway ?? '-'} ${r.interface ?? '*'} ${r.metric}${r.inUse ? ' in use' : ''}`,
+  );
+
+describe('default routes of the /proc fixtures (formerly readDefaultRoutes)', () => {
+  test('IPv4: both default routes, the little-endian gateway decoded, link routes ignored, the lower metric in use', () => {
+    assert.deepEqual(defaultsText(parseIpv4RouteTable(procFixture('route')).routes), [
+      '4 198.18.1.1 eth1 50 in use',
+      '4 198.18.0.1 eth0 100',
+    ]);
+  });
+
+  const noGatewayDefault: { name: string; text: string }[] = [
+    { name: 'empty file', text: '' },
+    { name: 'header only', text: HEADER },
+    { name: 'no header', text: 'eth0\t00000000\t010012C6\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' },
+    { name: 'garbage', text: '\u0000\u0001 not a route table\n{"json": true}\n' },
+    { name: 'default not up', text: `${HEADER}eth0\t00000000\t010012C6\t0002\t0\t0\t0\t00000000\t0\t0\t0\n` },
+    { name: 'reject route', text: `${HEADER}eth0\t00000000\t010012C6\t0203\t0\t0\t0\t00000000\t0\t0\t0\n` },
+    {
+      name: 'zero destination but non-zero mask (0.0.0.0/8)',
+      text: `${HEADER}eth0\t00000000\t010012C6\t0003\t0\t0\t0\t000000FF\t0\t0\t0\n`,
+    },
+    { name: 'truncated line', text: `${HEADER}eth0\t00000000\t010012C6\n` },
+    { name: 'non-hex gateway', text: `${HEADER}eth0\t00000000\tZZ0012C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n` },
+    { name: 'short gateway', text: `${HEADER}eth0\t00000000\t0012C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n` },
+    { name: 'negative metric', text: `${HEADER}eth0\t00000000\t010012C6\t0003\t0\t0\t-1\t00000000\t0\t0\t0\n` },
+  ];
+  for (const c of noGatewayDefault) {
+    test(`IPv4: no default route from ${c.name}`, () => {
+      assert.deepEqual(defaultRoutes(parseIpv4RouteTable(c.text).routes), []);
+    });
+  }
+
+  test('IPv4: a default without RTF_GATEWAY (default dev eth0) is a default with no gateway to test', () => {
+    const text = `${HEADER}eth0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n`;
+    assert.deepEqual(defaultsText(parseIpv4RouteTable(text).routes), ['4 - eth0 0 in use']);
+  });
+
+  test('IPv4: a bad line does not hide the good ones after it', () => {
+    const text = `${HEADER}garbage line\neth0\t00000000\t010012C6\t0003\t0\t0\t100\t00000000\t0\t0\t0\n`;
+    assert.deepEqual(defaultsText(parseIpv4RouteTable(text).routes), ['4 198.18.0.1 eth0 100 in use']);
+  });
+
+  test('IPv6: default routes with a next hop, not the lo unreachable route', () => {
+    assert.deepEqual(defaultsText(parseIpv6RouteTable(procFixture('ipv6_route')).routes), [
+      '6 2001:db8::1 eth1 512 in use',
+      '6 fe80::1 eth0 1024',
+    ]);
+  });
+
+  test('IPv6: malformed lines are skipped', () => {
+    const good =
+      '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0';
+    const text = [
+      'garbage',
+      good.replace('fe80', 'zz80'),
+      good.slice(0, 60),
+      good.replace(' 00000400 ', ' 4000000000 '),
+      '',
+      good,
+    ].join('\n');
+    assert.deepEqual(defaultsText(parseIpv6RouteTable(text).routes), ['6 fe80::1 eth0 1024 in use']);
+    assert.deepEqual(parseIpv6RouteTable('').routes, []);
+  });
+
+  test('hexToIpv6 writes RFC 5952 text', () => {
+    assert.equal(hexToIpv6('00000000000000000000000000000001'), '::1');
+    assert.equal(hexToIpv6('20010db8000100000000000000000001'), '2001:db8:1::1');
+    assert.equal(hexToIpv6('20010db8000000010000000000000001'), '2001:db8:0:1::1');
+    // A single zero group is not compressed, and the longest run wins.
+    assert.equal(hexToIpv6('20010db8000000010001000100010001'), '2001:db8:0:1:1:1:1:1');
+    assert.equal(hexToIpv6('20010000000000010000000000000000'), '2001:0:0:1::');
+    assert.equal(hexToIpv6('00000000000000000000000000000000'), '::');
+  });
+
+  test('both tables through readRouteTable: per family, lowest metric first', async () => {
+    const files: Record<string, string> = {
+      '/proc/net/route': procFixture('route'),
+      '/proc/net/ipv6_route': procFixture('ipv6_route'),
+    };
+    const table = await readRouteTable(async (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`unexpected read of ${path}`);
+      return text;
+    });
+    assert.deepEqual(
+      defaultRoutes(table.routes).map((r) => `${r.metric} ${r.gateway}`),
+      ['50 198.18.1.1', '100 198.18.0.1', '512 2001:db8::1', '1024 fe80::1'],
+    );
+  });
+
+  test('an unreadable table counts as empty, never a throw', async () => {
+    const onlyV4 = await readRouteTable(async (path) => {
+      if (path === '/proc/net/route') return procFixture('route');
+      throw errorWithCode(`ENOENT: ${path}`, 'ENOENT');
+    });
+    assert.equal(defaultRoutes(onlyV4.routes).length, 2);
+    const denied = await readRouteTable(async () => {
+      throw errorWithCode('EACCES', 'EACCES');
+    });
+    assert.deepEqual(defaultRoutes(denied.routes), []);
+    assert.ok(denied.problems.length > 0);
+    assert.deepEqual(defaultRoutes((await readRouteTable(async () => 'garbage')).routes), []);
+  });
+
+  test('the real /proc tables (no traffic) give well-formed default routes, every IPv4 one and no more', async () => {
+    const defaults = defaultRoutes((await readRouteTable()).routes);
+    // An independent count: the IPv4 rows with Destination and Mask 00000000, up, not reject, with a device.
+    const v4Defaults = readFileSync('/proc/net/route', 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[1] === '00000000' && f[7] === '00000000' && (parseInt(f[3] ?? '0', 16) & 0x201) === 0x1)
+      .filter((f) => f[0] !== '*');
+    assert.equal(defaults.filter((r) => r.family === 4).length, v4Defaults.length, 'every IPv4 default route, no more');
+    for (const r of defaults) {
+      if (r.gateway !== null)
+        assert.ok(r.family === 4 ? /^\d+\.\d+\.\d+\.\d+$/.test(r.gateway) : r.gateway.includes(':'), r.gateway);
+      assert.ok(Number.isInteger(r.metric) && r.metric >= 0);
+    }
+    for (const family of [4, 6]) assert.ok(defaults.filter((r) => r.family === family && r.inUse).length <= 1);
+  });
 });

@@ -83,10 +83,110 @@ export const GatewayReportSchema = Type.Object({
   reachable: Nullable(Type.Boolean(), 'null when not tested (no ping available or not permitted).'),
   rttMs: Milliseconds(),
   ping: Type.Optional(PingOutcomeSchema),
+  arp: Type.Optional(
+    Nullable(
+      Type.Boolean(),
+      'The gateway answered ARP after the ping (a complete neighbour entry): it is there even when it ignores ping. null when unknown.',
+    ),
+  ),
+});
+
+export const DefaultRouteReportSchema = Type.Object({
+  family: Type.Union([Type.Literal(4), Type.Literal(6)]),
+  gateway: Nullable(Type.String(), 'The next hop; null for a default route without one (default dev ppp0).'),
+  interface: Nullable(Type.String()),
+  metric: Type.Integer({ minimum: 0 }),
+  inUse: Type.Boolean({ description: 'The one the kernel uses for its family: lowest metric, then table order.' }),
+  reachable: Nullable(
+    Type.Boolean(),
+    'Its gateway answered ping from its own interface (ping -I) or ARP; null when not tested (IPv6, no gateway, ping not permitted).',
+  ),
+  arp: Nullable(Type.Boolean(), 'The gateway answered ARP; null when unknown.'),
+  ping: Type.Optional(PingOutcomeSchema),
+});
+
+export const ROUTE_NEEDS = ['gateway', 'dns', 'container-dns', 'endpoint', 'proxy'] as const;
+
+export const RouteReportSchema = Type.Object(
+  {
+    destination: Type.String(),
+    needs: Type.Array(StringEnum(ROUTE_NEEDS), { description: 'Why the check needs this destination.' }),
+    names: Type.Array(Type.String(), { description: 'The host names behind an endpoint or proxy address.' }),
+    kind: StringEnum(['local', 'gateway', 'on-link', 'unreachable', 'blackhole', 'none'] as const),
+    interface: Nullable(Type.String(), 'The interface the kernel would send it by (for local: the one holding it).'),
+    gateway: Nullable(Type.String()),
+    matched: Nullable(Type.String(), 'The route that matched: "default", "172.17.0.0/16", or null.'),
+    metric: Nullable(Type.Integer({ minimum: 0 })),
+    bridge: Type.Boolean({ description: 'The interface is a container bridge (docker0, br-…).' }),
+  },
+  { description: 'The route the kernel would use, looked up in the routing table read for this check (no traffic).' },
+);
+
+export const BridgeAddressSchema = Type.Object({
+  address: Type.String(),
+  prefixLength: Type.Integer({ minimum: 0, maximum: 128 }),
+  subnet: Type.String({ description: 'The network the kernel routes into the bridge (subnet/prefixLength).' }),
+});
+
+export const BridgeReportSchema = Type.Object({
+  name: Type.String(),
+  kind: StringEnum(['docker-default', 'docker-network', 'other'] as const, 'docker0; br-<12 hex> (a user-defined network such as azure-iot-edge); another bridge.'),
+  mtu: Nullable(Type.Integer()),
+  operState: Nullable(Type.String(), 'down on a bridge with no container attached is normal.'),
+  ipv4: Type.Array(BridgeAddressSchema),
+  ipv6: Type.Array(BridgeAddressSchema),
+  members: Type.Array(Type.Object({ name: Type.String(), mtu: Nullable(Type.Integer()) })),
+});
+
+export const DfProbeSchema = Type.Object({
+  size: Type.Integer({ minimum: 0, description: 'The whole IP packet, bytes.' }),
+  outcome: StringEnum(['reply', 'frag-needed', 'too-big-local', 'no-reply', 'unreachable', 'error'] as const),
+  mtu: Nullable(Type.Integer(), 'The MTU a hop ("fragmentation needed") or the local stack named.'),
+  from: Nullable(Type.String()),
+  rttMs: Milliseconds(),
+  error: Type.Optional(StringEnum(['not-permitted', 'unavailable'] as const)),
+  detail: Type.Optional(Type.String()),
+});
+
+export const PathMtuReportSchema = Type.Object({
+  target: Type.String(),
+  role: StringEnum(['gateway', 'dns'] as const),
+  interfaceMtu: Type.Integer(),
+  largestPassingDf: Nullable(Type.Integer(), 'The largest don\'t-fragment ping that got a reply.'),
+  smallestFailingDf: Nullable(Type.Integer(), 'The smallest that did not (frag-needed, refused locally, or no reply).'),
+  reportedMtu: Nullable(Type.Integer(), 'The smallest MTU a hop or the local stack reported.'),
+  probed: Type.Array(DfProbeSchema, { description: 'Largest size first.' }),
+  error: Type.Optional(StringEnum(['not-permitted', 'unavailable'] as const)),
+  detail: Type.Optional(Type.String()),
+});
+
+export const DuplicateAddressReportSchema = Type.Object({
+  address: Type.String(),
+  interface: Type.String(),
+  conflict: Nullable(Type.Boolean(), 'Another host answered ARP for the address (arping -D); null when not known.'),
+  conflictingMac: Nullable(Type.String()),
+  flavour: Nullable(StringEnum(['iputils', 'busybox', 'habets'] as const)),
+  error: Type.Optional(StringEnum(['not-permitted', 'unavailable'] as const)),
+  detail: Type.Optional(Type.String()),
 });
 
 export const IpComponentSchema = Type.Object({
   ...componentStatusFields(),
   interfaces: Type.Array(InterfaceReportSchema),
-  defaultGateway: Nullable(GatewayReportSchema),
+  defaultGateway: Nullable(GatewayReportSchema, 'The gateway of the default route the kernel uses.'),
+  // Added with CONTRACT 7.5; optional so that reports of earlier versions stay valid (render).
+  defaultRoutes: Type.Optional(Type.Array(DefaultRouteReportSchema, { description: 'Every default route.' })),
+  routes: Type.Optional(
+    Type.Array(RouteReportSchema, {
+      description: 'The route of every destination the check needs: gateways, DNS servers, endpoint and proxy addresses.',
+    }),
+  ),
+  bridges: Type.Optional(Type.Array(BridgeReportSchema, { description: 'Container bridges of the VM.' })),
+  pathMtu: Type.Optional(
+    Nullable(PathMtuReportSchema, 'The don\'t-fragment sweep that limits the path most (the gateway\'s when equal).'),
+  ),
+  pathMtuSweeps: Type.Optional(Type.Array(PathMtuReportSchema, { description: 'Every sweep run (gateway, a DNS server).' })),
+  duplicateAddress: Type.Optional(
+    Type.Array(DuplicateAddressReportSchema, { description: 'Duplicate address detection for each IPv4 address.' }),
+  ),
 });
