@@ -44,38 +44,134 @@ export const TIMEOUT_RANGE = { min: 100, max: 60_000 } as const;
 export const DEADLINE_RANGE = { min: 500, max: 300_000 } as const;
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'interfaces', flag: 'interface', repeatable: true, arg: 'NAME', help: 'interface to examine; repeatable (default eth0)',
-    parse: (o, x) => v.list(o, x, v.interfaceName, 8, 1) },
-  { key: 'hub', flag: 'hub', repeatable: false, arg: 'HOST', help: 'IoT Hub hostname (default IOTEDGE_IOTHUBHOSTNAME, else /etc/aziot/config.toml)',
-    parse: v.hostname },
-  { key: 'endpoints', flag: 'endpoint', repeatable: true, arg: 'HOST:PORT', help: 'extra TLS endpoint to test (DPS, a registry...); repeatable',
-    parse: (o, x) => v.list(o, x, v.endpoint, 16) },
-  { key: 'dnsNames', flag: 'dns-name', repeatable: true, arg: 'NAME', help: 'name every DNS server is asked for; repeatable (default the hub, else DPS)',
-    parse: (o, x) => v.list(o, x, v.hostname, 8) },
-  { key: 'upstreamProtocol', flag: 'upstream-protocol', repeatable: false, arg: 'P', help: 'Amqp, AmqpWs, Mqtt or MqttWs: which ports matter most (default Amqp)',
-    parse: (o, x) => v.oneOf(o, x, v.UPSTREAM_PROTOCOLS) },
-  { key: 'expectedIp', flag: 'expected-ip', repeatable: false, arg: 'ADDR', help: 'the VM address the host reports (Get-EflowVmAddr)',
-    parse: v.ipAddress },
-  { key: 'switchType', flag: 'switch-type', repeatable: false, arg: 'T', help: 'Hyper-V switch: external, internal or default (tunes guidance)',
-    parse: (o, x) => v.oneOf(o, x, v.SWITCH_TYPES) },
-  { key: 'resolvConf', flag: 'resolv-conf', repeatable: false, arg: 'PATH', help: 'resolver configuration (default /etc/resolv.conf)',
-    parse: v.filePath },
-  { key: 'resolvedConf', flag: 'resolved-conf', repeatable: false, arg: 'PATH', help: "systemd-resolved's upstream list (default /run/systemd/resolve/resolv.conf)",
-    parse: v.filePath },
-  { key: 'networkdDir', flag: 'networkd-dir', repeatable: false, arg: 'PATH', help: 'systemd-networkd .network files (default /etc/systemd/network)',
-    parse: v.filePath },
-  { key: 'leasesDir', flag: 'leases-dir', repeatable: false, arg: 'PATH', help: 'systemd-networkd DHCP leases (default /run/systemd/netif/leases)',
-    parse: v.filePath },
-  { key: 'aziotConfig', flag: 'aziot-config', repeatable: false, arg: 'PATH', help: 'IoT Edge config read for the hub name (default /etc/aziot/config.toml)',
-    parse: v.filePath },
-  { key: 'caFile', flag: 'ca-file', repeatable: false, arg: 'PATH', help: 'extra trusted root CA(s), PEM, added to the system roots',
-    parse: v.filePath },
-  { key: 'dockerConfig', flag: 'docker-config', repeatable: false, arg: 'PATH', help: "dockerd's daemon.json, for the containers' DNS (default /etc/docker/daemon.json)",
-    parse: v.filePath },
-  { key: 'timeoutMs', flag: 'timeout', repeatable: false, arg: 'MS', help: "one probe's timeout (default 3000)",
-    parse: (o, x) => v.integer(o, x, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max) },
-  { key: 'deadlineMs', flag: 'deadline', repeatable: false, arg: 'MS', help: "the whole check's budget (default 15000)",
-    parse: (o, x) => v.integer(o, x, DEADLINE_RANGE.min, DEADLINE_RANGE.max) },
+  {
+    key: 'interfaces',
+    flag: 'interface',
+    repeatable: true,
+    arg: 'NAME',
+    help: 'interface to examine; repeatable (default eth0)',
+    parse: (o, x) => v.list(o, x, v.interfaceName, 8, 1),
+  },
+  {
+    key: 'hub',
+    flag: 'hub',
+    repeatable: false,
+    arg: 'HOST',
+    help: 'IoT Hub hostname (default IOTEDGE_IOTHUBHOSTNAME, else /etc/aziot/config.toml)',
+    parse: v.hostname,
+  },
+  {
+    key: 'endpoints',
+    flag: 'endpoint',
+    repeatable: true,
+    arg: 'HOST:PORT',
+    help: 'extra TLS endpoint to test (DPS, a registry...); repeatable',
+    parse: (o, x) => v.list(o, x, v.endpoint, 16),
+  },
+  {
+    key: 'dnsNames',
+    flag: 'dns-name',
+    repeatable: true,
+    arg: 'NAME',
+    help: 'name every DNS server is asked for; repeatable (default the hub, else DPS)',
+    parse: (o, x) => v.list(o, x, v.hostname, 8),
+  },
+  {
+    key: 'upstreamProtocol',
+    flag: 'upstream-protocol',
+    repeatable: false,
+    arg: 'P',
+    help: 'Amqp, AmqpWs, Mqtt or MqttWs: which ports matter most (default Amqp)',
+    parse: (o, x) => v.oneOf(o, x, v.UPSTREAM_PROTOCOLS),
+  },
+  {
+    key: 'expectedIp',
+    flag: 'expected-ip',
+    repeatable: false,
+    arg: 'ADDR',
+    help: 'the VM address the host reports (Get-EflowVmAddr)',
+    parse: v.ipAddress,
+  },
+  {
+    key: 'switchType',
+    flag: 'switch-type',
+    repeatable: false,
+    arg: 'T',
+    help: 'Hyper-V switch: external, internal or default (tunes guidance)',
+    parse: (o, x) => v.oneOf(o, x, v.SWITCH_TYPES),
+  },
+  {
+    key: 'resolvConf',
+    flag: 'resolv-conf',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'resolver configuration (default /etc/resolv.conf)',
+    parse: v.filePath,
+  },
+  {
+    key: 'resolvedConf',
+    flag: 'resolved-conf',
+    repeatable: false,
+    arg: 'PATH',
+    help: "systemd-resolved's upstream list (default /run/systemd/resolve/resolv.conf)",
+    parse: v.filePath,
+  },
+  {
+    key: 'networkdDir',
+    flag: 'networkd-dir',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'systemd-networkd .network files (default /etc/systemd/network)',
+    parse: v.filePath,
+  },
+  {
+    key: 'leasesDir',
+    flag: 'leases-dir',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'systemd-networkd DHCP leases (default /run/systemd/netif/leases)',
+    parse: v.filePath,
+  },
+  {
+    key: 'aziotConfig',
+    flag: 'aziot-config',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'IoT Edge config read for the hub name (default /etc/aziot/config.toml)',
+    parse: v.filePath,
+  },
+  {
+    key: 'caFile',
+    flag: 'ca-file',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'extra trusted root CA(s), PEM, added to the system roots',
+    parse: v.filePath,
+  },
+  {
+    key: 'dockerConfig',
+    flag: 'docker-config',
+    repeatable: false,
+    arg: 'PATH',
+    help: "dockerd's daemon.json, for the containers' DNS (default /etc/docker/daemon.json)",
+    parse: v.filePath,
+  },
+  {
+    key: 'timeoutMs',
+    flag: 'timeout',
+    repeatable: false,
+    arg: 'MS',
+    help: "one probe's timeout (default 3000)",
+    parse: (o, x) => v.integer(o, x, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max),
+  },
+  {
+    key: 'deadlineMs',
+    flag: 'deadline',
+    repeatable: false,
+    arg: 'MS',
+    help: "the whole check's budget (default 15000)",
+    parse: (o, x) => v.integer(o, x, DEADLINE_RANGE.min, DEADLINE_RANGE.max),
+  },
 ];
 
 /** NETDIAG_ and the flag in upper snake case: `--upstream-protocol` is NETDIAG_UPSTREAM_PROTOCOL. */
@@ -152,7 +248,6 @@ export const PROCESS_SETTINGS = {
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 
-
 /** Variables the IoT Edge runtime (edgeAgent) gives every module: read, never set, by us. */
 export const RUNTIME_ENV = {
   moduleId: 'IOTEDGE_MODULEID',
@@ -166,11 +261,7 @@ export const RUNTIME_ENV = {
 } as const;
 
 /** A setting from the environment: its NETDIAG_* value when valid, else its default (`invalid` hears why). */
-export function settingFromEnv<T>(
-  spec: SettingSpec<T>,
-  env: NodeJS.ProcessEnv,
-  invalid?: (error: unknown) => void,
-): T {
+export function settingFromEnv<T>(spec: SettingSpec<T>, env: NodeJS.ProcessEnv, invalid?: (error: unknown) => void): T {
   const raw = env[envName(spec)];
   if (raw === undefined || raw === '') return spec.default;
   try {
