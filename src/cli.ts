@@ -5,9 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { runCheck, type CheckDeps } from './check.js';
-import { OPTIONS, envName } from './config/options.js';
+import { OPTIONS, envName, processSettings } from './config/options.js';
 import { resolveConfig } from './config/resolve.js';
 import { ConfigError, type CheckConfig } from './config/types.js';
+import { vantageFor } from './probes/vantage.js';
 import { renderText } from './report/text.js';
 import type { Report } from './report/types.js';
 import { errorCode } from './util/errors.js';
@@ -81,7 +82,8 @@ export async function runCheckCommand(args: string[], io: CliIo, deps: CheckDeps
   const { json, flags } = parseCheckArgs(args);
   const config = await resolveConfig({ flags, env: io.env });
   await assertCaFile(config.caFile);
-  const report = await runCheck(config, deps, { trigger: 'cli' });
+  const vantage = await vantageFor(processSettings(io.env).vantage, config.resolvConf);
+  const report = await runCheck(config, deps, { trigger: 'cli', vantage });
   io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return exitCodeFor(report);
 }

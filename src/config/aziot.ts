@@ -5,10 +5,7 @@
  */
 import { readUtf8, type ReadText } from '../util/files.js';
 
-export async function hubFromAziotConfig(
-  path: string,
-  read: ReadText = readUtf8,
-): Promise<string | null> {
+export async function hubFromAziotConfig(path: string, read: ReadText = readUtf8): Promise<string | null> {
   let text: string;
   try {
     text = await read(path);

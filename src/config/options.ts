@@ -2,7 +2,7 @@
  * The table of check options: one row per option, shared by the CLI, the environment
  * (NETDIAG_<FLAG_IN_UPPER_SNAKE>), the module's desired properties and defaults.
  */
-import { COMPONENTS } from '../report/vocabulary.js';
+import { COMPONENTS, VANTAGES, type Vantage } from '../report/vocabulary.js';
 import type { CheckConfig } from './types.js';
 import * as v from './values.js';
 
@@ -43,36 +43,126 @@ export const TIMEOUT_RANGE = { min: 100, max: 60_000 } as const;
 export const DEADLINE_RANGE = { min: 500, max: 300_000 } as const;
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'interfaces', flag: 'interface', repeatable: true, arg: 'NAME', help: 'interface to examine; repeatable (default eth0)',
-    parse: (o, x) => v.list(o, x, v.interfaceName, 8, 1) },
-  { key: 'hub', flag: 'hub', repeatable: false, arg: 'HOST', help: 'IoT Hub hostname (default IOTEDGE_IOTHUBHOSTNAME, else /etc/aziot/config.toml)',
-    parse: v.hostname },
-  { key: 'endpoints', flag: 'endpoint', repeatable: true, arg: 'HOST:PORT', help: 'extra TLS endpoint to test (DPS, a registry...); repeatable',
-    parse: (o, x) => v.list(o, x, v.endpoint, 16) },
-  { key: 'dnsNames', flag: 'dns-name', repeatable: true, arg: 'NAME', help: 'name every DNS server is asked for; repeatable (default the hub, else DPS)',
-    parse: (o, x) => v.list(o, x, v.hostname, 8) },
-  { key: 'upstreamProtocol', flag: 'upstream-protocol', repeatable: false, arg: 'P', help: 'Amqp, AmqpWs, Mqtt or MqttWs: which ports matter most (default Amqp)',
-    parse: (o, x) => v.oneOf(o, x, v.UPSTREAM_PROTOCOLS) },
-  { key: 'expectedIp', flag: 'expected-ip', repeatable: false, arg: 'ADDR', help: 'the VM address the host reports (Get-EflowVmAddr)',
-    parse: v.ipAddress },
-  { key: 'switchType', flag: 'switch-type', repeatable: false, arg: 'T', help: 'Hyper-V switch: external, internal or default (tunes guidance)',
-    parse: (o, x) => v.oneOf(o, x, v.SWITCH_TYPES) },
-  { key: 'resolvConf', flag: 'resolv-conf', repeatable: false, arg: 'PATH', help: 'resolver configuration (default /etc/resolv.conf)',
-    parse: v.filePath },
-  { key: 'resolvedConf', flag: 'resolved-conf', repeatable: false, arg: 'PATH', help: "systemd-resolved's upstream list (default /run/systemd/resolve/resolv.conf)",
-    parse: v.filePath },
-  { key: 'networkdDir', flag: 'networkd-dir', repeatable: false, arg: 'PATH', help: 'systemd-networkd .network files (default /etc/systemd/network)',
-    parse: v.filePath },
-  { key: 'leasesDir', flag: 'leases-dir', repeatable: false, arg: 'PATH', help: 'systemd-networkd DHCP leases (default /run/systemd/netif/leases)',
-    parse: v.filePath },
-  { key: 'aziotConfig', flag: 'aziot-config', repeatable: false, arg: 'PATH', help: 'IoT Edge config read for the hub name (default /etc/aziot/config.toml)',
-    parse: v.filePath },
-  { key: 'caFile', flag: 'ca-file', repeatable: false, arg: 'PATH', help: 'extra trusted root CA(s), PEM, added to the system roots',
-    parse: v.filePath },
-  { key: 'timeoutMs', flag: 'timeout', repeatable: false, arg: 'MS', help: "one probe's timeout (default 3000)",
-    parse: (o, x) => v.integer(o, x, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max) },
-  { key: 'deadlineMs', flag: 'deadline', repeatable: false, arg: 'MS', help: "the whole check's budget (default 15000)",
-    parse: (o, x) => v.integer(o, x, DEADLINE_RANGE.min, DEADLINE_RANGE.max) },
+  {
+    key: 'interfaces',
+    flag: 'interface',
+    repeatable: true,
+    arg: 'NAME',
+    help: 'interface to examine; repeatable (default eth0)',
+    parse: (o, x) => v.list(o, x, v.interfaceName, 8, 1),
+  },
+  {
+    key: 'hub',
+    flag: 'hub',
+    repeatable: false,
+    arg: 'HOST',
+    help: 'IoT Hub hostname (default IOTEDGE_IOTHUBHOSTNAME, else /etc/aziot/config.toml)',
+    parse: v.hostname,
+  },
+  {
+    key: 'endpoints',
+    flag: 'endpoint',
+    repeatable: true,
+    arg: 'HOST:PORT',
+    help: 'extra TLS endpoint to test (DPS, a registry...); repeatable',
+    parse: (o, x) => v.list(o, x, v.endpoint, 16),
+  },
+  {
+    key: 'dnsNames',
+    flag: 'dns-name',
+    repeatable: true,
+    arg: 'NAME',
+    help: 'name every DNS server is asked for; repeatable (default the hub, else DPS)',
+    parse: (o, x) => v.list(o, x, v.hostname, 8),
+  },
+  {
+    key: 'upstreamProtocol',
+    flag: 'upstream-protocol',
+    repeatable: false,
+    arg: 'P',
+    help: 'Amqp, AmqpWs, Mqtt or MqttWs: which ports matter most (default Amqp)',
+    parse: (o, x) => v.oneOf(o, x, v.UPSTREAM_PROTOCOLS),
+  },
+  {
+    key: 'expectedIp',
+    flag: 'expected-ip',
+    repeatable: false,
+    arg: 'ADDR',
+    help: 'the VM address the host reports (Get-EflowVmAddr)',
+    parse: v.ipAddress,
+  },
+  {
+    key: 'switchType',
+    flag: 'switch-type',
+    repeatable: false,
+    arg: 'T',
+    help: 'Hyper-V switch: external, internal or default (tunes guidance)',
+    parse: (o, x) => v.oneOf(o, x, v.SWITCH_TYPES),
+  },
+  {
+    key: 'resolvConf',
+    flag: 'resolv-conf',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'resolver configuration (default /etc/resolv.conf)',
+    parse: v.filePath,
+  },
+  {
+    key: 'resolvedConf',
+    flag: 'resolved-conf',
+    repeatable: false,
+    arg: 'PATH',
+    help: "systemd-resolved's upstream list (default /run/systemd/resolve/resolv.conf)",
+    parse: v.filePath,
+  },
+  {
+    key: 'networkdDir',
+    flag: 'networkd-dir',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'systemd-networkd .network files (default /etc/systemd/network)',
+    parse: v.filePath,
+  },
+  {
+    key: 'leasesDir',
+    flag: 'leases-dir',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'systemd-networkd DHCP leases (default /run/systemd/netif/leases)',
+    parse: v.filePath,
+  },
+  {
+    key: 'aziotConfig',
+    flag: 'aziot-config',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'IoT Edge config read for the hub name (default /etc/aziot/config.toml)',
+    parse: v.filePath,
+  },
+  {
+    key: 'caFile',
+    flag: 'ca-file',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'extra trusted root CA(s), PEM, added to the system roots',
+    parse: v.filePath,
+  },
+  {
+    key: 'timeoutMs',
+    flag: 'timeout',
+    repeatable: false,
+    arg: 'MS',
+    help: "one probe's timeout (default 3000)",
+    parse: (o, x) => v.integer(o, x, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max),
+  },
+  {
+    key: 'deadlineMs',
+    flag: 'deadline',
+    repeatable: false,
+    arg: 'MS',
+    help: "the whole check's budget (default 15000)",
+    parse: (o, x) => v.integer(o, x, DEADLINE_RANGE.min, DEADLINE_RANGE.max),
+  },
 ];
 
 /** NETDIAG_ and the flag in upper snake case: `--upstream-protocol` is NETDIAG_UPSTREAM_PROTOCOL. */
@@ -112,6 +202,14 @@ export const MODULE_SETTINGS = {
     parse: (o: string, x: unknown): number => v.integer(o, x, 30, 86_400),
   },
   telemetry: MODULE_TELEMETRY,
+  // CONTRACT.md 8.1: lastCheck is patched with a change, or at most this often while nothing changes.
+  heartbeatSeconds: {
+    key: 'heartbeatSeconds',
+    flag: 'heartbeat-seconds',
+    help: 'seconds between twin heartbeats (lastCheck) while nothing changes',
+    default: 3600,
+    parse: (o: string, x: unknown): number => v.integer(o, x, 600, 86_400),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type ModuleSettingKey = keyof typeof MODULE_SETTINGS;
@@ -140,8 +238,21 @@ export const PROCESS_SETTINGS = {
     default: 'iotedge',
     parse: (o: string, x: unknown): string => v.oneOf(o, x, ['iotedge', 'json'] as const),
   },
+  vantage: {
+    key: 'vantage',
+    flag: 'vantage',
+    help: 'host (the VM, host networking) or container (a container on the azure-iot-edge network); default detected',
+    default: '',
+    parse: (o: string, x: unknown): string => v.oneOf(o, x, VANTAGES),
+  },
+  timeScale: {
+    key: 'timeScale',
+    flag: 'time-scale',
+    help: "tests and the bench only: divides the module's periods (interval, heartbeat) by this; 1 on a device",
+    default: 1,
+    parse: (o: string, x: unknown): number => v.integer(o, x, 1, 10_000),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
-
 
 /** Variables the IoT Edge runtime (edgeAgent) gives every module: read, never set, by us. */
 export const RUNTIME_ENV = {
@@ -156,11 +267,7 @@ export const RUNTIME_ENV = {
 } as const;
 
 /** A setting from the environment: its NETDIAG_* value when valid, else its default (`invalid` hears why). */
-export function settingFromEnv<T>(
-  spec: SettingSpec<T>,
-  env: NodeJS.ProcessEnv,
-  invalid?: (error: unknown) => void,
-): T {
+export function settingFromEnv<T>(spec: SettingSpec<T>, env: NodeJS.ProcessEnv, invalid?: (error: unknown) => void): T {
   const raw = env[envName(spec)];
   if (raw === undefined || raw === '') return spec.default;
   try {
@@ -172,11 +279,21 @@ export function settingFromEnv<T>(
 }
 
 /** The process settings in effect: NETDIAG_* values, the runtime's RuntimeLogLevel under NETDIAG_LOG_LEVEL. */
-export function processSettings(env: NodeJS.ProcessEnv): { pingBinary: string; logLevel: string; logFormat: string } {
+export function processSettings(env: NodeJS.ProcessEnv): {
+  pingBinary: string;
+  logLevel: string;
+  logFormat: string;
+  /** null: not set, detect it (module/vantage.ts). */
+  vantage: Vantage | null;
+  timeScale: number;
+} {
   const level = settingFromEnv(PROCESS_SETTINGS.logLevel, env);
+  const vantage = settingFromEnv(PROCESS_SETTINGS.vantage, env);
   return {
     pingBinary: settingFromEnv(PROCESS_SETTINGS.ping, env),
     logLevel: level || (env[RUNTIME_ENV.logLevel] ?? ''),
     logFormat: settingFromEnv(PROCESS_SETTINGS.logFormat, env),
+    vantage: vantage === 'host' || vantage === 'container' ? vantage : null,
+    timeScale: settingFromEnv(PROCESS_SETTINGS.timeScale, env),
   };
 }

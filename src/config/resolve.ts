@@ -42,7 +42,10 @@ export function resolveSync(sources: ConfigSources): CheckConfig {
     Boolean(env[envName(protocolSpec)]);
   if (!protocolGiven && runtimeProtocol) {
     try {
-      config.upstreamProtocol = protocolSpec.parse(RUNTIME_ENV.upstreamProtocol, runtimeProtocol) as CheckConfig['upstreamProtocol'];
+      config.upstreamProtocol = protocolSpec.parse(
+        RUNTIME_ENV.upstreamProtocol,
+        runtimeProtocol,
+      ) as CheckConfig['upstreamProtocol'];
     } catch {
       // The runtime's own variable is not ours to refuse: keep the default.
     }

@@ -68,7 +68,8 @@ export function integer(option: string, value: unknown, min: number, max: number
 
 export function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T {
   // Accept any letter case from people typing it, store the canonical spelling.
-  const hit = typeof value === 'string' ? allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase()) : undefined;
+  const hit =
+    typeof value === 'string' ? allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase()) : undefined;
   if (hit === undefined) throw new ConfigError(option, value, `one of ${allowed.join(', ')}`);
   return hit;
 }
@@ -88,11 +89,22 @@ export function filePath(option: string, value: unknown): string {
 }
 
 /** A list: a JSON array, or a comma-separated string (environment variables). */
-export function list<T>(option: string, value: unknown, item: (option: string, v: unknown) => T, max = 32, min = 0): T[] {
-  const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+export function list<T>(
+  option: string,
+  value: unknown,
+  item: (option: string, v: unknown) => T,
+  max = 32,
+  min = 0,
+): T[] {
+  const items =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : value;
   if (!Array.isArray(items)) throw new ConfigError(option, value, 'a list (JSON array, or comma-separated)');
   if (items.length > max) throw new ConfigError(option, value, `at most ${max} entries`);
   if (items.length < min) throw new ConfigError(option, value, `at least ${min} ${min === 1 ? 'entry' : 'entries'}`);
   return items.map((v: unknown) => item(option, v));
 }
-
