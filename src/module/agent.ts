@@ -134,10 +134,14 @@ export class NetdiagAgent implements EdgeHandlers {
     // Give edgeHub a moment to hand over the desired configuration, but never wait for it:
     // a device whose edgeHub is unreachable is exactly the one that needs a check now.
     const settle = new Promise<void>((resolve) => setTimeout(resolve, STARTUP_DESIRED_WAIT_MS / this.scale).unref());
+    // The startup check begins the first cycle of the schedule.
     void Promise.race([this.desired.firstFull, settle])
-      .then(() => (this.stopped ? undefined : this.check('startup')))
-      .catch(() => undefined)
-      .finally(() => this.scheduler.start());
+      .then(() => {
+        if (this.stopped) return undefined;
+        this.scheduler.start();
+        return this.check('startup');
+      })
+      .catch(() => undefined);
   }
 
   /** A check already running (method, link change) stands in for a scheduled one. */
