@@ -14,7 +14,7 @@ import type { Report } from './report/types.js';
 import { errorCode } from './util/errors.js';
 import { VERSION } from './version.js';
 
-export const EXIT = { healthy: 0, degraded: 1, unhealthy: 2, usage: 64, internal: 70 } as const;
+export const EXIT = { healthy: 0, degraded: 1, unhealthy: 2, usage: 64, data: 65, internal: 70 } as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -34,13 +34,15 @@ export function helpText(): string {
     'Usage:',
     '  eflow-netdiag check [options]   one full check (IP, then DNS, then firewall); exit 0 healthy, 1 degraded, 2 unhealthy',
     '  eflow-netdiag module            run as the IoT Edge module (twin, direct methods, telemetry)',
+    '  eflow-netdiag render [FILE|-]   print a Report, a runDiagnostics/getLastReport response or a module twin',
+    '                                  (az iot hub module-twin show) as check prints it; FILE, or standard input',
     '  eflow-netdiag --help | --version',
     '',
     'Check options (each also from the environment variable in brackets):',
     '  --json'.padEnd(32) + 'print the Report as JSON on stdout',
     ...rows,
     '',
-    'Exit codes: 0 healthy, 1 degraded, 2 unhealthy, 64 usage error, 70 internal error.',
+    'Exit codes: 0 healthy, 1 degraded, 2 unhealthy, 64 usage error, 65 data render cannot read, 70 internal error.',
   ].join('\n');
 }
 
