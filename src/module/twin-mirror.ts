@@ -9,17 +9,22 @@
  * - edgeHub answers a refused patch with an empty body, which the SDK reports as success, so what
  *   this mirror believes can drift from the twin. The twin is read back ("reconciled") at the
  *   first heartbeat after a patch that changed more than lastCheck (the kind that can break a
- *   twin rule), and at least every RECONCILE_HEARTBEATS heartbeats; never on a steady hour, where
- *   a read would cost more than the heartbeat itself. lastCheck is always sent whole, so even a
- *   lost heartbeat heals with the next one.
+ *   twin rule), after a refusal, and at least every RECONCILE_HEARTBEATS heartbeats; never on a
+ *   steady hour, where a read would cost several times the heartbeat itself. lastCheck is always
+ *   sent whole, so even a lost heartbeat heals with the next one.
  * Publishing is serialized: one patch at a time, each computed against the result of the last.
  */
 import type { Logger } from '../log.js';
 import { REPORT_KEYS, applyPatch, reportedPatch, stableView, type JsonObject, type JsonValue } from '../report/twin.js';
 import { TwinRefusedError } from './edge.js';
 
-/** A blind read-back at least this many heartbeats apart (a day at the defaults). */
-export const RECONCILE_HEARTBEATS = 24;
+/**
+ * A blind read-back at least this many heartbeats apart: a week at the defaults. A read is metered
+ * like a patch, in 512-byte blocks of the whole twin (desired and reported, 3-8 blocks): daily it
+ * would cost 0.01-0.03 messages a check, which with the heartbeat (1/12) and the telemetry (1) is
+ * already at the 1.1 bar; weekly it costs under 0.005.
+ */
+export const RECONCILE_HEARTBEATS = 168;
 
 /** What the mirror needs from the edgeHub link. */
 export interface TwinLink {
