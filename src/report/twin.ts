@@ -1,9 +1,11 @@
 /**
- * The module-twin projection of a Report (CONTRACT.md 5.2): compact, inside IoT Hub's twin
- * rules (keys without . $ space or control characters, depth <= 10, strings <= 4 KB, the
- * reported section <= 32 KB), with variable collections as arrays. `reportedPatch` turns the
- * new document into a minimal patch against what the twin holds, with null for what is gone,
- * because a patch merges: a cleared fault must be removed, not left behind.
+ * The module-twin projection of a Report (CONTRACT.md 5.2, 8.1, 8.2): compact, inside IoT Hub's
+ * twin rules (keys without . $ space or control characters, depth <= 10, strings <= 4 KB, the
+ * reported section <= 32 KB), with variable collections as arrays, holding only what is stable
+ * while nothing is wrong (one projection function per layer below), with statusSince and each
+ * finding's since. `reportedPatch` turns the new document into a minimal patch against what the
+ * twin holds, with null for what is gone, because a patch merges: a cleared fault must be removed,
+ * not left behind. `stableView` says what counts as a change (module/twin-mirror.ts).
  */
 import { mostSevereFirst } from '../findings/order.js';
 import { popUntil } from '../util/fit.js';
