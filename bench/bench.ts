@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: speed and memory of the engine, measured in the namespace lab (LAB.md), printed
  * as medians of repeated runs. Targets (issue #2): a healthy full check under 1 s, an
- * everything-dropped check under 2.5 x the probe timeout, peak RSS under 80 MB.
+ * everything-dropped check under 2.5 x the probe timeout, peak RSS under 80 MB; and (issue #9) the
+ * metered IoT Hub messages of a simulated day of scheduled checks (metering.ts).
  * Needs root and the lab tools, like the lab tests. Sends traffic only inside the lab namespaces.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createLab, type Lab } from '../test/lab/harness.js';
 import { missingLabPrerequisites } from '../test/lab/require-lab.js';
+import { benchMetering } from './metering.js';
 import { benchModule } from './module-rss.js';
 
 const HEALTHY_RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
     await lab.destroy();
   }
   if (process.env['BENCH_MODULE'] !== '0') results.push(...(await benchModule()));
+  if (process.env['BENCH_METERING'] !== '0') results.push(...(await benchMetering()));
 
   const width = Math.max(...results.map((r) => r[0].length));
   console.log('\neflow-netdiag bench (namespace lab)\n');

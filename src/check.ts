@@ -15,7 +15,7 @@ import { neededRoutes } from './examine/ip-routes.js';
 import { startSharedReads } from './examine/reads.js';
 import type { CheckDeps } from './probes/types.js';
 import type { Report } from './report/types.js';
-import type { ComponentName, Trigger } from './report/vocabulary.js';
+import type { ComponentName, Trigger, Vantage } from './report/vocabulary.js';
 import { VERSION } from './version.js';
 
 export type { CheckDeps };
@@ -24,6 +24,8 @@ export interface CheckOptions {
   trigger: Trigger;
   /** Aborts the check from outside (SIGTERM): pending probes are reported as timed out. */
   signal?: AbortSignal;
+  /** Where the check looks from (CONTRACT.md 8.4); default host. */
+  vantage?: Vantage;
 }
 
 /** The evidence of a layer that was not examined. */
@@ -76,6 +78,7 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
       host: await host,
       checkId: randomUUID(),
       trigger: options.trigger,
+      vantage: options.vantage ?? 'host',
       startedAt,
       durationMs: Math.round(performance.now() - started),
       status: d.status,

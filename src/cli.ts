@@ -5,15 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { runCheck, type CheckDeps } from './check.js';
-import { OPTIONS, envName } from './config/options.js';
+import { OPTIONS, envName, processSettings } from './config/options.js';
 import { resolveConfig } from './config/resolve.js';
 import { ConfigError, type CheckConfig } from './config/types.js';
+import { vantageFor } from './probes/vantage.js';
 import { renderText } from './report/text.js';
 import type { Report } from './report/types.js';
 import { errorCode } from './util/errors.js';
 import { VERSION } from './version.js';
 
-export const EXIT = { healthy: 0, degraded: 1, unhealthy: 2, usage: 64, internal: 70 } as const;
+export const EXIT = { healthy: 0, degraded: 1, unhealthy: 2, usage: 64, data: 65, internal: 70 } as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -33,13 +34,15 @@ export function helpText(): string {
     'Usage:',
     '  eflow-netdiag check [options]   one full check (IP, then DNS, then firewall); exit 0 healthy, 1 degraded, 2 unhealthy',
     '  eflow-netdiag module            run as the IoT Edge module (twin, direct methods, telemetry)',
+    '  eflow-netdiag render [FILE|-]   print a Report, a runDiagnostics/getLastReport response or a module twin',
+    '                                  (az iot hub module-twin show) as check prints it; FILE, or standard input',
     '  eflow-netdiag --help | --version',
     '',
     'Check options (each also from the environment variable in brackets):',
     '  --json'.padEnd(32) + 'print the Report as JSON on stdout',
     ...rows,
     '',
-    'Exit codes: 0 healthy, 1 degraded, 2 unhealthy, 64 usage error, 70 internal error.',
+    'Exit codes: 0 healthy, 1 degraded, 2 unhealthy, 64 usage error, 65 data render cannot read, 70 internal error.',
   ].join('\n');
 }
 
@@ -81,7 +84,8 @@ export async function runCheckCommand(args: string[], io: CliIo, deps: CheckDeps
   const { json, flags } = parseCheckArgs(args);
   const config = await resolveConfig({ flags, env: io.env });
   await assertCaFile(config.caFile);
-  const report = await runCheck(config, deps, { trigger: 'cli' });
+  const vantage = await vantageFor(processSettings(io.env).vantage, config.resolvConf);
+  const report = await runCheck(config, deps, { trigger: 'cli', vantage });
   io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return exitCodeFor(report);
 }

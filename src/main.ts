@@ -14,6 +14,14 @@ export function isIotEdgeEnvironment(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env[RUNTIME_ENV.moduleId] || env[RUNTIME_ENV.edgeHubConnectionString]);
 }
 
+/** Standard input to its end, or null when it is a terminal (nothing was piped in). */
+async function readStdin(): Promise<string | null> {
+  if (process.stdin.isTTY) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** The module holds sockets and timers by design: once it has stopped, the process ends explicitly. */
 async function moduleMode(): Promise<never> {
   const { runModule } = await import('./module/run.js');
@@ -39,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'check':
       return runCheckCommand(rest, io, depsFromEnv(process.env));
+    case 'render': {
+      const { runRenderCommand } = await import('./render.js');
+      return runRenderCommand(rest, { stdout: io.stdout, readStdin });
+    }
     case 'module': {
       if (rest.length)
         throw new UsageError(
@@ -51,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       return runCheckCommand([], io, depsFromEnv(process.env));
     default:
       if (command.startsWith('-')) return runCheckCommand(argv, io, depsFromEnv(process.env));
-      throw new UsageError(`unknown command "${command}"; use "check" or "module" (see --help)`);
+      throw new UsageError(`unknown command "${command}"; use "check", "module" or "render" (see --help)`);
   }
 }
 
@@ -66,6 +78,9 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`eflow-netdiag: ${maskSecrets(err.message)}\n`);
       process.exit(EXIT.usage);
+    } else if (err instanceof Error && err.name === 'DataError') {
+      process.stderr.write(`eflow-netdiag: render: ${maskSecrets(err.message)}\n`);
+      process.exit(EXIT.data);
     } else {
       const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
       process.stderr.write(`eflow-netdiag: internal error: ${maskSecrets(text)}\n`);

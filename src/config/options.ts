@@ -2,7 +2,7 @@
  * The table of check options: one row per option, shared by the CLI, the environment
  * (NETDIAG_<FLAG_IN_UPPER_SNAKE>), the module's desired properties and defaults.
  */
-import { COMPONENTS } from '../report/vocabulary.js';
+import { COMPONENTS, VANTAGES, type Vantage } from '../report/vocabulary.js';
 import type { CheckConfig } from './types.js';
 import * as v from './values.js';
 
@@ -211,6 +211,14 @@ export const MODULE_SETTINGS = {
     parse: (o: string, x: unknown): number => v.integer(o, x, 30, 86_400),
   },
   telemetry: MODULE_TELEMETRY,
+  // CONTRACT.md 8.1: lastCheck is patched with a change, or at most this often while nothing changes.
+  heartbeatSeconds: {
+    key: 'heartbeatSeconds',
+    flag: 'heartbeat-seconds',
+    help: 'seconds between twin heartbeats (lastCheck) while nothing changes',
+    default: 3600,
+    parse: (o: string, x: unknown): number => v.integer(o, x, 600, 86_400),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type ModuleSettingKey = keyof typeof MODULE_SETTINGS;
@@ -246,6 +254,20 @@ export const PROCESS_SETTINGS = {
     default: 'iotedge',
     parse: (o: string, x: unknown): string => v.oneOf(o, x, ['iotedge', 'json'] as const),
   },
+  vantage: {
+    key: 'vantage',
+    flag: 'vantage',
+    help: 'host (the VM, host networking) or container (a container on the azure-iot-edge network); default detected',
+    default: '',
+    parse: (o: string, x: unknown): string => v.oneOf(o, x, VANTAGES),
+  },
+  timeScale: {
+    key: 'timeScale',
+    flag: 'time-scale',
+    help: "tests and the bench only: divides the module's periods (interval, heartbeat) by this; 1 on a device",
+    default: 1,
+    parse: (o: string, x: unknown): number => v.integer(o, x, 1, 10_000),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 /** Variables the IoT Edge runtime (edgeAgent) gives every module: read, never set, by us. */
@@ -278,12 +300,18 @@ export function processSettings(env: NodeJS.ProcessEnv): {
   arpingBinary: string;
   logLevel: string;
   logFormat: string;
+  /** null: not set, detect it (module/vantage.ts). */
+  vantage: Vantage | null;
+  timeScale: number;
 } {
   const level = settingFromEnv(PROCESS_SETTINGS.logLevel, env);
+  const vantage = settingFromEnv(PROCESS_SETTINGS.vantage, env);
   return {
     pingBinary: settingFromEnv(PROCESS_SETTINGS.ping, env),
     arpingBinary: settingFromEnv(PROCESS_SETTINGS.arping, env),
     logLevel: level || (env[RUNTIME_ENV.logLevel] ?? ''),
     logFormat: settingFromEnv(PROCESS_SETTINGS.logFormat, env),
+    vantage: vantage === 'host' || vantage === 'container' ? vantage : null,
+    timeScale: settingFromEnv(PROCESS_SETTINGS.timeScale, env),
   };
 }

@@ -1,49 +1,46 @@
 /**
- * The IoT Edge module around the same runCheck() the CLI uses: it decides when to check
- * (start, schedule with jitter, desired change, direct method, link change) and publishes each
- * result as a twin patch and a telemetry message, surviving edgeHub being away.
+ * The IoT Edge module around the same runCheck() the CLI uses. It wires the parts, each of which
+ * stands alone and is tested alone:
+ * - desired-state.ts: the configuration from desired properties, and its acknowledgements;
+ * - scheduler.ts: a check every intervalSeconds (jittered), besides start, methods, desired and
+ *   link changes (link-watch.ts);
+ * - status-history.ts: statusSince and each finding's since, continued from the twin on restart;
+ * - twin-mirror.ts: what the twin holds, and the cheapest patches that keep it true;
+ * - telemetry-outbox.ts: one summary per check, queued while edgeHub is away;
+ * - methods.ts: runDiagnostics and getLastReport.
  */
 import type { CheckDeps } from '../check.js';
 import { runCheck } from '../check.js';
-import { environmentProblems, resolveSync } from '../config/resolve.js';
 import type { CheckConfig } from '../config/types.js';
-import { MODULE_SETTINGS, type ModuleSettingKey } from '../config/options.js';
 import type { Logger } from '../log.js';
-import { mergeSkipped } from './merge-skipped.js';
-import { fitsOneMessage, stateFingerprint, telemetrySummary, type TelemetrySummary } from '../report/telemetry.js';
-import { popUntil } from '../util/fit.js';
-import {
-  REPORT_BUDGET_BYTES,
-  REPORT_KEYS,
-  applyPatch,
-  reportToTwin,
-  reportedPatch,
-  reportedSize,
-  type JsonObject,
-  type JsonValue,
-} from '../report/twin.js';
-import type { Report, Trigger } from '../report/types.js';
-import { DESIRED_KEYS, applyDesired, moduleSettings, type AppliedDesired, type ModuleSettings } from './desired.js';
-import { TwinRefusedError, type EdgeHandlers, type MethodResult, type OutputMessage } from './edge.js';
+import { REPORT_BUDGET_BYTES, reportToTwin, reportedSize, type JsonObject } from '../report/twin.js';
+import type { Report, Trigger, Vantage } from '../report/types.js';
+import { DesiredState } from './desired-state.js';
+import type { ModuleSettings } from './desired.js';
+import type { EdgeHandlers, MethodResult } from './edge.js';
+import { inventoryToTwin, type HostInventory } from './host-inventory.js';
 import { LinkWatcher } from './link-watch.js';
-import { PayloadError, configForRequest, parseRunDiagnostics, requestKey } from './method-payload.js';
-import { fitAcks, reportBudget } from './twin-budget.js';
+import { mergeSkipped } from './merge-skipped.js';
+import { requestKey } from './method-payload.js';
+import { answerMethod } from './methods.js';
+import { Scheduler } from './scheduler.js';
+import { StatusHistory } from './status-history.js';
+import { TelemetryOutbox, type TelemetrySink } from './telemetry-outbox.js';
+import { reportBudget } from './twin-budget.js';
+import { TwinMirror, type PublishOutcome, type PublishReason, type TwinLink, type Wanted } from './twin-mirror.js';
 
-function isModuleSetting(key: string): key is ModuleSettingKey {
-  return key in MODULE_SETTINGS;
-}
+export { OUTPUT_NAME, TELEMETRY_QUEUE_MAX } from './telemetry-outbox.js';
+export { fitResponse } from './methods.js';
+export { sanitizeEnvironment } from './desired-state.js';
 
-export const OUTPUT_NAME = 'diagnostics';
-export const TELEMETRY_QUEUE_MAX = 50;
-const METHOD_RESPONSE_MAX_BYTES = 120 * 1024;
+/** Give edgeHub a moment to hand over the desired configuration before the startup check. */
 const STARTUP_DESIRED_WAIT_MS = 3000;
+/** The shortest wait between two scheduled checks. */
+const MIN_SCHEDULE_DELAY_MS = 1000;
 
 /** What the agent needs from the edgeHub connection (EdgeLink in production). */
-export interface Link {
-  readonly connected: boolean;
+export interface Link extends TwinLink, TelemetrySink {
   start(): void;
-  updateReported(patch: JsonObject): Promise<void>;
-  sendOutput(output: string, msg: OutputMessage): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,39 +53,46 @@ export interface AgentOptions {
   random?: () => number;
   /** How often examined interfaces are polled for link/address changes. */
   linkPollMs?: number;
+  /** Where the checks look from (CONTRACT.md 8.4). */
+  vantage?: Vantage;
+  /** The host inventory, read once at start (host-inventory.ts); the twin's `host` once it settles. */
+  inventory?: Promise<HostInventory | null>;
+  /** Tests and the bench: the module's periods (interval, heartbeat, start-up wait) divided by this. */
+  timeScale?: number;
+  now?: () => number;
 }
 
 export class NetdiagAgent implements EdgeHandlers {
   private link: Link | null = null;
-  private applied: AppliedDesired = {};
-  private desiredVersion = -1;
-  private acks: JsonObject = {};
-  private ignoredDesired: string[] = [];
+  private readonly desired: DesiredState;
+  private readonly history = new StatusHistory();
+  private readonly mirror: TwinMirror;
+  private readonly outbox: TelemetryOutbox;
+  private readonly scheduler: Scheduler;
+  private readonly watcher: LinkWatcher;
   private lastReport: Report | null = null;
-  private lastStatusChangeAt: string | null = null;
-  /** The verdict the twin held from before this process started; undefined until the twin is read. */
-  private priorRun: (Verdict & { lastStatusChangeAt: string }) | null | undefined = undefined;
-  private verdictChangedHere = false;
-  private twinHeld: JsonObject = {};
-  private twinKnown = false;
-  private publishing: Promise<void> = Promise.resolve();
-  private readonly queue: OutputMessage[] = [];
-  private droppedTelemetry = 0;
-  private flushing = false;
-  private lastSentFingerprint: string | null = null;
+  private host: JsonObject | undefined;
   private readonly running = new Map<string, Promise<Report>>();
   private readonly aborter = new AbortController();
-  private scheduleTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly watcher: LinkWatcher;
-  private gotDesired: () => void = () => undefined;
-  private readonly firstDesired = new Promise<void>((resolve) => {
-    this.gotDesired = resolve;
-  });
+  private readonly scale: number;
 
   constructor(private readonly opts: AgentOptions) {
-    this.env = sanitizeEnvironment(opts.env, opts.log);
+    this.scale = Math.max(1, opts.timeScale ?? 1);
+    this.desired = new DesiredState(opts.env, opts.log, opts.fileHub ?? null);
+    const now = opts.now ?? Date.now;
+    this.mirror = new TwinMirror({
+      log: opts.log,
+      heartbeatMs: () => (this.settings().heartbeatSeconds * 1000) / this.scale,
+      now,
+    });
+    this.outbox = new TelemetryOutbox(opts.log);
+    this.scheduler = new Scheduler(() => this.scheduledCheck(), {
+      intervalMs: () => (this.settings().intervalSeconds * 1000) / this.scale,
+      minDelayMs: MIN_SCHEDULE_DELAY_MS / this.scale,
+      now,
+      ...(opts.random ? { random: opts.random } : {}),
+    });
     this.watcher = new LinkWatcher(
       () => this.config().interfaces,
       () => void this.check('linkChange').catch(() => undefined),
@@ -98,47 +102,52 @@ export class NetdiagAgent implements EdgeHandlers {
 
   /** The check configuration in effect: desired properties over environment over defaults. */
   config(): CheckConfig {
-    const desired = Object.fromEntries(Object.entries(this.applied).filter(([k]) => !isModuleSetting(k)));
-    const config = resolveSync({ desired, env: this.env });
-    if (config.hub === null && this.opts.fileHub) config.hub = this.opts.fileHub;
-    return config;
+    return this.desired.config();
   }
 
   settings(): ModuleSettings {
-    return moduleSettings(this.applied, this.env);
+    return this.desired.settings();
   }
 
   get report(): Report | null {
     return this.lastReport;
   }
 
+  /** What the twin holds as far as the module knows, and what publishing it has cost so far. */
+  get twin(): { reported: JsonObject; counts: TwinMirror['counts'] } {
+    return { reported: this.mirror.reported, counts: { ...this.mirror.counts } };
+  }
+
   start(link: Link): void {
     this.link = link;
     link.start();
     this.watcher.start();
+    void this.opts.inventory?.then(
+      (inventory) => {
+        if (!inventory || this.stopped) return;
+        this.host = inventoryToTwin(inventory);
+        this.opts.log.info({ host: this.host }, 'host inventory read');
+        void this.publishTwin('state');
+      },
+      (err: unknown) => this.opts.log.warn({ err }, 'host inventory could not be read'),
+    );
     // Give edgeHub a moment to hand over the desired configuration, but never wait for it:
     // a device whose edgeHub is unreachable is exactly the one that needs a check now.
-    const settle = new Promise<void>((resolve) => setTimeout(resolve, STARTUP_DESIRED_WAIT_MS).unref());
-    void Promise.race([this.firstDesired, settle])
-      .then(() => (this.stopped ? undefined : this.check('startup')))
-      .catch(() => undefined)
-      .finally(() => this.scheduleNext());
+    const settle = new Promise<void>((resolve) => setTimeout(resolve, STARTUP_DESIRED_WAIT_MS / this.scale).unref());
+    // The startup check begins the first cycle of the schedule.
+    void Promise.race([this.desired.firstFull, settle])
+      .then(() => {
+        if (this.stopped) return undefined;
+        this.scheduler.start();
+        return this.check('startup');
+      })
+      .catch(() => undefined);
   }
 
-  private scheduleNext(): void {
-    if (this.stopped) return;
-    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
-    const base = this.settings().intervalSeconds * 1000;
-    const jitter = ((this.opts.random ?? Math.random)() * 2 - 1) * 0.1 * base; // ±10 %, so a fleet does not check in lockstep
-    this.scheduleTimer = setTimeout(
-      () => {
-        // A check already running (method, link change) stands in for this one.
-        const run = this.running.size ? Promise.resolve() : this.check('schedule').then(() => undefined);
-        void run.catch(() => undefined).finally(() => this.scheduleNext());
-      },
-      Math.max(1000, Math.round(base + jitter)),
-    );
-    this.scheduleTimer.unref?.();
+  /** A check already running (method, link change) stands in for a scheduled one. */
+  private async scheduledCheck(): Promise<void> {
+    if (this.running.size || this.stopped) return;
+    await this.check('schedule');
   }
 
   /** Runs one check (sharing one already running with the same parameters) and publishes it. */
@@ -148,7 +157,11 @@ export class NetdiagAgent implements EdgeHandlers {
     if (running) return running;
     this.opts.log.debug({ trigger }, 'check started');
     const work = (async () => {
-      const report = await runCheck(config, this.opts.checkDeps, { trigger, signal: this.aborter.signal });
+      const report = await runCheck(config, this.opts.checkDeps, {
+        trigger,
+        signal: this.aborter.signal,
+        ...(this.opts.vantage ? { vantage: this.opts.vantage } : {}),
+      });
       if (!this.stopped) this.publish(report);
       return report;
     })();
@@ -160,15 +173,9 @@ export class NetdiagAgent implements EdgeHandlers {
   }
 
   private publish(checked: Report): void {
-    const prev = this.lastReport;
     // The twin describes the device: layers a partial runDiagnostics skipped keep their last result.
-    const report = mergeSkipped(checked, prev);
-    if (!prev && this.priorRun && sameVerdict(this.priorRun, report)) {
-      this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt; // the verdict from before the restart holds on
-    } else if (!prev || !sameVerdict(prev, report) || !this.lastStatusChangeAt) {
-      this.lastStatusChangeAt = report.startedAt;
-      if (prev) this.verdictChangedHere = true;
-    }
+    const report = mergeSkipped(checked, this.lastReport);
+    this.history.observe(report);
     this.lastReport = report;
     this.opts.log.info(
       {
@@ -181,274 +188,71 @@ export class NetdiagAgent implements EdgeHandlers {
       },
       'check complete',
     );
-    this.enqueueTelemetry(report);
-    this.publishTwin();
+    if (this.outbox.add(report, this.settings().telemetry)) void this.flushTelemetry();
+    void this.publishTwin(report.trigger === 'schedule' ? 'scheduledCheck' : 'check');
   }
 
-  private enqueueTelemetry(report: Report): void {
-    const mode = this.settings().telemetry;
-    if (mode === 'off') return;
-    const fingerprint = stateFingerprint(report);
-    if (mode === 'onChange' && fingerprint === this.lastSentFingerprint) return;
-    this.lastSentFingerprint = fingerprint;
-    const body = JSON.stringify(telemetrySummary(report));
-    this.queue.push({
-      body,
-      messageId: report.checkId,
-      properties: {
-        status: report.status,
-        failingComponent: report.failingComponent ?? 'none',
-        trigger: report.trigger,
-      },
-    });
-    while (this.queue.length > TELEMETRY_QUEUE_MAX) {
-      this.queue.shift();
-      this.droppedTelemetry++;
-    }
-    void this.flushTelemetry();
-  }
-
-  /** Sends queued telemetry in order while connected; stops at the first failure (retried on reconnect). */
-  private async flushTelemetry(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length && this.link?.connected && !this.stopped) {
-        const head = this.queue[0]!;
-        // The first message delivered after losses says how many: the cloud side sees the gap.
-        const dropped = this.droppedTelemetry;
-        try {
-          await this.link.sendOutput(
-            OUTPUT_NAME,
-            dropped ? { ...head, body: withDroppedCount(head.body, dropped) } : head,
-          );
-          if (this.queue[0] === head) this.queue.shift();
-          if (dropped) {
-            this.opts.log.warn({ dropped }, 'telemetry messages were dropped while offline (queue full)');
-            this.droppedTelemetry -= dropped;
-          }
-        } catch (err) {
-          this.opts.log.warn({ err, queued: this.queue.length }, 'telemetry not delivered; kept for after reconnect');
-          break;
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
+  private flushTelemetry(): Promise<void> {
+    const link = this.link;
+    return link ? this.outbox.flush(link, () => this.stopped) : Promise.resolve();
   }
 
   /** The reported document this module wants the twin to hold now, inside IoT Hub's 32 KB. */
-  private reportedDocument(): JsonObject {
-    const doc: JsonObject = { ...fitAcks(this.acks) }; // a copy: the report is merged into it
-    if (this.ignoredDesired.length) doc['ignoredDesired'] = this.ignoredDesired;
-    if (this.lastReport) {
+  private wanted(): Wanted {
+    const doc: JsonObject = this.desired.reported();
+    const report = this.lastReport;
+    if (report) {
       const budget = reportBudget(reportedSize(doc), REPORT_BUDGET_BYTES);
-      Object.assign(doc, reportToTwin(this.lastReport, this.lastStatusChangeAt ?? this.lastReport.startedAt, budget));
+      Object.assign(doc, reportToTwin(report, this.history.current(report.startedAt), budget, this.host));
     }
-    return doc;
+    return { doc, hasReport: report !== null };
   }
 
-  /** Publishes the minimal patch from what the twin holds to what it should hold; serialized. */
-  private publishTwin(): void {
-    this.publishing = this.publishing.then(async () => {
-      const link = this.link;
-      if (!link?.connected || !this.twinKnown || this.stopped) return;
-      const next = this.reportedDocument();
-      // Until this process has a report of its own, the previous run's report stays: it is the
-      // last known state, better than a twin with no status at all while the first check runs.
-      const owned = [...new Set([...Object.keys(this.twinHeld), ...Object.keys(next)])].filter(
-        (k) => this.lastReport || !(REPORT_KEYS as readonly string[]).includes(k),
-      );
-      const patch = reportedPatch(this.twinHeld, next, owned);
-      if (!patch) return;
-      try {
-        await link.updateReported(patch);
-        this.twinHeld = applyPatch(this.twinHeld, patch);
-      } catch (err) {
-        if (err instanceof TwinRefusedError) {
-          // Retrying the same patch would be refused again; the next report or desired change tries anew.
-          this.opts.log.error(
-            { err, patchBytes: Buffer.byteLength(JSON.stringify(patch)) },
-            'edgeHub refused the reported properties',
-          );
-        } else {
-          this.opts.log.warn({ err }, 'reported properties not updated; will retry after reconnect');
-        }
-      }
-    });
+  private publishTwin(reason: PublishReason): Promise<PublishOutcome> {
+    const link = this.link;
+    if (!link || this.stopped) return Promise.resolve('offline');
+    return this.mirror.publish(link, () => this.wanted(), reason);
   }
 
   // --- EdgeHandlers -------------------------------------------------------------------------
 
   onConnected(reported: JsonObject): void {
-    const held = { ...reported };
-    delete held['$version'];
-    this.twinHeld = held;
-    this.twinKnown = true;
-    if (this.priorRun === undefined) {
-      // The first twin read tells what the previous run (before a restart) last reported, so
-      // lastStatusChangeAt survives restarts when the verdict did not change.
-      this.priorRun =
-        typeof held['status'] === 'string' && typeof held['lastStatusChangeAt'] === 'string'
-          ? {
-              status: held['status'],
-              failingComponent: held['failingComponent'] ?? null,
-              lastStatusChangeAt: held['lastStatusChangeAt'],
-            }
-          : null;
-      // Checks made before the twin could be read (edgeHub late) may continue that verdict too.
-      if (this.lastReport && this.priorRun && !this.verdictChangedHere && sameVerdict(this.priorRun, this.lastReport)) {
-        this.lastStatusChangeAt = this.priorRun.lastStatusChangeAt;
-      }
-    }
-    this.publishTwin();
+    // The first read tells what the previous run (before a restart) last reported: the history's
+    // times continue from it where nothing changed.
+    this.history.restore(reported);
+    this.mirror.onConnected(reported);
+    void this.publishTwin('state');
     void this.flushTelemetry();
   }
 
   onDesired(desired: Record<string, unknown>, version: number, full: boolean): void {
-    if (!full && version <= this.desiredVersion) return; // already seen (the full read after a reconnect covers it)
-    if (full && version < this.desiredVersion) return;
-    this.desiredVersion = Math.max(this.desiredVersion, version);
-    if (full) this.gotDesired();
-    const before = { config: JSON.stringify(this.safeConfig()), interval: this.settings().intervalSeconds };
-    const clipName = (k: string): string => (k.length > 64 ? `${k.slice(0, 61)}...` : k); // key names may be 1 KB long
-    if (full) {
-      // The whole desired document (after a (re)connect): keys deleted meanwhile no longer get an
-      // acknowledgement or a mention, or the twin would keep saying something no longer true.
-      for (const k of Object.keys(this.acks)) if (!(k in desired)) delete this.acks[k];
-      this.ignoredDesired = [];
-    } else {
-      this.ignoredDesired = this.ignoredDesired.filter(
-        (k) => !Object.entries(desired).some(([d, v]) => v === null && clipName(d) === k),
-      );
-    }
-    const unknownAcked = Object.keys(this.acks).filter((k) => !DESIRED_KEYS.includes(k) && !(k in desired)).length;
-    const update = applyDesired(
-      this.applied,
-      desired,
-      version,
-      full,
-      (key, applied) => this.effectiveValue(key, applied),
-      unknownAcked,
-    );
-    this.applied = update.applied;
-    Object.assign(this.acks, update.acks);
-    for (const [k, val] of Object.entries(update.acks)) if (val === null) delete this.acks[k];
-    if (update.ignored.length) {
-      this.ignoredDesired = [...new Set([...this.ignoredDesired, ...update.ignored.map(clipName)])].slice(0, 16);
-      this.opts.log.warn({ keys: update.ignored }, 'desired properties ignored: their names are reserved or invalid');
-    }
-    this.opts.log.info(
-      {
-        version,
-        full,
-        acks: Object.fromEntries(
-          Object.entries(update.acks).map(([k, a]) => [k, (a as JsonObject | null)?.['ac'] ?? null]),
-        ),
-      },
-      'desired properties received',
-    );
-    this.publishTwin();
-    if (!update.changed) return;
-    if (this.settings().intervalSeconds !== before.interval) this.scheduleNext();
-    // Only a change to what a check examines warrants a new check (not e.g. the telemetry mode).
-    if (JSON.stringify(this.safeConfig()) !== before.config && this.lastReport)
-      void this.check('configChange').catch(() => undefined);
-  }
-
-  private safeConfig(): CheckConfig | null {
-    try {
-      return this.config();
-    } catch {
-      return null;
-    }
-  }
-
-  private effectiveValue(key: string, applied: AppliedDesired): JsonValue {
-    if (isModuleSetting(key)) return moduleSettings(applied, this.env)[key];
-    const config = resolveSync({
-      desired: Object.fromEntries(Object.entries(applied).filter(([k]) => !isModuleSetting(k))),
-      env: this.env,
-    });
-    const value = (config as unknown as Record<string, unknown>)[key];
-    return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
+    const change = this.desired.apply(desired, version, full);
+    if (!change.applied) return;
+    void this.publishTwin('state');
+    if (change.interval) this.scheduler.reschedule();
+    if (change.checkConfig && this.lastReport) void this.check('configChange').catch(() => undefined);
   }
 
   async onMethod(name: string, payload: unknown): Promise<MethodResult> {
     this.opts.log.debug({ method: name }, 'direct method called');
-    if (name === 'getLastReport') {
-      return this.lastReport
-        ? { status: 200, payload: fitResponse(this.lastReport) }
-        : {
-            status: 404,
-            payload: {
-              error: { code: 'NoReport', message: 'no check has completed yet; call runDiagnostics or retry shortly' },
-            },
-          };
-    }
-    if (name !== 'runDiagnostics')
-      return { status: 404, payload: { error: { code: 'UnknownMethod', message: `unknown method ${name}` } } };
-    let config: CheckConfig;
-    try {
-      config = configForRequest(this.config(), parseRunDiagnostics(payload));
-    } catch (err) {
-      if (err instanceof PayloadError)
-        return { status: 400, payload: { error: { code: err.code, message: err.message } } };
-      throw err;
-    }
-    const report = await this.check('method', config);
-    return { status: 200, payload: fitResponse(report) };
+    return answerMethod(
+      {
+        lastReport: () => this.lastReport,
+        config: () => this.config(),
+        check: (trigger, config) => this.check(trigger, config),
+      },
+      name,
+      payload,
+    );
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    this.scheduler.stop();
     this.watcher.stop();
+    this.mirror.stop();
     this.aborter.abort(); // running checks return at once with what they have
     await Promise.allSettled([...this.running.values()]);
     await this.link?.close();
   }
-}
-
-interface Verdict {
-  status: unknown;
-  failingComponent: unknown;
-}
-
-function sameVerdict(a: Verdict, b: Verdict): boolean {
-  return a.status === b.status && (a.failingComponent ?? null) === (b.failingComponent ?? null);
-}
-
-/** Adds `droppedWhileOffline` to a telemetry summary, still inside one 4 KB block (least severe findings go first). */
-export function withDroppedCount(body: string, dropped: number): string {
-  const summary = JSON.parse(body) as TelemetrySummary & { droppedWhileOffline?: number };
-  summary.droppedWhileOffline = dropped;
-  const before = summary.findingsOmitted;
-  popUntil(
-    summary.findings,
-    () => fitsOneMessage(summary),
-    (n) => (summary.findingsOmitted = before + n),
-  );
-  return JSON.stringify(summary);
-}
-
-/** A direct-method response must stay under 128 KB: drop bulky evidence before the verdict. */
-export function fitResponse(report: Report): Report | JsonObject {
-  if (Buffer.byteLength(JSON.stringify(report)) <= METHOD_RESPONSE_MAX_BYTES) return report;
-  const slim = JSON.parse(JSON.stringify(report)) as Report & { truncated?: boolean };
-  slim.components.ip.interfaces.forEach((i) => (i.ipv6 = []));
-  slim.components.dns.servers.forEach((s) => s.queries.forEach((q) => (q.answers = q.answers.slice(0, 4))));
-  slim.truncated = true;
-  if (Buffer.byteLength(JSON.stringify(slim)) <= METHOD_RESPONSE_MAX_BYTES) return slim;
-  return { ...reportToTwin(report, report.startedAt), truncated: true };
-}
-
-/** Drops NETDIAG_* variables with invalid values (each logged once) so a typo cannot stop the module. */
-export function sanitizeEnvironment(env: NodeJS.ProcessEnv, log: Logger): NodeJS.ProcessEnv {
-  const clean = { ...env };
-  for (const problem of environmentProblems(env)) {
-    log.error({ option: problem.option }, `${problem.message}; ignoring it`);
-    delete clean[problem.option];
-  }
-  return clean;
 }

@@ -13,11 +13,13 @@ export type { TelemetryMode };
 export interface ModuleSettings {
   intervalSeconds: number;
   telemetry: TelemetryMode;
+  heartbeatSeconds: number;
 }
 
 export const MODULE_DEFAULTS: ModuleSettings = {
   intervalSeconds: MODULE_SETTINGS.intervalSeconds.default,
   telemetry: MODULE_SETTINGS.telemetry.default,
+  heartbeatSeconds: MODULE_SETTINGS.heartbeatSeconds.default,
 };
 
 type Parser = (option: string, value: unknown) => JsonValue;
@@ -127,10 +129,12 @@ function sorted(o: Record<string, JsonValue>): Array<[string, JsonValue]> {
 export function moduleSettings(applied: AppliedDesired, env: NodeJS.ProcessEnv): ModuleSettings {
   const interval = applied['intervalSeconds'];
   const telemetry = applied['telemetry'];
+  const heartbeat = applied['heartbeatSeconds'];
   // A bad environment value is logged and dropped at start-up (environmentProblems); here it falls back.
   return {
     intervalSeconds: typeof interval === 'number' ? interval : settingFromEnv(MODULE_SETTINGS.intervalSeconds, env),
     telemetry:
       typeof telemetry === 'string' ? (telemetry as TelemetryMode) : settingFromEnv(MODULE_SETTINGS.telemetry, env),
+    heartbeatSeconds: typeof heartbeat === 'number' ? heartbeat : settingFromEnv(MODULE_SETTINGS.heartbeatSeconds, env),
   };
 }

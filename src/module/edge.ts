@@ -285,6 +285,24 @@ export class EdgeLink {
     }
   }
 
+  /**
+   * Reads the twin again (the module's reconciliation, twin-mirror.ts): the desired side is
+   * applied as after a reconnect, the reported side is returned.
+   */
+  async readReported(): Promise<JsonObject> {
+    const client = this.client;
+    if (!client || !this.connected) throw new Error('not connected to edgeHub');
+    try {
+      const twin = await withTimeout(client.getTwin(), OPERATION_TIMEOUT_MS, 'reading the module twin');
+      this.twin = twin;
+      this.applyFullDesired(twin);
+      return snapshot(twin.properties.reported) as JsonObject;
+    } catch (err) {
+      this.markDown(err);
+      throw err;
+    }
+  }
+
   async updateReported(patch: JsonObject): Promise<void> {
     const twin = this.twin;
     if (!twin || !this.connected) throw new Error('not connected to edgeHub');

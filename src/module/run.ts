@@ -8,14 +8,16 @@ import { DEFAULTS, OPTIONS, RUNTIME_ENV, envName, processSettings } from '../con
 import { createLogger } from '../log.js';
 import { depsFromEnv } from '../deps.js';
 import { VERSION } from '../version.js';
+import { vantageFor } from '../probes/vantage.js';
 import { NetdiagAgent } from './agent.js';
 import { EdgeLink } from './edge.js';
+import { inventorySources, readHostInventory } from './host-inventory.js';
 import { maskProcessOutput } from './mask-output.js';
 
-/** The aziot config path in effect: NETDIAG_AZIOT_CONFIG, else the default. */
-function aziotConfigPath(env: NodeJS.ProcessEnv): string {
-  const spec = OPTIONS.find((o) => o.key === 'aziotConfig');
-  return (spec && env[envName(spec)]) || DEFAULTS.aziotConfig;
+/** A path option in effect at start: its NETDIAG_* variable, else the default. */
+function pathFromEnv(env: NodeJS.ProcessEnv, key: 'aziotConfig' | 'resolvConf'): string {
+  const spec = OPTIONS.find((o) => o.key === key);
+  return (spec && env[envName(spec)]) || DEFAULTS[key];
 }
 
 /** SIGTERM must end the process within 5 s (CONTRACT.md 5.5); whatever is not done by then is dropped. */
@@ -37,11 +39,31 @@ export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
   );
 
   // edgeAgent always gives the hub; the file is a fallback for a module started by hand with it bound.
-  const fileHub = env[RUNTIME_ENV.hub] ? null : await hubFromAziotConfig(aziotConfigPath(env));
-  const agent = new NetdiagAgent({ env, log, checkDeps: depsFromEnv(env), fileHub });
+  const fileHub = env[RUNTIME_ENV.hub] ? null : await hubFromAziotConfig(pathFromEnv(env, 'aziotConfig'));
+  // Read once, in the background: never on a check's path (host-inventory.ts says which calls and why).
+  const inventory = readHostInventory(inventorySources()).catch((err: unknown) => {
+    log.warn({ err }, 'host inventory could not be read');
+    return null;
+  });
+  // NETDIAG_VANTAGE, else what this process sees: its own container interface and Docker's embedded DNS.
+  const vantage = await vantageFor(settings.vantage, pathFromEnv(env, 'resolvConf'));
+  if (settings.timeScale !== 1)
+    log.warn(
+      { timeScale: settings.timeScale },
+      'NETDIAG_TIME_SCALE is set: every module period is shortened (tests only)',
+    );
+  const agent = new NetdiagAgent({
+    env,
+    log,
+    checkDeps: depsFromEnv(env),
+    fileHub,
+    inventory,
+    vantage,
+    timeScale: settings.timeScale,
+  });
   const link = new EdgeLink(log, agent);
   log.info(
-    { version: VERSION, module: env[RUNTIME_ENV.moduleId], device: env[RUNTIME_ENV.deviceId] },
+    { version: VERSION, module: env[RUNTIME_ENV.moduleId], device: env[RUNTIME_ENV.deviceId], vantage },
     'eflow-netdiag module starting',
   );
   agent.start(link);

@@ -15,8 +15,8 @@ import type {
 import { containerLines, plumbingLines } from './text-plumbing.js';
 import type { ComponentName } from './vocabulary.js';
 
-const LABEL: Record<Finding['severity'], string> = { error: 'ERROR', warning: 'WARN ', info: 'INFO ' };
-const LAYER_NAME: Record<ComponentName, string> = {
+export const LABEL: Record<Finding['severity'], string> = { error: 'ERROR', warning: 'WARN ', info: 'INFO ' };
+export const LAYER_NAME: Record<ComponentName, string> = {
   ip: 'IP',
   dns: 'DNS',
   proxy: 'Proxy',
@@ -24,7 +24,7 @@ const LAYER_NAME: Record<ComponentName, string> = {
   clock: 'Clock',
 };
 
-function findingLines(f: Finding): string[] {
+export function findingLines(f: Pick<Finding, 'severity' | 'code' | 'subject' | 'message' | 'guidance'>): string[] {
   return [
     `  [${LABEL[f.severity]}] ${f.code}  (${f.subject})`,
     `          ${f.message}`,
@@ -84,14 +84,18 @@ function clockLine(c: ClockComponent): string {
   return `    ${offset}; ${sync}${c.syncSource ? ` (${c.syncSource})` : ''}`;
 }
 
+/** The first line: the verdict and, when something is broken, the first broken layer. */
+export function verdictLine(status: Report['status'], failingComponent: ComponentName | null): string {
+  return status === 'healthy'
+    ? 'HEALTHY: this VM can reach Azure IoT on every tested port'
+    : failingComponent
+      ? `${status.toUpperCase()}: the first broken layer is ${LAYER_NAME[failingComponent]}`
+      : `${status.toUpperCase()}: nothing is broken, but there are warnings`;
+}
+
 export function renderText(r: Report): string {
   const out: string[] = [];
-  const verdict =
-    r.status === 'healthy'
-      ? 'HEALTHY: this VM can reach Azure IoT on every tested port'
-      : r.failingComponent
-        ? `${r.status.toUpperCase()}: the first broken layer is ${LAYER_NAME[r.failingComponent]}`
-        : `${r.status.toUpperCase()}: nothing is broken, but there are warnings`;
+  const verdict = verdictLine(r.status, r.failingComponent);
   out.push(verdict, `  eflow-netdiag ${r.agent.version}, check ${r.checkId}, ${r.startedAt}, ${r.durationMs} ms`, '');
 
   const first = r.findings.filter((f) => f.component === r.failingComponent && f.severity === 'error');

@@ -1,15 +1,30 @@
 /**
- * The module-twin projection of a Report (CONTRACT.md 5.2): compact, inside IoT Hub's twin
- * rules (keys without . $ space or control characters, depth <= 10, strings <= 4 KB, the
- * reported section <= 32 KB), with variable collections as arrays. `reportedPatch` turns the
- * new document into a minimal patch against what the twin holds, with null for what is gone,
- * because a patch merges: a cleared fault must be removed, not left behind.
+ * The module-twin projection of a Report (CONTRACT.md 5.2, 8.1, 8.2): compact, inside IoT Hub's
+ * twin rules (keys without . $ space or control characters, depth <= 10, strings <= 4 KB, the
+ * reported section <= 32 KB), with variable collections as arrays, holding only what is stable
+ * while nothing is wrong (one projection function per layer below), with statusSince and each
+ * finding's since. `reportedPatch` turns the new document into a minimal patch against what the
+ * twin holds, with null for what is gone, because a patch merges: a cleared fault must be removed,
+ * not left behind. `stableView` says what counts as a change (module/twin-mirror.ts).
  */
 import { mostSevereFirst } from '../findings/order.js';
 import { popUntil } from '../util/fit.js';
 import { isJsonObject as isObject, type JsonObject, type JsonValue } from '../util/json.js';
 import { clip as clipText } from '../util/text.js';
-import type { Finding, Report } from './types.js';
+import type {
+  ClockComponent,
+  DnsComponent,
+  DnsServerReport,
+  EndpointReport,
+  Finding,
+  FirewallComponent,
+  HostInfo,
+  InterfaceReport,
+  IpComponent,
+  PingOutcome,
+  ProxyComponent,
+  Report,
+} from './types.js';
 
 export type { JsonObject, JsonValue };
 export { isObject };
@@ -22,11 +37,13 @@ const MAX_STRING = 1024;
 export const REPORT_KEYS = [
   'schemaVersion',
   'agent',
+  'vantage',
   'host',
   'status',
   'failingComponent',
-  'lastCheck',
+  'statusSince',
   'lastStatusChangeAt',
+  'lastCheck',
   'ip',
   'dns',
   'proxy',
@@ -40,15 +57,19 @@ export function clip(text: string, max = MAX_STRING): string {
   return clipText(text, max);
 }
 
-function compactFinding(f: Finding): JsonObject {
-  return {
-    code: f.code,
-    severity: f.severity,
-    component: f.component,
-    subject: clip(f.subject, 256),
-    message: clip(f.message),
-    guidance: clip(f.guidance),
-  };
+/**
+ * When things began (CONTRACT.md 8.2): `statusSince` for the current status, and per finding (by
+ * findingKey) the start of the unbroken run of checks that has shown it. A finding not in `since`
+ * is new in this report.
+ */
+export interface TwinHistory {
+  statusSince: string;
+  since: ReadonlyMap<string, string>;
+}
+
+/** A finding's identity across checks: the same code on the same subject. */
+export function findingKey(f: { code: string; subject: string }): string {
+  return `${f.code}\u0000${f.subject}`;
 }
 
 /** IoT Hub's size rule: the sum of key and value lengths, numbers 8 bytes, booleans 4. */
@@ -61,117 +82,207 @@ export function twinSize(value: JsonValue): number {
   return Object.entries(value).reduce((n, [k, v]) => n + Buffer.byteLength(k) + twinSize(v), 0);
 }
 
-/** IoT Hub cannot store null (a null in a patch deletes the key): an unknown value is an absent key. */
-function withoutNulls(o: JsonObject): JsonObject {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+/**
+ * IoT Hub cannot store null (a null in a patch deletes the key, and edgeHub refuses one inside an
+ * array): an unknown value is an absent key, everywhere in the document. reportedPatch still
+ * writes null to delete what the twin holds and the new document lacks.
+ */
+function withoutNulls(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.filter((v) => v !== null).map(withoutNulls);
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
+    return out;
+  }
+  return value;
 }
 
-export function reportToTwin(report: Report, lastStatusChangeAt: string, budget = REPORT_BUDGET_BYTES): JsonObject {
-  const { ip, dns, proxy, firewall, clock } = report.components;
-  const doc: JsonObject = {
-    schemaVersion: report.schemaVersion,
-    agent: { name: report.agent.name, version: report.agent.version },
-    ...(report.host
+// --- The projection, one function per layer -------------------------------------------------
+// CONTRACT.md 8.1: the twin holds only what is stable while nothing is wrong, so a scheduled check
+// that finds the device as it was changes nothing in it. Round-trip times, durations, counters,
+// ping loss, the clock offset and the lease expiry (it moves with every DHCP renewal) go to
+// telemetry and getLastReport only. A new report field that is stable gets one line in its
+// layer's function; a moving one gets none.
+
+type Component = Report['components'][keyof Report['components']];
+
+/** status, and why it is inconclusive when it is. */
+function statusOf(c: Component): JsonObject {
+  return { status: c.status, ...(c.inconclusiveBecause ? { inconclusiveBecause: c.inconclusiveBecause } : {}) };
+}
+
+function interfaceToTwin(i: InterfaceReport): JsonObject {
+  return {
+    name: i.name,
+    present: i.present,
+    operState: i.operState,
+    mac: i.mac,
+    mtu: i.mtu,
+    ipv4: i.ipv4.slice(0, 8).map((a) => `${a.address}/${a.prefixLength}`),
+    assignment: i.assignment,
+    configFile: i.configFile,
+    leaseServer: i.lease?.server ?? null,
+  };
+}
+
+export function ipToTwin(ip: IpComponent): JsonObject {
+  const gw = ip.defaultGateway;
+  return {
+    ...statusOf(ip),
+    interfaces: ip.interfaces.slice(0, 8).map(interfaceToTwin),
+    defaultGateway: gw ? { address: gw.address, interface: gw.interface, reachable: gw.reachable } : null,
+    // CONTRACT 7.5, stable facts only; absent from reports that did not look.
+    ...(ip.defaultRoutes
       ? {
-          host: {
-            distro: clip(report.host.distro, 128),
-            release: clip(report.host.release, 64),
-            kernel: clip(report.host.kernel, 128),
-          },
+          defaultRoutes: ip.defaultRoutes
+            .slice(0, 4)
+            .map((r) => ({ gateway: r.gateway, interface: r.interface, metric: r.metric, inUse: r.inUse })),
         }
       : {}),
+    ...(ip.bridges
+      ? {
+          bridges: ip.bridges.slice(0, 8).map((b) => ({
+            name: b.name,
+            subnets: b.ipv4.map((a) => `${a.subnet}/${a.prefixLength}`),
+            mtu: b.mtu,
+          })),
+        }
+      : {}),
+    pathMtu: ip.pathMtu?.largestPassingDf ?? null,
+  };
+}
+
+/** answered / no answer / not-permitted / unavailable: the ping verdict, without the loss figure that moves. */
+function pingWord(p: PingOutcome): string {
+  if ('error' in p) return p.error;
+  return p.received > 0 ? 'answered' : 'no answer';
+}
+
+function serverToTwin(s: DnsServerReport): JsonObject {
+  return {
+    address: s.address,
+    public: s.public,
+    ping: pingWord(s.ping),
+    outcomes: s.queries.map((q) => `${q.name}:${q.outcome}`).join(' '),
+  };
+}
+
+export function dnsToTwin(dns: DnsComponent): JsonObject {
+  return {
+    ...statusOf(dns),
+    source: dns.source,
+    servers: dns.servers.slice(0, 8).map(serverToTwin),
+    containers: dns.containers
+      ? { source: dns.containers.source, servers: dns.containers.addresses.slice(0, 3) }
+      : null,
+  };
+}
+
+export function proxyToTwin(proxy: ProxyComponent): JsonObject {
+  return {
+    ...statusOf(proxy),
+    url: proxy.url === null ? null : clip(proxy.url, 512),
+    source: proxy.source,
+    sources: proxy.sources.slice(0, 8).map((x) => ({ component: x.component, url: x.url && clip(x.url, 512) })),
+    connect: proxy.connect
+      .slice(0, 24)
+      .map((c) => ({ host: clip(c.host, 253), port: c.port, outcome: c.outcome, httpStatus: c.httpStatus })),
+  };
+}
+
+function endpointToTwin(e: EndpointReport): JsonObject {
+  const open = e.outcome === 'open';
+  return {
+    host: clip(e.host, 253),
+    port: e.port,
+    protocol: e.protocol,
+    role: e.role ?? null,
+    outcome: e.outcome,
+    // The address a name resolves to moves with CDNs and DNS load balancing (mcr.microsoft.com):
+    // it is evidence when the endpoint fails (a wrong address, a stale /etc/hosts), noise when it works.
+    address: open ? null : e.address,
+    error: open ? null : (e.error?.code ?? null),
+    tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
+  };
+}
+
+export function firewallToTwin(firewall: FirewallComponent): JsonObject {
+  return {
+    ...statusOf(firewall),
+    upstreamProtocol: firewall.upstreamProtocol,
+    endpoints: firewall.endpoints.slice(0, 24).map(endpointToTwin),
+  };
+}
+
+export function clockToTwin(clock: ClockComponent): JsonObject {
+  // The offset moves every check: it goes to telemetry and getLastReport, not to the twin.
+  return {
+    ...statusOf(clock),
+    reference: clock.reference,
+    synchronized: clock.synchronized,
+    syncSource: clock.syncSource,
+  };
+}
+
+function hostToTwin(host: HostInfo): JsonObject {
+  return { distro: clip(host.distro, 128), release: clip(host.release, 64), kernel: clip(host.kernel, 128) };
+}
+
+function findingToTwin(f: Finding, since: string): JsonObject {
+  return {
+    code: f.code,
+    severity: f.severity,
+    component: f.component,
+    subject: clip(f.subject, 256),
+    message: clip(f.message),
+    guidance: clip(f.guidance),
+    since,
+  };
+}
+
+/** The check a twin's lastCheck names (patched only with a change or the heartbeat, CONTRACT.md 8.1). */
+export function lastCheckOf(report: Report): JsonObject {
+  return {
+    checkId: report.checkId,
+    trigger: report.trigger,
+    startedAt: report.startedAt,
+    durationMs: report.durationMs,
+  };
+}
+
+/**
+ * The reported document of a report. `history` gives statusSince and each finding's since (a
+ * string: statusSince, with every finding new); `host` replaces the report's own host facts (the
+ * module's inventory). The result is inside `budget` and holds no null.
+ */
+export function reportToTwin(
+  report: Report,
+  history: TwinHistory | string,
+  budget = REPORT_BUDGET_BYTES,
+  host?: JsonObject,
+): JsonObject {
+  const { statusSince, since } =
+    typeof history === 'string' ? { statusSince: history, since: new Map<string, string>() } : history;
+  const { ip, dns, proxy, firewall, clock } = report.components;
+  const doc = withoutNulls({
+    schemaVersion: report.schemaVersion,
+    agent: { name: report.agent.name, version: report.agent.version },
+    vantage: report.vantage ?? null,
+    host: host ?? (report.host ? hostToTwin(report.host) : null),
     status: report.status,
     failingComponent: report.failingComponent,
-    lastCheck: {
-      checkId: report.checkId,
-      trigger: report.trigger,
-      startedAt: report.startedAt,
-      durationMs: report.durationMs,
-    },
-    lastStatusChangeAt,
-    ip: {
-      status: ip.status,
-      interfaces: ip.interfaces.slice(0, 8).map((i) => ({
-        name: i.name,
-        present: i.present,
-        operState: i.operState,
-        mac: i.mac,
-        mtu: i.mtu,
-        ipv4: i.ipv4.slice(0, 8).map((a) => `${a.address}/${a.prefixLength}`),
-        assignment: i.assignment,
-        configFile: i.configFile,
-        leaseServer: i.lease?.server ?? null,
-        leaseExpiry: i.lease?.expiry ?? null,
-      })),
-      defaultGateway: ip.defaultGateway
-        ? {
-            address: ip.defaultGateway.address,
-            interface: ip.defaultGateway.interface,
-            reachable: ip.defaultGateway.reachable,
-            rttMs: ip.defaultGateway.rttMs,
-          }
-        : null,
-      // CONTRACT 7.5, stable facts only (no round-trip times).
-      defaultRoutes: (ip.defaultRoutes ?? [])
-        .slice(0, 4)
-        .map((r) => withoutNulls({ gateway: r.gateway, interface: r.interface, metric: r.metric, inUse: r.inUse })),
-      bridges: (ip.bridges ?? []).slice(0, 8).map((b) => ({
-        name: b.name,
-        subnets: b.ipv4.map((a) => `${a.subnet}/${a.prefixLength}`),
-        mtu: b.mtu,
-      })),
-      ...(typeof ip.pathMtu?.largestPassingDf === 'number' ? { pathMtu: ip.pathMtu.largestPassingDf } : {}),
-    },
-    dns: {
-      status: dns.status,
-      source: dns.source,
-      servers: dns.servers.slice(0, 8).map((s) => ({
-        address: s.address,
-        public: s.public,
-        pingLossPercent: 'error' in s.ping ? null : s.ping.lossPercent,
-        outcomes: s.queries.map((q) => `${q.name}:${q.outcome}`).join(' '),
-        rttMs: s.queries.find((q) => q.rttMs !== null)?.rttMs ?? null,
-      })),
-      ...(dns.containers
-        ? { containers: { source: dns.containers.source, servers: dns.containers.addresses.slice(0, 3) } }
-        : {}),
-    },
-    firewall: {
-      status: firewall.status,
-      upstreamProtocol: firewall.upstreamProtocol,
-      endpoints: firewall.endpoints.slice(0, 24).map((e) => ({
-        host: clip(e.host, 253),
-        port: e.port,
-        protocol: e.protocol,
-        outcome: e.outcome,
-        address: e.address,
-        tcpConnectMs: e.tcpConnectMs,
-        tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
-      })),
-    },
-    proxy: withoutNulls({
-      status: proxy.status,
-      url: proxy.url === null ? null : clip(proxy.url, 512),
-      source: proxy.source,
-      sources: proxy.sources
-        .slice(0, 8)
-        .map((x) => withoutNulls({ component: x.component, url: x.url && clip(x.url, 512) })),
-      connect: proxy.connect
-        .slice(0, 24)
-        .map((c) =>
-          withoutNulls({ host: clip(c.host, 253), port: c.port, outcome: c.outcome, httpStatus: c.httpStatus }),
-        ),
-    }),
-    // The offset moves every check: it goes to telemetry and getLastReport, not to the twin (CONTRACT.md 8.1).
-    clock: withoutNulls({
-      status: clock.status,
-      reference: clock.reference,
-      synchronized: clock.synchronized,
-      syncSource: clock.syncSource,
-    }),
+    statusSince,
+    // CONTRACT.md 5.2's name, kept for the fleet queries written against it: the same instant.
+    lastStatusChangeAt: statusSince,
+    lastCheck: lastCheckOf(report),
+    ip: ipToTwin(ip),
+    dns: dnsToTwin(dns),
+    proxy: proxyToTwin(proxy),
+    firewall: firewallToTwin(firewall),
+    clock: clockToTwin(clock),
     findings: [],
     findingsOmitted: 0,
-  };
+  }) as JsonObject;
   // The findings matter more than the per-endpoint evidence: when the evidence alone would take
   // more than half the budget, keep only the endpoints that are not open (and count the rest).
   const fw = doc['firewall'] as JsonObject;
@@ -181,8 +292,32 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
     fw['endpointsOpen'] = eps.length - (fw['endpoints'] as JsonObject[]).length;
   }
   // Most severe first, so fitting to the budget leaves out the least severe.
-  doc['findings'] = mostSevereFirst(report.findings).map(compactFinding);
+  doc['findings'] = mostSevereFirst(report.findings).map((f) =>
+    findingToTwin(f, since.get(findingKey(f)) ?? report.startedAt),
+  );
   return fitReport(doc, budget);
+}
+
+/**
+ * What counts as "a change in what the twin holds" (CONTRACT.md 8.1): the document without
+ * lastCheck, and with each finding's words left out (they may quote a figure, e.g. a growing
+ * error counter, while the finding itself, its code on its subject since the same check, stays
+ * the same). The words are refreshed with the next patch that is due anyway.
+ */
+export function stableView(doc: JsonObject): JsonObject {
+  const out: JsonObject = { ...doc };
+  delete out['lastCheck'];
+  const findings = out['findings'];
+  if (Array.isArray(findings)) {
+    out['findings'] = findings.map((f) => {
+      if (!isObject(f)) return f;
+      const rest = { ...f };
+      delete rest['message'];
+      delete rest['guidance'];
+      return rest;
+    });
+  }
+  return out;
 }
 
 /**

@@ -45,3 +45,7 @@ export type EndpointOutcome = (typeof ENDPOINT_OUTCOMES)[number];
 
 export const ENDPOINT_ROLES = ['hub', 'dps', 'extra'] as const;
 export type EndpointRole = (typeof ENDPOINT_ROLES)[number];
+
+/** Where the check looks from (CONTRACT.md 8.4): the VM (host networking) or a container on the azure-iot-edge network. */
+export const VANTAGES = ['host', 'container'] as const;
+export type Vantage = (typeof VANTAGES)[number];

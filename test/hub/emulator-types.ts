@@ -89,6 +89,8 @@ export interface TwinGetRecord {
   rid: string;
   /** False when the module was not subscribed to `$iothub/twin/res/#`, so the answer was dropped. */
   delivered: boolean;
+  /** The answer's body (desired and reported, as JSON): what IoT Hub meters a twin read by, in 512-byte blocks. */
+  bytes: number;
 }
 
 export interface MethodResult {

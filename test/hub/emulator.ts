@@ -185,7 +185,7 @@ export async function startEdgeHubEmulator(opts: EdgeHubEmulatorOptions = {}): P
     if (request.kind === 'get') {
       const body = JSON.stringify(twinDocument(state));
       const { sent } = deliver(moduleId, twinResponseTopic(200, request.rid), body);
-      twinGets.push({ at: new Date(), moduleId, rid: request.rid, delivered: sent });
+      twinGets.push({ at: new Date(), moduleId, rid: request.rid, delivered: sent, bytes: Buffer.byteLength(body) });
       return true;
     }
     const text = payload.toString('utf8');

@@ -29,6 +29,8 @@ import type {
 import type { JsonObject } from '../hub/twin-rules.js';
 import { CLI_PATH, REPO_ROOT, createLab } from '../lab/harness.js';
 import type { Lab, LabOptions } from '../lab/harness.js';
+import { createFieldLab } from '../lab/field-lab.js';
+import type { FieldLab, FieldLabOptions } from '../lab/field-lab.js';
 import { ipPath, startInNetns } from '../lab/lab-process.js';
 import type { LabServer } from '../lab/lab-process.js';
 import { parseIotEdgeLine } from '../support/iotedge-log.js';
@@ -85,6 +87,12 @@ export interface ModuleProcess {
 
 export interface StartModuleOptions {
   moduleId: string;
+  /**
+   * Where it runs: the lab's vm namespace (host networking, the default) or the field lab's ctr
+   * namespace (a container on the azure-iot-edge network: its own eth0 and resolv.conf, paths from
+   * lab.container.pathArgs(), NETDIAG_VANTAGE=container).
+   */
+  ns?: 'vm' | 'ctr';
   /** NETDIAG_* overrides (merged over the lab defaults). */
   env?: Record<string, string>;
   /** The deployment's desired properties, in the twin before the module starts. */
@@ -94,6 +102,8 @@ export interface StartModuleOptions {
 export interface ModuleLab {
   readonly emu: EdgeHubEmulator;
   readonly lab: Lab;
+  /** The field lab, when the module lab was made with `fieldLab`. */
+  readonly fieldLab: FieldLab | null;
   /** The NETDIAG_* variables pointing the check at the lab (files, CA, short timeouts). */
   readonly netdiagEnv: Record<string, string>;
   startModule(opts: StartModuleOptions): Promise<ModuleProcess>;
@@ -153,10 +163,10 @@ function moduleEnvironment(iotedge: Record<string, string>, netdiag: Record<stri
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...iotedge, ...netdiag };
 }
 
-function spawnModule(lab: Lab, moduleId: string, env: NodeJS.ProcessEnv): ModuleProcess {
+function spawnModule(ns: string, moduleId: string, env: NodeJS.ProcessEnv): ModuleProcess {
   const startedAt = performance.now();
   // `ip netns exec` execs the command, so the pid (and the signals sent to it) are node's own.
-  const child: ChildProcess = spawn(ipPath(), ['netns', 'exec', lab.vmNs, process.execPath, CLI_PATH, 'module'], {
+  const child: ChildProcess = spawn(ipPath(), ['netns', 'exec', ns, process.execPath, CLI_PATH, 'module'], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -273,35 +283,60 @@ export interface ModuleLabOptions {
   emulator?: EdgeHubEmulatorOptions;
   /** Drop TCP to SLOW_PORT in the lab, for checks that must still be running a while later. */
   slowPort?: boolean;
+  /** A field lab (createFieldLab) instead of the base lab, e.g. `{ container: true }`. */
+  fieldLab?: FieldLabOptions;
+}
+
+/** The NETDIAG_* variables of a `check` path argument list (--resolv-conf X → NETDIAG_RESOLV_CONF=X). */
+function envOfPathArgs(args: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (let i = 0; i + 1 < args.length; i += 2) {
+    const flag = args[i]!.replace(/^--/, '');
+    env[`NETDIAG_${flag.toUpperCase().replace(/-/g, '_')}`] = args[i + 1]!;
+  }
+  return env;
 }
 
 export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} does not exist: run \`npm run build\` first`);
   const emu = await startEdgeHubEmulator(opts.emulator);
   let lab: Lab | undefined;
+  let fieldLab: FieldLab | null = null;
   let bridge: { close(): Promise<void> } | undefined;
-  let forwarder: LabServer | undefined;
+  const forwarders = new Map<'vm' | 'ctr', LabServer>();
   const modules: ModuleProcess[] = [];
   const close = async (): Promise<void> => {
     // Anything still running is killed: a test that wanted a clean stop has done it already.
     await Promise.all(modules.filter((m) => m.running).map((m) => m.stop('SIGKILL')));
-    await forwarder?.stop();
+    await Promise.all([...forwarders.values()].map((f) => f.stop()));
     await bridge?.close();
     await lab?.destroy();
     await emu.close();
   };
-  try {
-    lab = await createLab({ label: opts.label, ...opts.lab });
-    const socketPath = join(lab.paths.dir, 'edgehub.sock');
-    bridge = await startBridge(socketPath, () => emu.port);
-    ({ server: forwarder } = await startInNetns({
-      name: `edgeHub forwarder :${emu.port}`,
-      ns: lab.vmNs,
+  let socketPath = '';
+  /** edgeHub on localhost:<port> inside a namespace: a forwarder there, to the bridge, to the broker. */
+  const forwardIn = async (ns: 'vm' | 'ctr'): Promise<void> => {
+    if (forwarders.has(ns) || !lab) return;
+    const { server } = await startInNetns({
+      name: `edgeHub forwarder :${emu.port} in ${ns}`,
+      ns: lab.nsName(ns),
       cmd: process.execPath,
       args: ['--import', 'tsx', FORWARD_SCRIPT, '--port', String(emu.port), '--socket', socketPath],
       cwd: REPO_ROOT,
       ready: /^READY \d+/,
-    }));
+    });
+    forwarders.set(ns, server);
+  };
+  try {
+    if (opts.fieldLab) {
+      fieldLab = await createFieldLab({ label: opts.label, ...opts.fieldLab });
+      lab = fieldLab;
+    } else {
+      lab = await createLab({ label: opts.label, ...opts.lab });
+    }
+    socketPath = join(lab.paths.dir, 'edgehub.sock');
+    bridge = await startBridge(socketPath, () => emu.port);
+    await forwardIn('vm');
     if (opts.slowPort) await lab.drop({ protocol: 'tcp', port: SLOW_PORT });
   } catch (err) {
     await close();
@@ -328,11 +363,21 @@ export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab>
   return {
     emu,
     lab: theLab,
+    fieldLab,
     netdiagEnv,
     async startModule(o) {
       emu.registerModule(o.moduleId);
       if (o.desired) emu.setDesired(o.desired, o.moduleId);
-      const proc = spawnModule(theLab, o.moduleId, moduleEnvironment(emu.env(o.moduleId), { ...netdiagEnv, ...o.env }));
+      const ns = o.ns ?? 'vm';
+      let env = { ...netdiagEnv, ...o.env };
+      if (ns === 'ctr') {
+        const container = fieldLab?.container;
+        if (!container)
+          throw new Error('a module in ctr needs a field lab with a container (fieldLab: {container: true})');
+        await forwardIn('ctr');
+        env = { ...netdiagEnv, ...envOfPathArgs(container.pathArgs()), NETDIAG_VANTAGE: 'container', ...o.env };
+      }
+      const proc = spawnModule(theLab.nsName(ns), o.moduleId, moduleEnvironment(emu.env(o.moduleId), env));
       modules.push(proc);
       return proc;
     },

@@ -29,6 +29,8 @@ import {
 } from './manifest.js';
 
 const MODULE = 'netdiag';
+/** The optional second copy of the image, on the azure-iot-edge network (CONTRACT.md 8.4). */
+const CONTAINER_MODULE = 'netdiagContainer';
 const manifest = readJson('deployment.template.json');
 const moduleJson = readJson('module.json');
 const pkg = readJson('package.json');
@@ -52,7 +54,7 @@ const strings = (v: Json | undefined): string[] => {
 describe('deployment manifest: edgeAgent', () => {
   test('is a template of the current format with edgeAgent, edgeHub and the module twin', () => {
     assert.equal(manifest['$schema-template'], '4.0.0');
-    assert.deepEqual(Object.keys(content).sort(), ['$edgeAgent', '$edgeHub', MODULE].sort());
+    assert.deepEqual(Object.keys(content).sort(), ['$edgeAgent', '$edgeHub', MODULE, CONTAINER_MODULE].sort());
   });
 
   test('edgeAgent schemaVersion is 1.1 (edgeAgent refuses anything above 1.1; 1.6 is the runtime image, not a schema)', () => {
@@ -89,14 +91,45 @@ describe('deployment manifest: edgeAgent', () => {
     }
   });
 
-  test(`one user module, "${MODULE}", running and always restarted, its twin section under the same name`, () => {
-    assert.deepEqual(Object.keys(userModules), [MODULE]);
+  test(`the user module "${MODULE}", running and always restarted, its twin section under the same name`, () => {
+    assert.deepEqual(Object.keys(userModules), [MODULE, CONTAINER_MODULE]);
     assert.match(MODULE, /^[A-Za-z0-9_]+$/, 'IoT Edge tooling accepts [A-Za-z0-9_] module names');
     assert.equal(netdiag['version'], '1.0');
     assert.equal(netdiag['type'], 'docker');
     assert.equal(netdiag['status'], 'running');
     assert.equal(netdiag['restartPolicy'], 'always');
     assert.ok(isObject(objectAt(content, MODULE, 'properties.desired')));
+  });
+
+  test(`the optional "${CONTAINER_MODULE}": the same image on the azure-iot-edge network, vantage container, stopped until wanted`, () => {
+    const second = objectAt(userModules, CONTAINER_MODULE);
+    assert.match(CONTAINER_MODULE, /^[A-Za-z0-9_]+$/);
+    assert.equal(second['type'], 'docker');
+    // Optional: deployed stopped (it costs a second twin and telemetry stream); "running" enables it.
+    assert.equal(second['status'], 'stopped');
+    assert.equal(second['restartPolicy'], 'always');
+    assert.equal(objectAt(second, 'settings')['image'], objectAt(netdiag, 'settings')['image'], 'the same image');
+    assert.deepEqual(objectAt(second, 'env'), { NETDIAG_VANTAGE: { value: 'container' } });
+    const create = objectAt(second, 'settings', 'createOptions');
+    const host = objectAt(create, 'HostConfig');
+    // No NetworkMode and no EndpointsConfig: edgeAgent puts the module on the runtime's network
+    // (azure-iot-edge), where edgeHub's own traffic goes through Docker's embedded DNS and NAT.
+    assert.equal(host['NetworkMode'], undefined);
+    assert.equal(create['NetworkingConfig'], undefined);
+    assert.deepEqual(strings(host['CapDrop']), ['ALL']);
+    assert.deepEqual(strings(host['CapAdd']), ['NET_RAW']);
+    // Only the VM's CA store: the chains are verified against the VM's roots (CONTRACT.md 7.3); the
+    // container's own resolv.conf and interfaces are what it examines.
+    assert.deepEqual(strings(host['Binds']), [
+      '/etc/pki/tls/certs:/etc/pki/tls/certs:ro',
+      '/etc/pki/ca-trust:/etc/pki/ca-trust:ro',
+    ]);
+    assert.equal(host['Privileged'], undefined);
+    assert.deepEqual(
+      objectAt(content, CONTAINER_MODULE, 'properties.desired'),
+      objectAt(content, MODULE, 'properties.desired'),
+      'the same defaults',
+    );
   });
 });
 
@@ -249,21 +282,23 @@ describe('deployment manifest: edgeHub routes', () => {
       assert.equal(typeof text, 'string', `route ${name} is a string or {route}`);
       return { name, ...parseRoute(text as string) };
     });
-    const toUpstream = parsed.filter((r) => r.module === MODULE && r.output === OUTPUT_NAME && r.sink === '$upstream');
-    assert.equal(
-      toUpstream.length,
-      1,
-      `exactly one route FROM /messages/modules/${MODULE}/outputs/${OUTPUT_NAME} INTO $upstream`,
-    );
-    assert.equal(
-      toUpstream[0]?.condition,
-      null,
-      'every diagnostics message goes up; IoT Hub routing filters on its properties',
-    );
+    for (const name of [MODULE, CONTAINER_MODULE]) {
+      const toUpstream = parsed.filter((r) => r.module === name && r.output === OUTPUT_NAME && r.sink === '$upstream');
+      assert.equal(
+        toUpstream.length,
+        1,
+        `exactly one route FROM /messages/modules/${name}/outputs/${OUTPUT_NAME} INTO $upstream`,
+      );
+      assert.equal(
+        toUpstream[0]?.condition,
+        null,
+        'every diagnostics message goes up; IoT Hub routing filters on its properties',
+      );
+    }
     for (const r of parsed) {
       if (r.module !== null)
         assert.ok(r.module in userModules, `route ${r.name} names module ${r.module}, which is deployed`);
-      if (r.module === MODULE)
+      if (r.module === MODULE || r.module === CONTAINER_MODULE)
         assert.equal(r.output, OUTPUT_NAME, `route ${r.name}: the module only sends on ${OUTPUT_NAME}`);
     }
   });
@@ -277,6 +312,7 @@ describe('deployment manifest: the module twin', () => {
     // edgeAgent passes to modules, i.e. the protocol the runtime really uses.
     assert.deepEqual(desired, {
       intervalSeconds: MODULE_DEFAULTS.intervalSeconds,
+      heartbeatSeconds: MODULE_DEFAULTS.heartbeatSeconds,
       telemetry: MODULE_DEFAULTS.telemetry,
       interfaces: DEFAULTS.interfaces,
       timeoutMs: DEFAULTS.timeoutMs,

@@ -5,7 +5,7 @@
  */
 import type { Observations } from '../../src/diagnosis/observations.js';
 import { neededRoutes } from '../../src/examine/ip-routes.js';
-import type { Route } from '../../src/probes/route-table.js';
+import type { Route, RouteTable } from '../../src/probes/route-table.js';
 import type { BridgeReport, DefaultRouteReport, DfProbeReport, PathMtuReport } from '../../src/report/types.js';
 import { healthyDefaultRoute } from './observations.js';
 
@@ -103,4 +103,9 @@ export function sweep(
 export function lookUpRoutes(obs: Observations): Observations {
   if (obs.ip) obs.ip.routes = neededRoutes(obs);
   return obs;
+}
+
+/** The kernel's table of a healthy VM: a default route via 198.18.0.1 and eth0's own subnet. */
+export function healthyRouteTable(): RouteTable {
+  return { routes: [route('0.0.0.0', 0, { gateway: '198.18.0.1' }), route('198.18.0.0', 24)], problems: [] };
 }

@@ -20,9 +20,10 @@ const ENV: NodeJS.ProcessEnv = {};
 
 /** The value in effect for a key, as the agent computes it: applied desired > environment > default. */
 function effective(key: string, applied: AppliedDesired): JsonValue {
-  if (key === 'intervalSeconds' || key === 'telemetry') return moduleSettings(applied, ENV)[key];
+  if (key === 'intervalSeconds' || key === 'telemetry' || key === 'heartbeatSeconds')
+    return moduleSettings(applied, ENV)[key];
   const desired = Object.fromEntries(
-    Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry'),
+    Object.entries(applied).filter(([k]) => k !== 'intervalSeconds' && k !== 'telemetry' && k !== 'heartbeatSeconds'),
   );
   const value = (resolveSync({ desired, env: ENV }) as unknown as Record<string, unknown>)[key];
   return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
@@ -44,6 +45,8 @@ describe('accepted values: ack {value, ac: 200, av: version, ad}', () => {
     ['telemetry', 'onChange', 'onChange'],
     ['telemetry', 'ONCHANGE', 'onChange'],
     ['telemetry', 'off', 'off'],
+    ['heartbeatSeconds', 600, 600],
+    ['heartbeatSeconds', '86400', 86_400],
     ['interfaces', ['eth1', 'eth2'], ['eth1', 'eth2']],
     ['hub', 'MyHub.azure-devices.net', 'myhub.azure-devices.net'],
     ['endpoints', [{ host: 'reg.azurecr.io', port: 443 }], [{ host: 'reg.azurecr.io', port: 443 }]],
@@ -364,37 +367,55 @@ describe('acknowledgements are valid reported properties', () => {
 });
 
 describe('moduleSettings: applied desired > environment > default', () => {
-  test('defaults: every 300 s, telemetry always', () => {
-    assert.deepEqual(moduleSettings({}, {}), { intervalSeconds: 300, telemetry: 'always' });
-    assert.deepEqual(MODULE_DEFAULTS, { intervalSeconds: 300, telemetry: 'always' });
+  test('defaults: every 300 s, telemetry always, a heartbeat every 3600 s', () => {
+    const defaults = { intervalSeconds: 300, telemetry: 'always', heartbeatSeconds: 3600 };
+    assert.deepEqual(moduleSettings({}, {}), defaults);
+    assert.deepEqual(MODULE_DEFAULTS, defaults);
   });
 
-  test('from NETDIAG_INTERVAL_SECONDS and NETDIAG_TELEMETRY', () => {
-    assert.deepEqual(moduleSettings({}, { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'onchange' }), {
-      intervalSeconds: 600,
-      telemetry: 'onChange',
-    });
+  test('from NETDIAG_INTERVAL_SECONDS, NETDIAG_TELEMETRY and NETDIAG_HEARTBEAT_SECONDS', () => {
+    assert.deepEqual(
+      moduleSettings(
+        {},
+        { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'onchange', NETDIAG_HEARTBEAT_SECONDS: '7200' },
+      ),
+      { intervalSeconds: 600, telemetry: 'onChange', heartbeatSeconds: 7200 },
+    );
   });
 
   test('desired wins over the environment', () => {
     assert.deepEqual(
       moduleSettings(
-        { intervalSeconds: 45, telemetry: 'off' },
-        { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'always' },
+        { intervalSeconds: 45, telemetry: 'off', heartbeatSeconds: 900 },
+        { NETDIAG_INTERVAL_SECONDS: '600', NETDIAG_TELEMETRY: 'always', NETDIAG_HEARTBEAT_SECONDS: '7200' },
       ),
-      { intervalSeconds: 45, telemetry: 'off' },
+      { intervalSeconds: 45, telemetry: 'off', heartbeatSeconds: 900 },
     );
   });
 
   test('an invalid environment value falls back to the default', () => {
-    assert.deepEqual(moduleSettings({}, { NETDIAG_INTERVAL_SECONDS: '5', NETDIAG_TELEMETRY: 'sometimes' }), {
-      intervalSeconds: 300,
-      telemetry: 'always',
-    });
+    assert.deepEqual(
+      moduleSettings(
+        {},
+        { NETDIAG_INTERVAL_SECONDS: '5', NETDIAG_TELEMETRY: 'sometimes', NETDIAG_HEARTBEAT_SECONDS: '599' },
+      ),
+      { intervalSeconds: 300, telemetry: 'always', heartbeatSeconds: 3600 },
+    );
   });
 
   test('what applyDesired stores is what moduleSettings uses', () => {
-    const u = apply({}, { intervalSeconds: '120', telemetry: 'OFF' });
-    assert.deepEqual(moduleSettings(u.applied, {}), { intervalSeconds: 120, telemetry: 'off' });
+    const u = apply({}, { intervalSeconds: '120', telemetry: 'OFF', heartbeatSeconds: '1800' });
+    assert.deepEqual(moduleSettings(u.applied, {}), { intervalSeconds: 120, telemetry: 'off', heartbeatSeconds: 1800 });
+  });
+
+  test('heartbeatSeconds is validated like intervalSeconds: a whole number from 600 to 86400', () => {
+    for (const bad of [599, 86_401, 1800.5, 'hourly', -1]) {
+      const a = ackOf(apply({ heartbeatSeconds: 1800 }, { heartbeatSeconds: bad }).acks, 'heartbeatSeconds');
+      assert.equal(a['ac'], 400, JSON.stringify(bad));
+      assert.equal(a['value'], 1800, 'the previous value is kept and acknowledged');
+      assert.match(String(a['ad']), /heartbeatSeconds/);
+    }
+    assert.equal(ackOf(apply({}, { heartbeatSeconds: 600 }).acks, 'heartbeatSeconds')['ac'], 200);
+    assert.equal(ackOf(apply({}, { heartbeatSeconds: 86_400 }).acks, 'heartbeatSeconds')['ac'], 200);
   });
 });

@@ -13,6 +13,7 @@ import {
   applyPatch,
   reportToTwin,
   reportedPatch,
+  reportedSize,
   twinSize,
   type JsonObject,
   type JsonValue,
@@ -140,6 +141,7 @@ describe('reportToTwin', () => {
       'status',
       'failingComponent',
       'lastCheck',
+      'statusSince',
       'lastStatusChangeAt',
       'ip',
       'dns',
@@ -151,7 +153,12 @@ describe('reportToTwin', () => {
     assert.equal(doc['schemaVersion'], 1);
     assert.equal(doc['status'], 'unhealthy');
     assert.equal(doc['failingComponent'], 'firewall');
-    assert.equal(doc['lastStatusChangeAt'], CHANGED_AT);
+    assert.equal(doc['statusSince'], CHANGED_AT);
+    assert.equal(
+      doc['lastStatusChangeAt'],
+      CHANGED_AT,
+      'the older name, kept equal for fleet queries written against it',
+    );
     assert.deepEqual(doc['lastCheck'], {
       checkId: '4a1b2c3d-0000-4000-8000-000000000001',
       trigger: 'schedule',
@@ -165,14 +172,16 @@ describe('reportToTwin', () => {
       subject: `${HUB}:5671`,
       message: 'finding 0: connect timed out',
       guidance: 'open the port on the corporate firewall',
+      since: '2026-11-26T06:00:00.000Z', // no history given: first seen by this report
     });
     assert.equal(doc['findingsOmitted'], 0);
     assertTwinRules(doc);
   });
 
   test('every top-level key is one the module declares as its own', () => {
-    const withHost = {
+    const withHost: Report = {
       ...unhealthy(),
+      vantage: 'host',
       host: { hostname: 'vm', distro: 'Azure Linux', release: '3.0', kernel: '6.6.44.1-2.azl3', arch: 'x64' },
     };
     assert.deepEqual(Object.keys(reportToTwin(withHost, CHANGED_AT)).sort(), [...REPORT_KEYS].sort());
@@ -227,8 +236,12 @@ describe('reportToTwin', () => {
       status: 'unhealthy',
       failingComponent: 'firewall',
     });
-    const base = twinSize(reportToTwin(report(), CHANGED_AT));
-    const oneFinding = twinSize(findingsOf(reportToTwin(report({ findings: [finding(3, 'error')] }), CHANGED_AT))[0]!);
+    // The same verdict without findings (failingComponent is in both: a null is never written),
+    // measured as the fitting measures: the larger of IoT Hub's formula and the JSON length.
+    const base = reportedSize(reportToTwin(report({ status: 'unhealthy', failingComponent: 'firewall' }), CHANGED_AT));
+    const oneFinding = reportedSize(
+      findingsOf(reportToTwin(report({ findings: [finding(3, 'error')] }), CHANGED_AT))[0]!,
+    );
     const doc = reportToTwin(r, CHANGED_AT, base + oneFinding + 10);
     // The budget may also drop open endpoints' evidence to make room; the error still comes first.
     const kept = findingsOf(doc).map((f) => f['code']);
@@ -305,7 +318,8 @@ describe('reportToTwin', () => {
     assertValidReport(r);
     const doc = reportToTwin(r, CHANGED_AT);
     assertTwinRules(doc);
-    assert.equal((doc['ip'] as JsonObject)['defaultGateway'], null);
+    // No default route: no defaultGateway member (IoT Hub stores no null; a patch's null deletes).
+    assert.ok(!('defaultGateway' in (doc['ip'] as JsonObject)));
   });
 });
 

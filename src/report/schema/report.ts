@@ -5,7 +5,7 @@
  * never rename or remove one without a schemaVersion bump.
  */
 import { Type } from '@sinclair/typebox';
-import { COMPONENTS, OVERALL_STATUSES, TRIGGERS } from '../vocabulary.js';
+import { COMPONENTS, OVERALL_STATUSES, TRIGGERS, VANTAGES } from '../vocabulary.js';
 import { ClockComponentSchema } from './clock.js';
 import { DnsComponentSchema } from './dns.js';
 import { FindingSchema } from './finding.js';
@@ -38,6 +38,12 @@ export const ReportSchema = Type.Object(
     host: Nullable(HostInfoSchema, 'The OS the check ran on; null when it could not be read in time.'),
     checkId: Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' }),
     trigger: StringEnum(TRIGGERS),
+    vantage: Type.Optional(
+      StringEnum(
+        VANTAGES,
+        'Where the check looked from: the VM itself (host networking) or a container on the azure-iot-edge network (its eth0, Docker\'s embedded DNS 127.0.0.11, the NAT). Absent in reports of earlier versions.',
+      ),
+    ),
     startedAt: Type.String({ format: 'date-time' }),
     durationMs: Type.Integer({ minimum: 0 }),
     status: StringEnum(OVERALL_STATUSES),
