@@ -12,6 +12,8 @@ export interface OptionSpec {
   /** CLI flag without the leading dashes. */
   flag: string;
   repeatable: boolean;
+  /** A switch: the CLI takes `--<flag>` and `--no-<flag>`, without a value. */
+  boolean?: true;
   /** Value name shown in --help. */
   arg: string;
   help: string;
@@ -19,6 +21,7 @@ export interface OptionSpec {
 }
 
 export const DEFAULT_DPS_HOST = 'global.azure-devices-provisioning.net';
+export const DEFAULT_REGISTRY = 'mcr.microsoft.com';
 
 export const DEFAULTS: Omit<CheckConfig, 'hub'> = {
   interfaces: ['eth0'],
@@ -36,12 +39,22 @@ export const DEFAULTS: Omit<CheckConfig, 'hub'> = {
   timeoutMs: 3000,
   deadlineMs: 15000,
   components: [...COMPONENTS],
+  proxy: null,
+  proxySource: null,
+  dps: null,
+  registries: [DEFAULT_REGISTRY],
+  exchanges: true,
+  systemdDir: '/etc/systemd/system',
+  parent: null,
+  provisioningSource: null,
 };
 
 /** Limits chosen so one check always fits inside IoT Hub's default 30 s method timeout window. */
 export const TIMEOUT_RANGE = { min: 100, max: 60_000 } as const;
 export const DEADLINE_RANGE = { min: 500, max: 300_000 } as const;
 
+// One row per option reads as a table.
+// prettier-ignore
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'interfaces', flag: 'interface', repeatable: true, arg: 'NAME', help: 'interface to examine; repeatable (default eth0)',
     parse: (o, x) => v.list(o, x, v.interfaceName, 8, 1) },
@@ -73,6 +86,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: (o, x) => v.integer(o, x, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max) },
   { key: 'deadlineMs', flag: 'deadline', repeatable: false, arg: 'MS', help: "the whole check's budget (default 15000)",
     parse: (o, x) => v.integer(o, x, DEADLINE_RANGE.min, DEADLINE_RANGE.max) },
+  { key: 'proxy', flag: 'proxy', repeatable: false, arg: 'URL', help: 'HTTP proxy the 443 endpoints are tested through (default https_proxy, else the IoT Edge host settings)',
+    parse: v.proxyUrl },
+  { key: 'dps', flag: 'dps', repeatable: false, arg: 'HOST', help: `DPS endpoint, tested on 443 (default config.toml global_endpoint, else ${DEFAULT_DPS_HOST})`,
+    parse: v.dpsHost },
+  { key: 'registries', flag: 'registry', repeatable: true, arg: 'HOST', help: `container registry tested on 443; repeatable (default ${DEFAULT_REGISTRY}; an empty list: none)`,
+    parse: (o, x) => v.list(o, x, v.hostname, 8) },
+  { key: 'exchanges', flag: 'exchange', repeatable: false, boolean: true, arg: '', help: 'no MQTT/AMQP/HTTP exchange after TLS: TLS alone decides',
+    parse: v.onOff },
+  { key: 'systemdDir', flag: 'systemd-dir', repeatable: false, arg: 'PATH', help: 'systemd units read for the proxy drop-ins of aziot-edged, aziot-identityd, docker (default /etc/systemd/system)',
+    parse: v.filePath },
 ];
 
 /** NETDIAG_ and the flag in upper snake case: `--upstream-protocol` is NETDIAG_UPSTREAM_PROTOCOL. */
@@ -142,7 +165,6 @@ export const PROCESS_SETTINGS = {
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 
-
 /** Variables the IoT Edge runtime (edgeAgent) gives every module: read, never set, by us. */
 export const RUNTIME_ENV = {
   moduleId: 'IOTEDGE_MODULEID',
@@ -156,11 +178,7 @@ export const RUNTIME_ENV = {
 } as const;
 
 /** A setting from the environment: its NETDIAG_* value when valid, else its default (`invalid` hears why). */
-export function settingFromEnv<T>(
-  spec: SettingSpec<T>,
-  env: NodeJS.ProcessEnv,
-  invalid?: (error: unknown) => void,
-): T {
+export function settingFromEnv<T>(spec: SettingSpec<T>, env: NodeJS.ProcessEnv, invalid?: (error: unknown) => void): T {
   const raw = env[envName(spec)];
   if (raw === undefined || raw === '') return spec.default;
   try {

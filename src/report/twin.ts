@@ -134,6 +134,10 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
         address: e.address,
         tcpConnectMs: e.tcpConnectMs,
         tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
+        // Stable facts of the path (CONTRACT 7.1-7.3): absent rather than null when unknown.
+        ...(e.role ? { role: e.role } : {}),
+        ...(e.via ? { via: e.via } : {}),
+        ...(e.application ? { application: e.application.outcome } : {}),
       })),
     },
     proxy: withoutNulls({
@@ -142,7 +146,7 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
       source: proxy.source,
       sources: proxy.sources
         .slice(0, 8)
-        .map((x) => withoutNulls({ component: x.component, url: x.url && clip(x.url, 512) })),
+        .map((x) => withoutNulls({ component: x.component, url: x.url && clip(x.url, 512), state: x.state ?? null })),
       connect: proxy.connect
         .slice(0, 24)
         .map((c) =>
@@ -155,6 +159,7 @@ export function reportToTwin(report: Report, lastStatusChangeAt: string, budget 
       reference: clock.reference,
       synchronized: clock.synchronized,
       syncSource: clock.syncSource,
+      service: clock.service ?? null,
     }),
     findings: [],
     findingsOmitted: 0,

@@ -8,6 +8,7 @@ import type { FindingCode } from '../findings/catalogue.js';
 import type { DnsComponentSchema, DnsQueryReportSchema, DnsServerReportSchema } from './schema/dns.js';
 import type { FindingSchema } from './schema/finding.js';
 import type {
+  ApplicationSchema,
   EndpointErrorSchema,
   EndpointReportSchema,
   FirewallComponentSchema,
@@ -49,6 +50,7 @@ export type DnsServerReport = Static<typeof DnsServerReportSchema>;
 export type DnsComponent = Static<typeof DnsComponentSchema>;
 
 export type TlsReport = Static<typeof TlsReportSchema>;
+export type ApplicationReport = Static<typeof ApplicationSchema>;
 export type EndpointError = Static<typeof EndpointErrorSchema>;
 export type EndpointReport = Static<typeof EndpointReportSchema>;
 export type FirewallComponent = Static<typeof FirewallComponentSchema>;
