@@ -5,14 +5,14 @@ import { defineCodes } from './define.js';
 export const CLOCK_WARNING_MS = 30_000;
 export const CLOCK_ERROR_MS = 300_000;
 
-/** An offset in words: "10 min 3 s behind", "45 s ahead". */
+/** An offset in words, to be followed by a time: "10 min 3 s behind", "45 s ahead of". */
 export function describeOffset(offsetMs: number): string {
   const seconds = Math.round(Math.abs(offsetMs) / 1000);
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
   const parts = h > 0 ? [`${h} h`, `${m} min`] : m > 0 ? [`${m} min`, `${s} s`] : [`${s} s`];
-  return `${parts.join(' ')} ${offsetMs < 0 ? 'behind' : 'ahead'}`;
+  return `${parts.join(' ')} ${offsetMs < 0 ? 'behind' : 'ahead of'}`;
 }
 
 const RESYNC =
@@ -37,7 +37,7 @@ export const CLOCK_CODES = defineCodes({
     }) => ({
       message: [
         offsetMs !== null
-          ? `The VM's clock is ${describeOffset(offsetMs)} of the time ${reference ?? 'Azure'} answers with.`
+          ? `The VM's clock is ${describeOffset(offsetMs)} the time ${reference ?? 'Azure'} answers with.`
           : "The VM's clock could not be compared with Azure's.",
         ...certificates.map((c) => `By the VM's clock, ${c}.`),
       ].join(' '),

@@ -7,18 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type {
-  ComponentName,
-  ComponentStatus,
-  EndpointOutcome,
-  DnsOutcome,
-  Finding,
-  OverallStatus,
-  Report,
-  Severity,
-} from '../../src/report/types.js';
+import type { EndpointOutcome, DnsOutcome, Report } from '../../src/report/types.js';
 import { createLab, HUB_NAME, INSPECTION_CA_NAME, LAB_ADDR, resolvConf, staticNetworkFile } from './harness.js';
 import type { CheckRun, Lab, LabOptions } from './harness.js';
+import { check, summary, type Expectation } from './expectations.js';
 import { requireLab } from './require-lab.js';
 
 const skip = requireLab();
@@ -48,29 +40,6 @@ const DNS_OUTCOMES: readonly DnsOutcome[] = [
   'error',
 ];
 
-interface ExpectedFinding {
-  code: string;
-  severity: Severity;
-  subject?: string;
-  /** Patterns the message must match (the actual and expected values, the issuer seen…). */
-  message?: RegExp[];
-  /** Patterns the message or the guidance must match (what to set, where to look). */
-  mentions?: RegExp[];
-}
-
-interface Expectation {
-  status: OverallStatus;
-  failingComponent: ComponentName | null;
-  components?: Partial<Record<ComponentName, ComponentStatus>>;
-  present?: ExpectedFinding[];
-  /** Codes that must not appear at all. */
-  absent?: string[];
-  /** Components that must carry no error or warning finding (root cause first). */
-  quiet?: ComponentName[];
-  /** Anything else to check in the report. */
-  more?: (report: Report, run: CheckRun) => void;
-}
-
 interface Scenario {
   id: string;
   title: string;
@@ -82,16 +51,9 @@ interface Scenario {
   expect: Expectation;
 }
 
-const EXIT_CODE: Record<OverallStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 const hubSubject = (port: number) => `${HUB_NAME}:${port}`;
 const defaultArgs = (lab: Lab) => [...lab.hubArgs(), ...FAST];
 const withProtocol = (protocol: string) => (lab: Lab) => [...defaultArgs(lab), '--upstream-protocol', protocol];
-
-function summary(findings: Finding[]): string {
-  return (
-    findings.map((f) => `${f.severity} ${f.code} [${f.component}] ${f.subject}: ${f.message}`).join('\n  ') || '(none)'
-  );
-}
 
 function endpointOutcome(report: Report, port: number): EndpointOutcome | undefined {
   return report.components.firewall.endpoints.find((e) => e.host === HUB_NAME && e.port === port)?.outcome;
@@ -107,54 +69,6 @@ function assertAllUnresolved(report: Report): void {
   const hub = report.components.firewall.endpoints.filter((e) => e.host === HUB_NAME);
   assert.equal(hub.length, 3, 'the three hub endpoints are still reported');
   for (const e of hub) assert.equal(e.outcome, 'unresolved', `${e.host}:${e.port}`);
-}
-
-function check(report: Report, run: CheckRun, expect: Expectation): void {
-  const findings = report.findings;
-  assert.equal(report.status, expect.status, 'status');
-  assert.equal(report.failingComponent, expect.failingComponent, 'failingComponent');
-  for (const [component, status] of Object.entries(expect.components ?? {})) {
-    assert.equal(report.components[component as ComponentName].status, status, `components.${component}.status`);
-  }
-  for (const want of expect.present ?? []) {
-    const matches = findings.filter(
-      (f) => f.code === want.code && (want.subject === undefined || f.subject === want.subject),
-    );
-    assert.ok(matches.length > 0, `missing ${want.code}${want.subject ? ` for ${want.subject}` : ''}`);
-    for (const f of matches) {
-      assert.equal(f.severity, want.severity, `severity of ${f.code} ${f.subject}`);
-      for (const pattern of want.message ?? []) assert.match(f.message, pattern, `message of ${f.code}`);
-      for (const pattern of want.mentions ?? [])
-        assert.match(`${f.message}\n${f.guidance}`, pattern, `message or guidance of ${f.code}`);
-      assert.ok(f.guidance.trim().length > 0, `${f.code} has no guidance`);
-    }
-  }
-  for (const code of expect.absent ?? []) {
-    assert.ok(!findings.some((f) => f.code === code), `unexpected ${code}`);
-  }
-  for (const component of expect.quiet ?? []) {
-    const noisy = findings.filter((f) => f.component === component && f.severity !== 'info');
-    assert.deepEqual(
-      noisy.map((f) => f.code),
-      [],
-      `${component} should say nothing of its own`,
-    );
-  }
-  if (expect.status === 'healthy') {
-    assert.deepEqual(
-      findings.filter((f) => f.severity !== 'info').map((f) => f.code),
-      [],
-      'a healthy report has no errors or warnings',
-    );
-  }
-  expect.more?.(report, run);
-  // Last, so a process that printed its report but would not exit still shows every content failure.
-  assert.equal(
-    run.killed,
-    false,
-    `the CLI printed its report but had to be killed ${run.durationMs} ms after it started`,
-  );
-  assert.equal(run.exitCode, EXIT_CODE[expect.status], 'exit code');
 }
 
 const IP_QUIET_LATER: Pick<Expectation, 'components' | 'quiet'> = {
@@ -392,7 +306,12 @@ const SCENARIOS: Scenario[] = [
   {
     id: '13',
     title: 'hub name does not exist (NXDOMAIN)',
-    args: (lab) => ['--hub', 'no-such-hub.azure-devices.net', '--ca-file', lab.paths.caFile, ...FAST],
+    // DPS and the registry named as the hub (tested once, under its role): no public default.
+    args: (lab) => [
+      ...['--hub', 'no-such-hub.azure-devices.net', '--ca-file', lab.paths.caFile],
+      ...['--dps', 'no-such-hub.azure-devices.net', '--registry', 'no-such-hub.azure-devices.net'],
+      ...FAST,
+    ],
     expect: {
       status: 'unhealthy',
       failingComponent: 'dns',
