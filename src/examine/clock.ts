@@ -8,7 +8,7 @@ import type { Observations } from '../diagnosis/observations.js';
 import type { TimeSyncState } from '../probes/time-sync.js';
 import type { EndpointReport } from '../report/types.js';
 
-/** Which endpoint's Date is the reference: the upstream first, and a trusted chain before an untrusted one. */
+/** Which endpoint's Date is the reference: a trusted chain first (an interceptor's Date is its own clock), then the upstream. */
 const ROLE_RANK: Record<string, number> = { parent: 0, hub: 1, dps: 2, registry: 3, custom: 4, extra: 4 };
 
 export const UNKNOWN_TIME_SYNC: TimeSyncState = {
@@ -22,8 +22,7 @@ export const UNKNOWN_TIME_SYNC: TimeSyncState = {
 /** The endpoint whose HTTPS Date the offset is taken from, or undefined when none answered with one. */
 export function clockReference(endpoints: readonly EndpointReport[]): EndpointReport | undefined {
   const dated = endpoints.filter((e) => (e.application?.clock ?? null) !== null);
-  const rank = (e: EndpointReport): number =>
-    (ROLE_RANK[e.role ?? 'hub'] ?? 5) * 2 + (e.tls?.authorized === true ? 0 : 1);
+  const rank = (e: EndpointReport): number => (e.tls?.authorized === true ? 0 : 10) + (ROLE_RANK[e.role ?? 'hub'] ?? 5);
   return [...dated].sort((a, b) => rank(a) - rank(b))[0];
 }
 
