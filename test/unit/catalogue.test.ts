@@ -53,20 +53,8 @@ test(
   },
 );
 
-/** Codes of CONTRACT.md section 7 that later work adds (issues 7 and 8); the list only shrinks. */
+/** Codes of CONTRACT.md section 7 that later work adds (issue 8); the list only shrinks. */
 const PENDING = new Set([
-  'PROXY_URL_INVALID',
-  'PROXY_UNREACHABLE',
-  'PROXY_AUTH_REQUIRED',
-  'PROXY_CONNECT_DENIED',
-  'PROXY_PROTOCOL_MISMATCH',
-  'PROXY_INCONSISTENT',
-  'PROXY_MAY_BE_REQUIRED',
-  'FW_PROTOCOL_BLOCKED',
-  'FW_TLS_NAME_MISMATCH',
-  'FW_TLS_ROOT_MISSING',
-  'CLOCK_SKEW',
-  'CLOCK_NOT_SYNCHRONIZED',
   'IP_LINK_LOCAL_STATIC',
   'IP_GATEWAY_INVALID',
   'IP_MULTIPLE_DEFAULT_ROUTES',
