@@ -23,12 +23,12 @@ export function skewSeverity(offsetMs: number | null, certificateErrors: number)
   return null;
 }
 
-/** The earlier layer that kept every HTTPS answer away, if one did. */
+/** The earlier layer that kept every HTTPS answer away, root cause first, if one did. */
 function blamed(earlier: Earlier): InconclusiveReason {
-  for (const layer of ['firewall', 'proxy', 'dns'] as const) {
-    const e = earlier[layer];
-    if (e && (e.blocking || e.status === 'unhealthy' || e.status === 'inconclusive')) return layer;
-  }
+  if (earlier.dns?.blocking) return 'dns';
+  if (earlier.proxy?.blocking || earlier.proxy?.status === 'unhealthy') return 'proxy';
+  const fw = earlier.firewall?.status;
+  if (fw === 'unhealthy' || fw === 'inconclusive') return 'firewall';
   return 'unmeasured';
 }
 

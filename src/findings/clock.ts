@@ -24,7 +24,7 @@ export const CLOCK_CODES = defineCodes({
   CLOCK_SKEW: {
     component: 'clock',
     severity: 'error',
-    when: '|offset| ≥ 30 s (warning) or ≥ 300 s, or a certificate not yet valid / expired by the local clock (error): SAS tokens and TLS fail',
+    when: 'the clock is 30 s or more off (warning), 300 s or more, or a certificate is not yet valid / expired by the local clock (error): SAS tokens and TLS fail',
     severityRule: 'warning from 30 s, error from 300 s or with a certificate date error',
     words: ({
       offsetMs,

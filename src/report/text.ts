@@ -61,10 +61,13 @@ function serverLine(s: DnsServerReport): string {
 function endpointLine(e: EndpointReport): string {
   const where = `${e.host}:${e.port}`;
   const role = e.role && e.role !== 'hub' ? ` ${e.role}` : '';
-  const parts = [`${where}${role}`.padEnd(44), e.protocol.padEnd(6), e.outcome.padEnd(16)];
+  const parts = [`${where}${role}`.padEnd(48), e.protocol.padEnd(6), e.outcome.padEnd(16)];
   if (e.via === 'proxy') parts.push('via proxy');
   else if (e.address) parts.push(e.address);
-  if (e.tcpConnectMs !== null) parts.push(`${e.via === 'proxy' ? 'tunnel' : 'tcp'} ${e.tcpConnectMs} ms`);
+  if (e.tcpConnectMs !== null)
+    parts.push(
+      `${e.via !== 'proxy' ? 'tcp' : e.outcome === 'proxy-failed' ? 'tcp to the proxy' : 'tunnel'} ${e.tcpConnectMs} ms`,
+    );
   if (e.tls?.handshakeMs !== null && e.tls?.handshakeMs !== undefined)
     parts.push(`tls ${e.tls.handshakeMs} ms ${e.tls.protocol ?? ''}`.trim());
   if (e.tls && !e.tls.authorized) parts.push(`issuer "${e.tls.rootIssuer ?? e.tls.issuer ?? '?'}"`);
