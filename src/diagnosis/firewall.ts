@@ -155,6 +155,3 @@ export function judgeFirewall(obs: Observations, earlier: Earlier): LayerVerdict
   if (earlier.proxy?.blocking ?? false) return { findings: infoOnly, blocking: false, inconclusive: 'proxy' };
   return verdict;
 }
-
-/** The severity an endpoint's failure has (kept for callers of the old name). */
-export const portSeverity = endpointSeverity;

@@ -162,7 +162,7 @@ export async function examineEndpoints(
             ...(t.exchangeHost ? { exchangeHost: t.exchangeHost } : {}),
           },
           via,
-          { ...context, ...(lookup ? { lookup } : {}) },
+          context,
         ),
         () => timedOutProxied(t, masked),
       );

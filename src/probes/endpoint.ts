@@ -1,9 +1,11 @@
 /**
- * One firewall probe: resolve → TCP connect → TLS handshake, each phase timed and bounded, and the
- * first phase that fails named with its errno-like code. It tests what IoT Edge itself will do:
- * the VM's resolver configuration (/etc/hosts, then the servers of resolv.conf: system-lookup.ts),
- * one connect to the address it returns, then TLS with SNI against the trusted roots. It measures
- * and never judges, and never throws.
+ * One firewall probe: resolve → TCP connect → TLS handshake → the application exchange (CONTRACT
+ * 7.2, when asked for), each phase timed and bounded, and the first phase that fails named with
+ * its errno-like code (a handshake that stalls is ETIMEDOUT, one cut ECONNRESET). It tests what IoT
+ * Edge itself will do: the VM's resolver configuration (/etc/hosts, then the servers of
+ * resolv.conf: system-lookup.ts), one connect to the address it returns, then TLS with SNI against
+ * the VM's roots (tls-chain.ts reads the chain), then the protocol's first bytes. It measures and
+ * never judges, and never throws.
  */
 import { createConnection, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
