@@ -8,11 +8,14 @@ import type { CheckConfig } from './config/types.js';
 import { Deadline } from './deadline.js';
 import { diagnose } from './diagnosis/diagnose.js';
 import type { Observations } from './diagnosis/observations.js';
+import { UNKNOWN_TIME_SYNC, clockObservation } from './examine/clock.js';
 import { examineDns } from './examine/dns.js';
-import { examineFirewall } from './examine/firewall.js';
+import { examineEndpoints, type EndpointsObservation } from './examine/firewall.js';
 import { examineIp, limitingPathMtu } from './examine/ip.js';
 import { neededRoutes } from './examine/ip-routes.js';
+import { NO_PROXY_CHOICE, chooseProxy, proxyObservation } from './examine/proxy.js';
 import { startSharedReads } from './examine/reads.js';
+import type { TimeSyncState } from './probes/time-sync.js';
 import type { CheckDeps } from './probes/types.js';
 import type { Report } from './report/types.js';
 import type { ComponentName, Trigger, Vantage } from './report/vocabulary.js';
@@ -37,6 +40,13 @@ const NO_CLOCK: NonNullable<Observations['clock']> = {
   syncSource: null,
 };
 
+/** The clock's observation as reported (observedAt is the diagnosis's alone). */
+function clockComponent(clock: Observations['clock']): NonNullable<Observations['clock']> {
+  if (clock === null) return NO_CLOCK;
+  const { observedAt: _observedAt, ...reported } = clock;
+  return reported;
+}
+
 /** Time kept back from the deadline for diagnosis and output. */
 const RESERVE_MS = 100;
 
@@ -59,12 +69,43 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
   try {
     const host = deadline.guard('host info', deps.hostInfo(), () => null);
     const reads = wants.has('ip') || wants.has('dns') ? startSharedReads(config, deps, deadline) : null;
-    const [ip, dns, firewall] = await Promise.all([
+    // The endpoints feed three layers: the firewall's outcomes, the proxy's CONNECTs, the clock's Date.
+    const needsEndpoints = wants.has('firewall') || wants.has('proxy') || wants.has('clock');
+    const choice = needsEndpoints ? chooseProxy(config, deps, deadline) : Promise.resolve(NO_PROXY_CHOICE);
+    const endpoints: Promise<EndpointsObservation | null> = needsEndpoints
+      ? examineEndpoints(config, deps, deadline, choice)
+      : Promise.resolve(null);
+    const probe = { signal: deadline.signal, timeoutMs: config.timeoutMs };
+    const timeSync: Promise<TimeSyncState> =
+      wants.has('clock') && deps.readTimeSync
+        ? deadline.guard(
+            'time service',
+            deps.readTimeSync(probe).catch(() => UNKNOWN_TIME_SYNC),
+            () => UNKNOWN_TIME_SYNC,
+          )
+        : Promise.resolve(UNKNOWN_TIME_SYNC);
+    const now = deps.now ?? Date.now;
+    const [ip, dns, firewall, proxy, clock] = await Promise.all([
       layer('ip', () => examineIp(config, deps, deadline, reads!)),
       layer('dns', () => examineDns(config, deps, deadline, reads!)),
-      layer('firewall', () => examineFirewall(config, deps, deadline)),
+      layer('firewall', () => endpoints),
+      layer('proxy', async () => {
+        const seen = await endpoints;
+        return proxyObservation(await choice, seen?.connect ?? [], seen?.bypassed ?? []);
+      }),
+      layer('clock', async () => {
+        const [sync, seen] = await Promise.all([timeSync, endpoints]);
+        return clockObservation(sync, seen?.endpoints ?? [], now());
+      }),
     ]);
-    const observations: Observations = { config, ip, dns, proxy: null, firewall, clock: null };
+    const fw: Observations['firewall'] = firewall
+      ? {
+          endpoints: firewall.endpoints,
+          trustProblems: firewall.trustProblems,
+          trustStore: firewall.trustStore ?? null,
+        }
+      : null;
+    const observations: Observations = { config, ip, dns, proxy, firewall: fw, clock };
     // Pure, after every probe: the endpoint addresses are known only now (no second round of probing).
     if (observations.ip) observations.ip.routes = neededRoutes(observations);
     const d = diagnose(observations);
@@ -106,9 +147,11 @@ export async function runCheck(config: CheckConfig, deps: CheckDeps, options: Ch
         firewall: {
           ...statusOf('firewall'),
           upstreamProtocol: config.upstreamProtocol,
+          trustStore: firewall?.trustStore ?? null,
+          exchanges: config.exchanges,
           endpoints: firewall?.endpoints ?? [],
         },
-        clock: { ...statusOf('clock'), ...(observations.clock ?? NO_CLOCK) },
+        clock: { ...statusOf('clock'), ...clockComponent(observations.clock) },
       },
       findings: d.findings,
       timings,

@@ -27,7 +27,11 @@ export interface CliIo {
 }
 
 export function helpText(): string {
-  const rows = OPTIONS.map((o) => `  --${o.flag} ${o.arg}`.padEnd(32) + `${o.help}  [${envName(o)}]`);
+  const rows = OPTIONS.map((o) =>
+    o.boolean
+      ? `  --no-${o.flag}`.padEnd(32) + `${o.help}  [${envName(o)}=off]`
+      : `  --${o.flag} ${o.arg}`.padEnd(32) + `${o.help}  [${envName(o)}]`,
+  );
   return [
     `eflow-netdiag ${VERSION}: why can't this EFLOW VM reach Azure IoT, and what to do about it`,
     '',
@@ -49,17 +53,36 @@ export function helpText(): string {
 /** Parses `check` arguments into raw flag values; throws UsageError naming the option. */
 export function parseCheckArgs(args: string[]): { json: boolean; flags: Partial<Record<keyof CheckConfig, unknown>> } {
   const spec: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { json: { type: 'boolean' } };
-  for (const o of OPTIONS) spec[o.flag] = { type: 'string', multiple: o.repeatable };
+  for (const o of OPTIONS) {
+    if (o.boolean) {
+      // A switch is --name or --no-name; the last one written wins.
+      spec[o.flag] = { type: 'boolean' };
+      spec[`no-${o.flag}`] = { type: 'boolean' };
+    } else spec[o.flag] = { type: 'string', multiple: o.repeatable };
+  }
   let values: Record<string, unknown>;
+  let switches: Map<string, boolean>;
   try {
-    ({ values } = parseArgs({ args, options: spec, strict: true, allowPositionals: false }));
+    const parsed = parseArgs({ args, options: spec, strict: true, allowPositionals: false, tokens: true });
+    values = parsed.values;
+    switches = new Map();
+    for (const t of parsed.tokens) {
+      if (t.kind !== 'option') continue;
+      const o = OPTIONS.find((x) => x.boolean && (t.name === x.flag || t.name === `no-${x.flag}`));
+      if (o) switches.set(o.flag, t.name === o.flag);
+    }
   } catch (err) {
     throw new UsageError(
       err instanceof Error ? (err.message.split('\n')[0] ?? 'invalid arguments') : 'invalid arguments',
     );
   }
   const flags: Partial<Record<keyof CheckConfig, unknown>> = {};
-  for (const o of OPTIONS) if (values[o.flag] !== undefined) flags[o.key] = values[o.flag];
+  for (const o of OPTIONS) {
+    if (o.boolean) {
+      const on = switches.get(o.flag);
+      if (on !== undefined) flags[o.key] = on;
+    } else if (values[o.flag] !== undefined) flags[o.key] = values[o.flag];
+  }
   return { json: values['json'] === true, flags };
 }
 

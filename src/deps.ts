@@ -1,7 +1,9 @@
 /**
  * The composition root of a check: the real probes wired as CheckDeps, with the process-wide
- * state they keep (the TLS trust cache, the ping runner's attempt cache, the arping flavour, the
- * host inventory) created here, once, and passed in. Tests and the bench pass their own CheckDeps instead.
+ * state they keep (the TLS trust cache with the parsed public roots, the ping runner's attempt
+ * cache, the arping flavour, the host inventory) created here, once, and passed in. The process
+ * environment is read here too (for the proxy it names), never inside a probe. Tests and the bench
+ * pass their own CheckDeps instead.
  */
 import { arpingDad, type ArpingFlavour } from './probes/arping.js';
 import { observeBridges } from './probes/bridges.js';
@@ -18,7 +20,10 @@ import { pingHost, pingRunner, spawnPingWith } from './probes/ping.js';
 import { readResolvers } from './probes/resolvers.js';
 import { readRouteTable } from './probes/route-table.js';
 import { sharedLookup, systemLookup } from './probes/system-lookup.js';
-import { loadTrust, type TrustCache } from './probes/trust.js';
+import { probeThroughProxy } from './probes/proxy-endpoint.js';
+import { discoverProxySources } from './probes/proxy-sources.js';
+import { readTimeSync } from './probes/time-sync.js';
+import { loadTrust, publicRoots, type TrustCache } from './probes/trust.js';
 import type { CheckDeps } from './probes/types.js';
 import { processSettings } from './config/options.js';
 import { readUtf8 } from './util/files.js';
@@ -35,8 +40,10 @@ export interface DepsOptions {
   pingBinary: string;
   /** The arping binary (PROCESS_SETTINGS.arping). @default 'arping' */
   arpingBinary?: string;
-  /** The PATH children are started with (to find ping). */
+  /** The PATH children are started with (to find ping, arping, timedatectl, chronyc). */
   path: string | undefined;
+  /** The process environment, for the proxy it names (https_proxy, no_proxy). @default none */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function defaultDeps(opts: DepsOptions): CheckDeps {
@@ -46,6 +53,7 @@ export function defaultDeps(opts: DepsOptions): CheckDeps {
   const arpingBinary = opts.arpingBinary ?? 'arping';
   // Which arping this is does not change while the process runs: `-V` is asked once.
   const arpingFlavour: { known: ArpingFlavour | null } = { known: null };
+  const env = opts.env ?? {};
   return {
     observeInterfaces: (names) => observeInterfaces(names),
     readRouteTable: () => readRouteTable(),
@@ -54,7 +62,10 @@ export function defaultDeps(opts: DepsOptions): CheckDeps {
     readResolvers: (resolvConf, resolvedConf) => readResolvers(resolvConf, resolvedConf),
     ping: (host, o) => pingHost(host, o, pinger),
     queryDns: (server, name, type, ctx) => queryDns(server, name, type, ctx),
-    loadTrust: (caFile) => loadTrust(caFile, readUtf8, trustCache),
+    loadTrust: async (caFile) => ({
+      ...(await loadTrust(caFile, readUtf8, trustCache)),
+      publicRoots: () => publicRoots(trustCache),
+    }),
     hostInfo: hostInfoOnce(),
     newLookup: (timeoutMs) => sharedLookup(systemLookup({ timeoutMs })),
     probeEndpoint: (target, ctx) => probeEndpoint(target, ctx),
@@ -85,11 +96,25 @@ export function defaultDeps(opts: DepsOptions): CheckDeps {
       if (result.flavour !== null && result.error === undefined) arpingFlavour.known = result.flavour;
       return result;
     },
+    proxySources: (request) =>
+      discoverProxySources({
+        env,
+        configToml: request.configToml,
+        systemdDir: request.systemdDir,
+        rawUrls: request.rawUrls,
+      }),
+    probeThroughProxy: (target, proxyUrl, ctx) => probeThroughProxy(target, proxyUrl, ctx),
+    readTimeSync: (ctx) => readTimeSync(ctx, { run: exec }),
   };
 }
 
 /** The deps of this process, from its environment (the ping and arping binaries, PATH). */
 export function depsFromEnv(env: NodeJS.ProcessEnv): CheckDeps {
   const settings = processSettings(env);
-  return defaultDeps({ pingBinary: settings.pingBinary, arpingBinary: settings.arpingBinary, path: env['PATH'] });
+  return defaultDeps({
+    pingBinary: settings.pingBinary,
+    arpingBinary: settings.arpingBinary,
+    path: env['PATH'],
+    env,
+  });
 }

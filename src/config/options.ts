@@ -12,6 +12,8 @@ export interface OptionSpec {
   /** CLI flag without the leading dashes. */
   flag: string;
   repeatable: boolean;
+  /** A switch: the CLI takes `--<flag>` and `--no-<flag>`, without a value. */
+  boolean?: true;
   /** Value name shown in --help. */
   arg: string;
   help: string;
@@ -19,6 +21,7 @@ export interface OptionSpec {
 }
 
 export const DEFAULT_DPS_HOST = 'global.azure-devices-provisioning.net';
+export const DEFAULT_REGISTRY = 'mcr.microsoft.com';
 
 export const DEFAULTS: Omit<CheckConfig, 'hub'> = {
   interfaces: ['eth0'],
@@ -37,6 +40,14 @@ export const DEFAULTS: Omit<CheckConfig, 'hub'> = {
   timeoutMs: 3000,
   deadlineMs: 15000,
   components: [...COMPONENTS],
+  proxy: null,
+  proxySource: null,
+  dps: null,
+  registries: [DEFAULT_REGISTRY],
+  exchanges: true,
+  systemdDir: '/etc/systemd/system',
+  parent: null,
+  provisioningSource: null,
 };
 
 /** Limits chosen so one check always fits inside IoT Hub's default 30 s method timeout window. */
@@ -137,7 +148,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'aziot-config',
     repeatable: false,
     arg: 'PATH',
-    help: 'IoT Edge config read for the hub name (default /etc/aziot/config.toml)',
+    help: 'IoT Edge config read for the hub, DPS, parent and edgeAgent proxy (default /etc/aziot/config.toml)',
     parse: v.filePath,
   },
   {
@@ -145,7 +156,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'ca-file',
     repeatable: false,
     arg: 'PATH',
-    help: 'extra trusted root CA(s), PEM, added to the system roots',
+    help: "extra trusted root CA(s), PEM, added to the VM's CA store",
     parse: v.filePath,
   },
   {
@@ -171,6 +182,47 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: 'MS',
     help: "the whole check's budget (default 15000)",
     parse: (o, x) => v.integer(o, x, DEADLINE_RANGE.min, DEADLINE_RANGE.max),
+  },
+  {
+    key: 'proxy',
+    flag: 'proxy',
+    repeatable: false,
+    arg: 'URL',
+    help: 'HTTP proxy the 443 endpoints are tested through (default https_proxy, else the IoT Edge host settings)',
+    parse: v.proxyUrl,
+  },
+  {
+    key: 'dps',
+    flag: 'dps',
+    repeatable: false,
+    arg: 'HOST',
+    help: `DPS endpoint, tested on 443 (default config.toml global_endpoint, else ${DEFAULT_DPS_HOST})`,
+    parse: v.dpsHost,
+  },
+  {
+    key: 'registries',
+    flag: 'registry',
+    repeatable: true,
+    arg: 'HOST',
+    help: `container registry tested on 443; repeatable (default ${DEFAULT_REGISTRY}; an empty list: none)`,
+    parse: (o, x) => v.list(o, x, v.hostname, 8),
+  },
+  {
+    key: 'exchanges',
+    flag: 'exchange',
+    repeatable: false,
+    boolean: true,
+    arg: '',
+    help: 'no MQTT/AMQP/HTTP exchange after TLS: TLS alone decides',
+    parse: v.onOff,
+  },
+  {
+    key: 'systemdDir',
+    flag: 'systemd-dir',
+    repeatable: false,
+    arg: 'PATH',
+    help: 'systemd units read for the proxy drop-ins of aziot-edged, aziot-identityd, docker (default /etc/systemd/system)',
+    parse: v.filePath,
   },
 ];
 

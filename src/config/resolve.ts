@@ -4,7 +4,7 @@
  * enters, so an error names the option as that source spells it (--timeout, timeoutMs,
  * NETDIAG_TIMEOUT).
  */
-import { hubFromAziotConfig } from './aziot.js';
+import { NO_AZIOT_SETTINGS, aziotSettings, type AziotSettings } from './aziot.js';
 import { DEFAULTS, MODULE_SETTINGS, OPTIONS, PROCESS_SETTINGS, RUNTIME_ENV, envName } from './options.js';
 import { ConfigError, type CheckConfig } from './types.js';
 import { hostname } from './values.js';
@@ -16,6 +16,8 @@ export interface ConfigSources {
   desired?: Partial<Record<keyof CheckConfig, unknown>>;
   env?: NodeJS.ProcessEnv;
   /** Reads the aziot config; injectable for tests. */
+  readAziot?: (path: string) => Promise<AziotSettings>;
+  /** Reads only the hub from the aziot config (older tests); the other settings are then unknown. */
   readAziotHub?: (path: string) => Promise<string | null>;
 }
 
@@ -52,6 +54,20 @@ export function resolveSync(sources: ConfigSources): CheckConfig {
   }
   const runtimeHub = env[RUNTIME_ENV.hub];
   if (config.hub === null && runtimeHub) config.hub = specOf('hub').parse(RUNTIME_ENV.hub, runtimeHub) as string;
+  // A nested edge device: edgeAgent names the parent; an invalid name is not ours to refuse (and is
+  // named by environmentProblems).
+  const runtimeParent = env[RUNTIME_ENV.parent];
+  if (runtimeParent) {
+    try {
+      config.parent = hostname(RUNTIME_ENV.parent, runtimeParent);
+    } catch {
+      config.parent = null;
+    }
+  }
+  const proxySpec = specOf('proxy');
+  if (sources.flags?.proxy !== undefined) config.proxySource = `--${proxySpec.flag}`;
+  else if ((sources.desired?.proxy ?? null) !== null) config.proxySource = 'desired proxy';
+  else if (config.proxy !== null) config.proxySource = envName(proxySpec);
   return config;
 }
 
@@ -78,10 +94,11 @@ export function environmentProblems(env: NodeJS.ProcessEnv): ConfigError[] {
       problems.push(error instanceof ConfigError ? error : new ConfigError(name, raw, String(error)));
     }
   }
-  const hub = env[RUNTIME_ENV.hub];
-  if (hub) {
+  for (const name of [RUNTIME_ENV.hub, RUNTIME_ENV.parent]) {
+    const value = env[name];
+    if (!value) continue;
     try {
-      specOf('hub').parse(RUNTIME_ENV.hub, hub);
+      hostname(name, value);
     } catch (error) {
       if (error instanceof ConfigError) problems.push(error);
     }
@@ -89,12 +106,25 @@ export function environmentProblems(env: NodeJS.ProcessEnv): ConfigError[] {
   return problems;
 }
 
+/**
+ * resolveSync, then what only the CLI can read (sudo): config.toml for the hub, the DPS endpoint,
+ * the parent of a nested device and the provisioning source, where no other source gave them.
+ */
 export async function resolveConfig(sources: ConfigSources): Promise<CheckConfig> {
   const config = resolveSync(sources);
-  if (config.hub === null) {
-    const read = sources.readAziotHub ?? hubFromAziotConfig;
-    const fromFile = await read(config.aziotConfig);
-    if (fromFile !== null) config.hub = hostname(`the hub name in ${config.aziotConfig}`, fromFile);
+  const path = config.aziotConfig;
+  let file: AziotSettings = NO_AZIOT_SETTINGS;
+  if (sources.readAziotHub) {
+    // The hub-only reader can give nothing else: asked only when the hub is unknown.
+    if (config.hub === null) file = { ...NO_AZIOT_SETTINGS, hub: await sources.readAziotHub(path) };
+  } else if (config.hub === null || config.dps === null || config.parent === null) {
+    file = await (sources.readAziot ?? aziotSettings)(path);
   }
+  if (config.hub === null && file.hub !== null) config.hub = hostname(`the hub name in ${path}`, file.hub);
+  if (config.dps === null && file.dps !== null)
+    config.dps = hostname(`[provisioning] global_endpoint in ${path}`, file.dps);
+  if (config.parent === null && file.parent !== null)
+    config.parent = hostname(`parent_hostname in ${path}`, file.parent);
+  config.provisioningSource = file.provisioningSource;
   return config;
 }

@@ -28,6 +28,25 @@ export interface CheckConfig {
   deadlineMs: number;
   /** Layers to examine (a runDiagnostics call may ask for fewer). */
   components: ComponentName[];
+  /**
+   * The proxy URL given to the check (--proxy, desired `proxy`, NETDIAG_PROXY), as written: it may
+   * hold a password, so it is never reported or logged unmasked. null: discovered (CONTRACT 7.1).
+   */
+  proxy: string | null;
+  /** Where `proxy` came from (--proxy, desired proxy, NETDIAG_PROXY), or null. */
+  proxySource: string | null;
+  /** The DPS global endpoint host; null: the default (config.toml's global_endpoint, else DPS's global name). */
+  dps: string | null;
+  /** Container registries tested on 443. */
+  registries: string[];
+  /** Whether the application exchanges run after TLS (CONTRACT 7.2). */
+  exchanges: boolean;
+  /** Where the systemd drop-ins with the daemons' proxy settings are read. */
+  systemdDir: string;
+  /** The parent of a nested edge device (IOTEDGE_PARENTHOSTNAME, or config.toml parent_hostname), or null. */
+  parent: string | null;
+  /** config.toml's [provisioning] source (manual, dps…), when the CLI could read it; else null. */
+  provisioningSource: string | null;
 }
 
 /** A refused value: names the option, the value and what is allowed. */

@@ -4,6 +4,7 @@
  * returns the typed value or throws ConfigError naming the option, the value and what is allowed.
  */
 import { isIP } from 'node:net';
+import { maskProxyUrl, parseProxyUrl } from '../probes/proxy-url.js';
 import { SWITCH_TYPES, UPSTREAM_PROTOCOLS } from '../report/vocabulary.js';
 import { isPlainObject } from '../util/json.js';
 import { ConfigError, type Endpoint } from './types.js';
@@ -107,4 +108,38 @@ export function list<T>(
   if (items.length > max) throw new ConfigError(option, value, `at most ${max} entries`);
   if (items.length < min) throw new ConfigError(option, value, `at least ${min} ${min === 1 ? 'entry' : 'entries'}`);
   return items.map((v: unknown) => item(option, v));
+}
+
+/**
+ * A proxy URL, returned as written (its password is needed for Proxy-Authorization). A malformed
+ * one is refused, masked in the message; a well-formed one with another scheme than http
+ * (`https://…`) is accepted, since it is a finding to report (PROXY_URL_INVALID), not a typo.
+ */
+export function proxyUrl(option: string, value: unknown): string {
+  if (typeof value !== 'string') throw new ConfigError(option, value, 'a proxy URL like http://proxy:3128 (string)');
+  const info = parseProxyUrl(value);
+  if (info.valid || info.problem === 'scheme') return value.trim();
+  throw new ConfigError(
+    option,
+    maskProxyUrl(value),
+    `a proxy URL like http://[user:password@]host:port (${info.detail ?? 'malformed'})`,
+  );
+}
+
+/** A DPS host, or its global_endpoint URL (https://host/…) as config.toml writes it. */
+export function dpsHost(option: string, value: unknown): string {
+  const url = typeof value === 'string' ? /^https?:\/\/([^/:?#\s]+)(?::\d+)?\/?$/i.exec(value.trim()) : null;
+  return hostname(option, url ? url[1] : value);
+}
+
+const ON = new Set(['on', 'true', 'yes', '1']);
+const OFF = new Set(['off', 'false', 'no', '0']);
+
+/** A switch: a JSON boolean, or on/off, true/false, yes/no, 1/0 in any case. */
+export function onOff(option: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : null;
+  if (text !== null && ON.has(text)) return true;
+  if (text !== null && OFF.has(text)) return false;
+  throw new ConfigError(option, value, 'on or off (true/false)');
 }

@@ -11,7 +11,7 @@ import { diagnoseClock } from './clock.js';
 import { diagnoseDns } from './dns.js';
 import { judgeFirewall } from './firewall.js';
 import { diagnoseIp } from './ip.js';
-import type { Earlier, InconclusiveReason, LayerRule } from './layer.js';
+import type { Earlier, InconclusiveReason, LayerRule, LayerVerdict } from './layer.js';
 import type { Observations } from './observations.js';
 import { diagnoseProxy } from './proxy.js';
 
@@ -46,11 +46,20 @@ export function diagnose(obs: Observations): Diagnosis {
       continue;
     }
     const blockedBy = rule.needs.find((n) => earlier[n]?.blocking);
-    const verdict = blockedBy ? { findings: [], blocking: false, inconclusive: blockedBy } : rule.judge(obs, earlier);
-    const status: ComponentStatus = verdict.inconclusive ? 'inconclusive' : statusOf(verdict.findings);
+    const verdict: LayerVerdict = blockedBy
+      ? { findings: [], blocking: false, inconclusive: blockedBy }
+      : rule.judge(obs, earlier);
+    const status: ComponentStatus = verdict.inconclusive
+      ? 'inconclusive'
+      : verdict.skipped
+        ? 'skipped'
+        : statusOf(verdict.findings);
     if (verdict.inconclusive) because[name] = verdict.inconclusive;
     components[name] = status;
-    const kept = verdict.inconclusive ? verdict.findings.filter((f) => f.severity === 'info') : verdict.findings;
+    const kept =
+      status === 'inconclusive' || status === 'skipped'
+        ? verdict.findings.filter((f) => f.severity === 'info')
+        : verdict.findings;
     earlier[name] = { status, blocking: verdict.blocking, findings: kept };
     findings.push(...kept);
   }

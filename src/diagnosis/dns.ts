@@ -9,6 +9,7 @@ import type { DnsServerReport, EndpointReport, Finding, InterfaceReport } from '
 import type { Severity } from '../report/vocabulary.js';
 import { containerFindings } from './dns-containers.js';
 import { failureOf, serverWorks } from './dns-servers.js';
+import { PRIMARY_PORT, endpointSeverity, proxyInUse } from './endpoints.js';
 import { ipExplainsAddress } from './ip-explains.js';
 import type { Earlier, LayerVerdict } from './layer.js';
 import type { Observations } from './observations.js';
@@ -49,21 +50,26 @@ function nameKind(name: string, hub: string | null): NameKind {
  * Endpoints the system resolver could not resolve although DNS works: a name that does not
  * exist, or a resolver path (hosts, nsswitch, resolved) that differs from the servers asked.
  */
-function endpointNameFindings(endpoints: EndpointReport[], askedNames: Set<string>, hub: string | null): Finding[] {
+function endpointNameFindings(obs: Observations, endpoints: EndpointReport[], askedNames: Set<string>): Finding[] {
+  const hub = obs.config.hub;
   const seen = new Set<string>();
   const out: Finding[] = [];
   for (const e of endpoints) {
     if (e.outcome !== 'unresolved' || seen.has(e.host) || askedNames.has(e.host)) continue;
     seen.add(e.host);
+    // As much as the endpoint matters (endpoints.ts): a registry's name a warning, a name a nested
+    // layer or a proxied path does not need only for the record.
+    const severity = endpointSeverity(e, obs) === 'info' ? 'info' : e.role === 'registry' ? 'warning' : 'error';
     const code = e.error?.code ?? 'unknown';
     out.push(
       code === 'ENOTFOUND' || code === 'ENODATA'
-        ? finding('DNS_NAME_NOT_FOUND', e.host, {
-            name: e.host,
-            servers: ['the system resolver'],
-            kind: nameKind(e.host, hub),
-          })
-        : finding('DNS_SYSTEM_RESOLVER_FAILED', e.host, { host: e.host, code }),
+        ? finding(
+            'DNS_NAME_NOT_FOUND',
+            e.host,
+            { name: e.host, servers: ['the system resolver'], kind: nameKind(e.host, hub) },
+            severity,
+          )
+        : finding('DNS_SYSTEM_RESOLVER_FAILED', e.host, { host: e.host, code }, severity),
     );
   }
   return out;
@@ -101,19 +107,21 @@ export function diagnoseDns(obs: Observations, earlier: Earlier = {}): LayerVerd
     }
   }
 
-  // A name that must resolve but that a working server says does not exist.
+  // A name that must resolve but that a working server says does not exist. Behind a proxy with a
+  // WebSocket protocol the VM need not resolve Azure's names (the proxy does): only for the record.
+  const proxied = proxyInUse(obs) && PRIMARY_PORT[obs.config.upstreamProtocol] === null;
   for (const name of dns.names) {
     const saidNx = working.filter((s) => s.queries.some((q) => q.name === name && q.outcome === 'nxdomain'));
     const answered = working.some((s) => s.queries.some((q) => q.name === name && q.outcome === 'answered'));
     if (saidNx.length > 0) {
       // When another server does know the name, the resolver may still get lucky: a warning.
       const args = { name, servers: saidNx.map((s) => s.address), kind: nameKind(name, obs.config.hub) };
-      findings.push(finding('DNS_NAME_NOT_FOUND', name, args, answered ? 'warning' : 'error'));
+      findings.push(finding('DNS_NAME_NOT_FOUND', name, args, proxied ? 'info' : answered ? 'warning' : 'error'));
     }
   }
 
   if (working.length > 0 && obs.firewall) {
-    findings.push(...endpointNameFindings(obs.firewall.endpoints, new Set(dns.names), obs.config.hub));
+    findings.push(...endpointNameFindings(obs, obs.firewall.endpoints, new Set(dns.names)));
   }
   findings.push(...containerFindings(obs, working.length > 0));
 

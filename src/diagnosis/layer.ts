@@ -2,8 +2,12 @@ import type { Finding } from '../report/types.js';
 import type { ComponentName, ComponentStatus } from '../report/vocabulary.js';
 import type { Observations } from './observations.js';
 
-/** Why a layer is inconclusive: an earlier layer is broken, or its evidence did not arrive in time. */
-export type InconclusiveReason = ComponentName | 'deadline';
+/**
+ * Why a layer is inconclusive: an earlier layer is broken, its evidence did not arrive in time
+ * (`deadline`), or there was nothing it could measure (`unmeasured`: the clock with no HTTPS answer
+ * and no word from a time service).
+ */
+export type InconclusiveReason = ComponentName | 'deadline' | 'unmeasured';
 
 /** What one layer's rules concluded. */
 export interface LayerVerdict {
@@ -12,6 +16,8 @@ export interface LayerVerdict {
   blocking: boolean;
   /** The layer could not be judged, and why; its findings are then only informational. */
   inconclusive?: InconclusiveReason;
+  /** The layer has nothing to judge (no proxy configured): `skipped`, its findings only informational. */
+  skipped?: boolean;
 }
 
 /** What the earlier layers concluded, for a rule that depends on them (root cause first). */

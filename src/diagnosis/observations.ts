@@ -21,7 +21,8 @@ export interface Observations {
   config: Pick<
     CheckConfig,
     'interfaces' | 'hub' | 'expectedIp' | 'switchType' | 'upstreamProtocol' | 'dnsNames' | 'timeoutMs'
-  >;
+  > &
+    Partial<Pick<CheckConfig, 'parent' | 'provisioningSource' | 'exchanges'>>;
   ip: {
     interfaces: InterfaceReport[];
     /** Every default route, the one in use marked, each gateway's ping (-I) and ARP answer. */
@@ -55,6 +56,13 @@ export interface Observations {
   firewall: {
     endpoints: EndpointReport[];
     trustProblems: string[];
+    /** The VM's CA bundle the chains were verified against; null: none found. */
+    trustStore?: string | null;
   } | null;
-  clock: Omit<ClockComponent, 'status' | 'inconclusiveBecause'> | null;
+  clock:
+    | (Omit<ClockComponent, 'status' | 'inconclusiveBecause'> & {
+        /** The local wall clock (ms since the epoch) when the offset was measured: to tell whether it explains a certificate's dates. */
+        observedAt?: number | null;
+      })
+    | null;
 }

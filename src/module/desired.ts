@@ -5,6 +5,7 @@
  */
 import { MODULE_SETTINGS, OPTIONS, settingFromEnv, type TelemetryMode } from '../config/options.js';
 import { ConfigError } from '../config/types.js';
+import { maskSecrets } from '../log.js';
 import type { JsonObject, JsonValue } from '../report/twin.js';
 import { REPORT_KEYS } from '../report/twin.js';
 
@@ -48,8 +49,15 @@ export interface DesiredUpdate {
   ignored: string[];
 }
 
+/** A value as an acknowledgement may echo it: a proxy URL's password (desired `proxy`) masked. */
+function masked(value: JsonValue): JsonValue {
+  if (typeof value === 'string') return maskSecrets(value);
+  if (Array.isArray(value)) return value.map(masked);
+  return value;
+}
+
 function ack(value: JsonValue, ac: number, av: number, ad: string): JsonObject {
-  return { value, ac, av, ad: ad.slice(0, 512) };
+  return { value: masked(value), ac, av, ad: maskSecrets(ad).slice(0, 512) };
 }
 
 /** A raw value safe to echo back into the twin: scalars as they are, anything nested as bounded JSON text (depth limit). */
@@ -57,6 +65,15 @@ function echo(value: unknown): JsonValue {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
   return text.length > 256 ? `${text.slice(0, 253)}...` : text;
+}
+
+/**
+ * The reported name of a desired key's acknowledgement: the key itself, as IoT Plug and Play has
+ * it, except for a desired key that is also a section of the report (`proxy`: the proxy to test vs
+ * the proxy component), whose acknowledgement is `<key>Ack` so neither overwrites the other.
+ */
+export function ackName(key: string): string {
+  return (REPORT_KEYS as readonly string[]).includes(key) ? `${key}Ack` : key;
 }
 
 /** Refusals of unknown keys are bounded so typos cannot push the reported section over 32 KB. */
@@ -106,15 +123,20 @@ export function applyDesired(
     }
     if (raw === null || raw === undefined) {
       delete next[key];
-      acks[key] = ack(effective(key, next), 200, version, 'removed from desired properties; using the default');
+      acks[ackName(key)] = ack(
+        effective(key, next),
+        200,
+        version,
+        'removed from desired properties; using the default',
+      );
       continue;
     }
     try {
       next[key] = parse(key, raw);
-      acks[key] = ack(next[key] ?? null, 200, version, 'applied');
+      acks[ackName(key)] = ack(next[key] ?? null, 200, version, 'applied');
     } catch (err) {
       const reason = err instanceof ConfigError ? err.message : `invalid value for ${key}`;
-      acks[key] = ack(effective(key, current), 400, version, `refused, previous value kept: ${reason}`);
+      acks[ackName(key)] = ack(effective(key, current), 400, version, `refused, previous value kept: ${reason}`);
     }
   }
   const changed = JSON.stringify(sorted(next)) !== JSON.stringify(sorted(current));

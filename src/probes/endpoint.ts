@@ -1,22 +1,30 @@
 /**
- * One firewall probe: resolve → TCP connect → TLS handshake, each phase timed and bounded, and the
- * first phase that fails named with its errno-like code. It tests what IoT Edge itself will do:
- * the VM's resolver configuration (/etc/hosts, then the servers of resolv.conf: system-lookup.ts),
- * one connect to the address it returns, then TLS with SNI against the trusted roots. It measures
- * and never judges, and never throws.
+ * One firewall probe: resolve → TCP connect → TLS handshake → the application exchange (CONTRACT
+ * 7.2, when asked for), each phase timed and bounded, and the first phase that fails named with
+ * its errno-like code (a handshake that stalls is ETIMEDOUT, one cut ECONNRESET). It tests what IoT
+ * Edge itself will do: the VM's resolver configuration (/etc/hosts, then the servers of
+ * resolv.conf: system-lookup.ts), one connect to the address it returns, then TLS with SNI against
+ * the VM's roots (tls-chain.ts reads the chain), then the protocol's first bytes. It measures and
+ * never judges, and never throws.
  */
 import { createConnection, isIP } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
-import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
-import type { EndpointOutcome, EndpointReport, TlsReport } from '../report/types.js';
+import { connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import type { EndpointOutcome, EndpointReport } from '../report/types.js';
 import { errorCode, errorMessage, errorWithCode } from '../util/errors.js';
 import { StoppedError, onceWithin, withTimeout } from '../util/time-limit.js';
+import { runExchange } from './exchange.js';
 import { systemLookup } from './system-lookup.js';
+import { emptyTlsReport, readHandshake } from './tls-chain.js';
 import type { EndpointContext, EndpointTarget } from './types.js';
+
+/** The exchange after TLS gets what is left of the probe timeout since the handshake began, at least this. */
+export const MIN_EXCHANGE_MS = 250;
 
 export type { EndpointContext, EndpointTarget };
 
-type ErrorPhase = NonNullable<EndpointReport['error']>['phase'];
+// A direct probe never fails in the proxy phase.
+type ErrorPhase = Exclude<NonNullable<EndpointReport['error']>['phase'], 'proxy'>;
 
 export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext): Promise<EndpointReport> {
   const report: EndpointReport = {
@@ -25,6 +33,7 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
     protocol: target.protocol,
     address: null,
     outcome: 'skipped',
+    via: 'direct',
     resolveMs: null,
     tcpConnectMs: null,
   };
@@ -80,16 +89,7 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
       }
 
       // --- TLS ---
-      const tls: TlsReport = {
-        handshakeMs: null,
-        protocol: null,
-        authorized: false,
-        authorizationError: null,
-        subject: null,
-        issuer: null,
-        rootIssuer: null,
-        validTo: null,
-      };
+      const tls = emptyTlsReport();
       report.tls = tls;
       phase = 'tls';
       const ipLiteral = isIP(target.host) !== 0;
@@ -111,15 +111,31 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
         return fail('tls-failed', 'tls', error);
       }
       tls.handshakeMs = elapsed(handshakeStarted);
-      tls.protocol = tlsSocket.getProtocol();
-      describeChain(tlsSocket.getPeerCertificate(true), tls);
-      tls.authorized = tlsSocket.authorized;
-      if (!tlsSocket.authorized) {
-        const code = String(tlsSocket.authorizationError ?? 'UNKNOWN');
-        tls.authorizationError = code;
-        return fail('tls-untrusted', 'tls', { code, message: untrustedMessage(code, target.host, tlsSocket, tls) });
+      const untrusted = readHandshake(tlsSocket, target.host, tls, ctx.publicRoots);
+
+      // --- the application exchange (CONTRACT 7.2), also on an untrusted chain: its Date tells a
+      // clock problem from an interception ---
+      const exchange = target.exchange ?? null;
+      if (exchange !== null) {
+        const left = ctx.timeoutMs - (performance.now() - handshakeStarted);
+        const application = await runExchange(
+          exchange,
+          tlsSocket,
+          target.exchangeHost ?? target.host,
+          {
+            signal: ctx.signal,
+            timeoutMs: Math.max(MIN_EXCHANGE_MS, Math.round(left)),
+            now: ctx.now,
+            randomBytes: ctx.randomBytes,
+          },
+          target.webSocketProtocol ?? 'mqtt',
+        );
+        report.application = application;
+        if (application.httpDate !== undefined) report.httpDate = application.httpDate;
       }
-      report.outcome = 'open';
+      if (untrusted !== null) return fail('tls-untrusted', 'tls', untrusted);
+      const blocked = report.application?.outcome === 'cut' || report.application?.outcome === 'unexpected';
+      report.outcome = blocked ? 'protocol-blocked' : 'open';
       return report;
     } finally {
       tlsSocket?.destroy();
@@ -157,44 +173,6 @@ function connectOutcome(error: unknown): EndpointOutcome {
   if (REJECTED.has(code)) return 'rejected';
   // EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL, ENETDOWN, EHOSTDOWN, EACCES/EPERM (a prohibit route), …
   return 'unreachable';
-}
-
-/** The leaf's subject and issuer, and the top of the presented chain: the CA that signed it all. */
-function describeChain(leaf: DetailedPeerCertificate | undefined, tls: TlsReport): void {
-  if (!leaf || Object.keys(leaf).length === 0) return;
-  tls.subject = nameOf(leaf.subject);
-  tls.issuer = nameOf(leaf.issuer);
-  tls.validTo = isoDate(leaf.valid_to);
-  let top: DetailedPeerCertificate = leaf;
-  const seen = new Set<DetailedPeerCertificate>([leaf]);
-  // A self-signed root links to itself; a chain that stops at an intermediate has no further link.
-  while (top.issuerCertificate && !seen.has(top.issuerCertificate) && Object.keys(top.issuerCertificate).length > 0) {
-    top = top.issuerCertificate;
-    seen.add(top);
-  }
-  tls.rootIssuer = nameOf(top.issuer);
-}
-
-function nameOf(name: PeerCertificate['subject'] | undefined): string | null {
-  if (!name) return null;
-  const pick = (v: string | string[] | undefined): string | null =>
-    v === undefined ? null : Array.isArray(v) ? (v.length > 0 ? v.join(', ') : null) : v || null;
-  return pick(name.CN) ?? pick(name.O);
-}
-
-function isoDate(text: string | undefined): string | null {
-  if (!text) return null;
-  const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? text : date.toISOString();
-}
-
-function untrustedMessage(code: string, host: string, socket: TLSSocket, tls: TlsReport): string {
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    // Node keeps only the code; redo the name check to keep the reason ("…is not in the cert's altnames…").
-    const reason = checkServerIdentity(host, socket.getPeerCertificate());
-    return reason?.message ?? `the certificate does not name ${host}`;
-  }
-  return `certificate not trusted (${code}); issued by ${tls.issuer ?? 'an unnamed issuer'}, chain rooted at ${tls.rootIssuer ?? 'an unnamed CA'}`;
 }
 
 function codeOf(error: unknown): string {

@@ -4,9 +4,10 @@
  * enforced, as endpoint.ts does), then one application exchange inside TLS (7.2). Plain data out,
  * never a throw; the tunnel is always closed before it returns.
  */
+import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { DetailedPeerCertificate, PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { TlsReport } from '../report/types.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { StoppedError, withTimeout } from '../util/time-limit.js';
@@ -19,6 +20,10 @@ import {
 } from './exchange.js';
 import { openProxyTunnel, type ProxyConnectContext, type ProxyConnectResult } from './proxy-connect.js';
 import { elapsedMs } from './read-bounded.js';
+import { emptyTlsReport, readHandshake } from './tls-chain.js';
+
+/** The exchange gets what is left of the probe timeout since the handshake began, at least this. */
+const MIN_EXCHANGE_MS = 250;
 
 export interface ProxiedTarget {
   host: string;
@@ -27,6 +32,8 @@ export interface ProxiedTarget {
   exchange?: ExchangeKind | null;
   /** For the websocket exchange. @default 'mqtt' */
   webSocketProtocol?: WebSocketProtocol;
+  /** The hub name a device puts in its MQTT username and Host header. @default host */
+  exchangeHost?: string;
 }
 
 /**
@@ -56,6 +63,8 @@ export interface ProxiedContext
   extends ProxyConnectContext, Pick<ExchangeContext, 'now' | 'randomBytes' | 'maxAnswerBytes'> {
   /** The check's roots (loadTrust()). */
   secureContext: SecureContext;
+  /** Node's bundled roots, for the evidence on a chain the VM's store does not verify (see tls-chain.ts). */
+  publicRoots?: () => readonly X509Certificate[];
 }
 
 /** CONNECT → TLS → exchange for `target` through `proxyUrl` (raw; its password never leaves). */
@@ -85,16 +94,7 @@ export async function probeThroughProxy(
 
   let tlsSocket: TLSSocket | undefined;
   try {
-    const tls: TlsReport = {
-      handshakeMs: null,
-      protocol: null,
-      authorized: false,
-      authorizationError: null,
-      subject: null,
-      issuer: null,
-      rootIssuer: null,
-      validTo: null,
-    };
+    const tls: TlsReport = emptyTlsReport();
     out.tls = tls;
     const ipLiteral = isIP(target.host) !== 0;
     const t = performance.now();
@@ -122,26 +122,18 @@ export async function probeThroughProxy(
       return done();
     }
     tls.handshakeMs = elapsedMs(t);
-    tls.protocol = tlsSocket.getProtocol();
-    describeChain(tlsSocket.getPeerCertificate(true), tls);
-    tls.authorized = tlsSocket.authorized;
-    if (!tlsSocket.authorized) {
-      tls.authorizationError = String(tlsSocket.authorizationError ?? 'UNKNOWN');
-      out.error = {
-        phase: 'tls',
-        code: tls.authorizationError,
-        message: `certificate not trusted (${tls.authorizationError}); issued by ${tls.issuer ?? 'an unnamed issuer'}`,
-      };
-    }
+    const untrusted = readHandshake(tlsSocket, target.host, tls, ctx.publicRoots);
+    if (untrusted !== null) out.error = { phase: 'tls', code: untrusted.code, message: untrusted.message };
     const exchange = target.exchange === undefined ? 'http' : target.exchange;
     if (exchange !== null) {
+      const left = ctx.timeoutMs - (performance.now() - t);
       out.application = await runExchange(
         exchange,
         tlsSocket,
-        target.host,
+        target.exchangeHost ?? target.host,
         {
           signal: ctx.signal,
-          timeoutMs: ctx.timeoutMs,
+          timeoutMs: Math.max(MIN_EXCHANGE_MS, Math.round(left)),
           now: ctx.now,
           randomBytes: ctx.randomBytes,
           maxAnswerBytes: ctx.maxAnswerBytes,
@@ -151,7 +143,7 @@ export async function probeThroughProxy(
     }
     const blocked =
       out.application !== null && (out.application.outcome === 'cut' || out.application.outcome === 'unexpected');
-    out.outcome = !tlsSocket.authorized ? 'tls-untrusted' : blocked ? 'protocol-blocked' : 'open';
+    out.outcome = untrusted !== null ? 'tls-untrusted' : blocked ? 'protocol-blocked' : 'open';
     return done();
   } catch (error) {
     // Not a network result (a bug or a surprise from Node): still data.
@@ -173,27 +165,4 @@ function secured(socket: TLSSocket): Promise<void> {
     socket.once('end', closed('peer closed the tunnel'));
     socket.once('close', closed('tunnel closed'));
   });
-}
-
-/** The leaf's subject, issuer and expiry, and the top of the presented chain (as endpoint.ts reports them). */
-function describeChain(leaf: DetailedPeerCertificate | undefined, tls: TlsReport): void {
-  if (!leaf || Object.keys(leaf).length === 0) return;
-  tls.subject = nameOf(leaf.subject);
-  tls.issuer = nameOf(leaf.issuer);
-  const validTo = leaf.valid_to ? new Date(leaf.valid_to) : null;
-  tls.validTo = validTo === null ? null : Number.isNaN(validTo.getTime()) ? leaf.valid_to : validTo.toISOString();
-  let top = leaf;
-  const seen = new Set<DetailedPeerCertificate>([leaf]);
-  while (top.issuerCertificate && !seen.has(top.issuerCertificate) && Object.keys(top.issuerCertificate).length > 0) {
-    top = top.issuerCertificate;
-    seen.add(top);
-  }
-  tls.rootIssuer = nameOf(top.issuer);
-}
-
-function nameOf(name: PeerCertificate['subject'] | undefined): string | null {
-  if (!name) return null;
-  const pick = (v: string | string[] | undefined): string | null =>
-    v === undefined ? null : Array.isArray(v) ? (v.length > 0 ? v.join(', ') : null) : v || null;
-  return pick(name.CN) ?? pick(name.O);
 }

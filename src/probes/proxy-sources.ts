@@ -78,9 +78,15 @@ export interface ProxySourcesOptions {
   root?: string;
   readText?: ReadText;
   readDir?: ReadDir;
+  /**
+   * When given, receives each set source's URL as written (password and all), for the one probe
+   * that must send it (Proxy-Authorization). Never part of the returned sources.
+   */
+  rawUrls?: Map<ProxySourceComponent, string>;
 }
 
 type Vars = Map<string, string>;
+type RawSink = ((raw: string) => void) | undefined;
 
 /** The value of the first non-empty spelling, and a problem when the other spelling differs. */
 function pick(vars: Vars, names: readonly [string, string]): { value: string | null; clash: string | null } {
@@ -100,6 +106,7 @@ function finish(
   order: 'lower' | 'upper',
   origin: string[],
   problems: string[],
+  sink?: RawSink,
 ): ProxySource {
   const proxyNames: [string, string] =
     order === 'lower' ? ['https_proxy', 'HTTPS_PROXY'] : ['HTTPS_PROXY', 'https_proxy'];
@@ -110,6 +117,7 @@ function finish(
   if (proxy.clash) problems.push(proxy.clash);
   if (noProxy.clash) problems.push(noProxy.clash);
   const parsed = proxy.value === null ? null : parseProxyUrl(proxy.value);
+  if (proxy.value !== null) sink?.(proxy.value);
   return {
     component,
     url: parsed?.url ?? null,
@@ -137,14 +145,14 @@ function unknown(component: ProxySourceComponent, origin: string[], error: unkno
 const PROXY_VARS = new Set(['https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY']);
 
 /** The process's own setting. */
-export function proxyFromEnvironment(env: Readonly<Record<string, string | undefined>>): ProxySource {
+export function proxyFromEnvironment(env: Readonly<Record<string, string | undefined>>, sink?: RawSink): ProxySource {
   const vars: Vars = new Map();
   for (const name of PROXY_VARS) {
     const value = env[name];
     if (typeof value === 'string') vars.set(name, value);
   }
   const origin = ['https_proxy', 'HTTPS_PROXY'].filter((n) => (env[n] ?? '') !== '');
-  return finish('process', vars, 'lower', origin.length > 0 ? origin : ['https_proxy', 'HTTPS_PROXY'], []);
+  return finish('process', vars, 'lower', origin.length > 0 ? origin : ['https_proxy', 'HTTPS_PROXY'], [], sink);
 }
 
 // --- config.toml ----------------------------------------------------------------------------------
@@ -192,7 +200,11 @@ export function agentEnvFromToml(text: string, path = 'config.toml'): AgentEnvPr
 }
 
 /** edgeAgent's setting from config.toml `[agent.env]`. */
-export async function proxyFromAziotConfig(path: string, readText: ReadText = readUtf8): Promise<ProxySource> {
+export async function proxyFromAziotConfig(
+  path: string,
+  readText: ReadText = readUtf8,
+  sink?: RawSink,
+): Promise<ProxySource> {
   let text: string;
   try {
     text = await readText(path);
@@ -201,7 +213,7 @@ export async function proxyFromAziotConfig(path: string, readText: ReadText = re
   }
   const { vars, invalid, problems } = agentEnvFromToml(text, path);
   if (invalid) return unknown('edgeAgent', [path], null, problems.join('; '));
-  return finish('edgeAgent', vars, 'lower', [path], problems);
+  return finish('edgeAgent', vars, 'lower', [path], problems, sink);
 }
 
 // --- systemd --------------------------------------------------------------------------------------
@@ -398,6 +410,7 @@ export async function proxyFromUnit(
   systemdDir: string,
   readText: ReadText = readUtf8,
   readDir: ReadDir = readDirNames,
+  sink?: RawSink,
 ): Promise<ProxySource> {
   const dir = `${systemdDir.replace(/\/+$/, '')}/${unit}.service.d`;
   let names: string[];
@@ -431,7 +444,7 @@ export async function proxyFromUnit(
       return unknown(unit, [path], error, `EnvironmentFile ${path} ${unreadableReason(error)}`);
     }
   }
-  return finish(unit, env.vars, 'upper', origin.length > 0 ? origin : [dir], env.problems);
+  return finish(unit, env.vars, 'upper', origin.length > 0 ? origin : [dir], env.problems, sink);
 }
 
 /** Every source of CONTRACT 7.1, in the table's order; never throws. */
@@ -443,9 +456,11 @@ export async function discoverProxySources(opts: ProxySourcesOptions): Promise<P
   const readDir: ReadDir = (path) => baseDir(`${root}${path}`);
   const systemdDir = opts.systemdDir ?? '/etc/systemd/system';
   const units = opts.units ?? PROXY_UNITS;
+  const sink = (component: ProxySourceComponent): RawSink =>
+    opts.rawUrls === undefined ? undefined : (raw) => opts.rawUrls?.set(component, raw);
   const [config, ...fromUnits] = await Promise.all([
-    proxyFromAziotConfig(opts.configToml ?? '/etc/aziot/config.toml', readText),
-    ...units.map((u) => proxyFromUnit(u, systemdDir, readText, readDir)),
+    proxyFromAziotConfig(opts.configToml ?? '/etc/aziot/config.toml', readText, sink('edgeAgent')),
+    ...units.map((u) => proxyFromUnit(u, systemdDir, readText, readDir, sink(u))),
   ]);
-  return [proxyFromEnvironment(opts.env), config, ...fromUnits];
+  return [proxyFromEnvironment(opts.env, sink('process')), config, ...fromUnits];
 }

@@ -1,8 +1,16 @@
 /**
- * The roots the TLS probes trust. Node verifies against its own bundled Mozilla roots only, but an
- * EFLOW VM's operator adds corporate roots to the OS bundle, and IoT Edge itself trusts that
- * bundle; so we trust Node's roots + the system bundle + `--ca-file`, like the edge runtime would.
- * Built once per check and shared by every TLS probe (parsing ~300 roots is the costly part).
+ * The roots the TLS probes trust: the VM's own CA bundle + `--ca-file`, and nothing else
+ * (CONTRACT 7.3). IoT Edge's daemons verify with OpenSSL against the OS store; Node's bundled
+ * Mozilla roots would hide a root the VM lacks (the genuine DigiCert chain that aziot-identityd
+ * cannot verify), so they never make a chain trusted here. They are kept aside, parsed on demand,
+ * only to say whether an unverified chain is a genuine public one (tls-chain.ts).
+ *
+ * Which bundle: CBL-Mariner's /etc/pki/tls/certs/ca-bundle.crt first. In the module (an Alpine
+ * image), the deployment binds the VM's /etc/pki read-only, so the VM's bundle must win over the
+ * image's own /etc/ssl/certs; on Debian/Ubuntu (CI, a workstation) there is no /etc/pki and the
+ * Debian bundle is the store. With no bundle at all only `--ca-file` is trusted, and that is said:
+ * IoT Edge's own TLS would have no roots either.
+ * Built once per check and shared by every TLS probe (parsing ~150 roots is the costly part).
  */
 import { X509Certificate, createHash } from 'node:crypto';
 import { createSecureContext, rootCertificates } from 'node:tls';
@@ -11,10 +19,10 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import { readUtf8, type ReadText } from '../util/files.js';
 import type { Trust as TrustForCheck } from './types.js';
 
-/** First existing wins: Debian/Ubuntu/Alpine, CBL-Mariner/RHEL, then the BSD/macOS-style path. */
+/** First existing wins: CBL-Mariner/RHEL (the VM's, bound into the module), Debian/Ubuntu/Alpine, then BSD-style. */
 export const SYSTEM_CA_BUNDLES = [
-  '/etc/ssl/certs/ca-certificates.crt',
   '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/certs/ca-certificates.crt',
   '/etc/ssl/cert.pem',
 ] as const;
 
@@ -31,6 +39,24 @@ export interface Trust extends TrustForCheck {
  */
 export interface TrustCache {
   last: { key: string; context: SecureContext; systemBundle: string | null; problems: string[] } | null;
+  /** Node's bundled roots, parsed the first time a chain needs them (see publicRoots). */
+  publicRoots?: X509Certificate[];
+}
+
+/** Node's bundled roots as certificates, parsed once per cache (a few milliseconds, only when needed). */
+export function publicRoots(cache: TrustCache): readonly X509Certificate[] {
+  if (cache.publicRoots === undefined) {
+    const parsed: X509Certificate[] = [];
+    for (const pem of rootCertificates) {
+      try {
+        parsed.push(new X509Certificate(pem));
+      } catch {
+        // a bundled root Node itself could not parse is no evidence either way
+      }
+    }
+    cache.publicRoots = parsed;
+  }
+  return cache.publicRoots;
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -101,16 +127,20 @@ export async function loadTrust(
   }
   const before = problems.length;
 
-  const ca = [...rootCertificates, ...extra];
+  if (systemPem === null)
+    problems.push(
+      `no system CA bundle was found (${SYSTEM_CA_BUNDLES.join(', ')}): only --ca-file is trusted, and IoT Edge's own TLS would have no roots either`,
+    );
   let secureContext: SecureContext;
   try {
-    secureContext = createSecureContext({ ca: systemPem === null ? ca : [...ca, systemPem] });
+    // Node adds its bundled roots only when no `ca` is given at all: an empty list is an empty store.
+    secureContext = createSecureContext({ ca: systemPem === null ? extra : [systemPem, ...extra] });
   } catch (error) {
     // A corrupt system bundle must not take the whole TLS check down: fall back to what we validated.
     if (systemPem !== null)
       problems.push(`the system CA bundle ${systemBundle} could not be loaded and was ignored: ${errorMessage(error)}`);
     systemBundle = null;
-    secureContext = createSecureContext({ ca });
+    secureContext = createSecureContext({ ca: extra });
   }
   cache.last = { key, context: secureContext, systemBundle, problems: problems.slice(before) };
   return { secureContext, problems, systemBundle, caFileCertificates: extra.length };

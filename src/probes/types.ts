@@ -2,6 +2,7 @@
  * What probes share. A probe measures and never judges, never throws for a network or file
  * problem (it returns it as data), and stops promptly when its AbortSignal fires.
  */
+import type { X509Certificate } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import type {
   DhcpLease,
@@ -20,6 +21,10 @@ import type { PathMtuResult } from './df-ping.js';
 import type { DockerDaemonConfig } from './docker-config.js';
 import type { Neighbour } from './neighbours.js';
 import type { RouteTable } from './route-table.js';
+import type { ExchangeKind, WebSocketProtocol } from './exchange.js';
+import type { ProxiedContext, ProxiedEndpointResult, ProxiedTarget } from './proxy-endpoint.js';
+import type { ProxySource, ProxySourceComponent } from './proxy-sources.js';
+import type { TimeSyncState } from './time-sync.js';
 
 /** Per-probe context: the signal fires at the probe's timeout or the check's deadline. */
 export interface ProbeContext {
@@ -77,6 +82,12 @@ export interface EndpointTarget {
   host: string;
   port: number;
   protocol: EndpointProtocol;
+  /** The application exchange after TLS (CONTRACT 7.2); absent or null: TLS alone. */
+  exchange?: ExchangeKind | null;
+  /** The subprotocol of a websocket exchange. @default 'mqtt' */
+  webSocketProtocol?: WebSocketProtocol;
+  /** The hub name a device puts in its MQTT username and Host header. @default host */
+  exchangeHost?: string;
 }
 
 /** Resolves a host name to one address the way the VM does; rejects with an errno-like code. */
@@ -87,12 +98,25 @@ export interface EndpointContext extends ProbeContext {
   secureContext: SecureContext;
   /** @default the probe's own: /etc/hosts, then the servers of resolv.conf */
   lookup?: Lookup;
+  /**
+   * Node's bundled (Mozilla) roots, parsed: asked only for a chain whose root the VM's store does
+   * not hold, to say whether it is a genuine public chain (evidence; they never make a chain trusted).
+   */
+  publicRoots?: () => readonly X509Certificate[];
+  /** The wall clock for the Date comparison. @default Date.now */
+  now?: () => number;
+  /** Random bytes for the MQTT client id and the WebSocket key. @default crypto.randomBytes */
+  randomBytes?: (size: number) => Buffer;
 }
 
 export interface Trust {
   secureContext: SecureContext;
   /** Sentences about the ca-file or the system bundle that could not be used; never thrown. */
   problems: string[];
+  /** The VM's CA bundle in the context, or null when none was found. */
+  systemBundle?: string | null;
+  /** Node's bundled roots, parsed on demand (evidence for an unverified chain; see tls-chain.ts). */
+  publicRoots?: () => readonly X509Certificate[];
 }
 
 /**
@@ -124,6 +148,17 @@ export interface CheckDeps {
   pingDf?(target: string, opts: DfContext): Promise<PathMtuResult>;
   /** Duplicate address detection (arping -D), bounded at 500 ms. */
   arping?(address: string, iface: string, ctx: { signal: AbortSignal }): Promise<ArpingResult>;
+  /**
+   * Where the device's proxy is configured (CONTRACT 7.1): this process's environment and the IoT
+   * Edge host settings. Absent: only the check's own proxy option is known.
+   */
+  proxySources?(request: ProxySourcesRequest): Promise<ProxySource[]>;
+  /** CONNECT → TLS → exchange through a proxy. Absent: 443 is tested direct. */
+  probeThroughProxy?: (target: ProxiedTarget, proxyUrl: string, ctx: ProxiedContext) => Promise<ProxiedEndpointResult>;
+  /** What the VM's time service says. Absent: unknown. */
+  readTimeSync?(ctx: ProbeContext): Promise<TimeSyncState>;
+  /** The wall clock (ms since the epoch) for the clock comparison. @default Date.now */
+  now?: () => number;
 }
 
 export interface ContainerDnsPaths {
@@ -134,4 +169,13 @@ export interface ContainerDnsPaths {
 
 export interface DfContext extends ProbeContext {
   interfaceMtu: number | null;
+}
+
+export interface ProxySourcesRequest {
+  /** config.toml, for edgeAgent's [agent.env]. */
+  configToml: string;
+  /** Where the drop-ins of aziot-edged, aziot-identityd and docker are. */
+  systemdDir: string;
+  /** Receives each set source's URL as written (see ProxySourcesOptions.rawUrls). */
+  rawUrls: Map<ProxySourceComponent, string>;
 }

@@ -20,6 +20,8 @@ export interface TelemetrySummary {
   findings: Array<{ code: string; severity: string; component: string; subject: string }>;
   findingsOmitted: number;
   timings: Record<string, number>;
+  /** The clock offset moves every check, so it is carried here and not in the twin (CONTRACT 8.1); null when not measured. */
+  clockOffsetMs: number | null;
 }
 
 /** Inside one metered 4 KB block. */
@@ -45,6 +47,7 @@ export function telemetrySummary(report: Report): TelemetrySummary {
     findings: all,
     findingsOmitted: 0,
     timings: report.timings,
+    clockOffsetMs: report.components.clock.offsetMs,
   };
   summary.findingsOmitted = popUntil(summary.findings, () => fitsOneMessage(summary));
   return summary;

@@ -10,6 +10,7 @@ import type {
   InterfaceReport,
   PingOutcome,
   ProxyConnect,
+  ProxySource,
   Report,
 } from './types.js';
 import { containerLines, plumbingLines } from './text-plumbing.js';
@@ -59,12 +60,19 @@ function serverLine(s: DnsServerReport): string {
 }
 
 function endpointLine(e: EndpointReport): string {
-  const parts = [`${e.host}:${e.port}`.padEnd(44), e.protocol.padEnd(6), e.outcome.padEnd(13)];
-  if (e.address) parts.push(e.address);
-  if (e.tcpConnectMs !== null) parts.push(`tcp ${e.tcpConnectMs} ms`);
+  const where = `${e.host}:${e.port}`;
+  const role = e.role && e.role !== 'hub' ? ` ${e.role}` : '';
+  const parts = [`${where}${role}`.padEnd(48), e.protocol.padEnd(6), e.outcome.padEnd(16)];
+  if (e.via === 'proxy') parts.push('via proxy');
+  else if (e.address) parts.push(e.address);
+  if (e.tcpConnectMs !== null)
+    parts.push(
+      `${e.via !== 'proxy' ? 'tcp' : e.outcome === 'proxy-failed' ? 'tcp to the proxy' : 'tunnel'} ${e.tcpConnectMs} ms`,
+    );
   if (e.tls?.handshakeMs !== null && e.tls?.handshakeMs !== undefined)
     parts.push(`tls ${e.tls.handshakeMs} ms ${e.tls.protocol ?? ''}`.trim());
   if (e.tls && !e.tls.authorized) parts.push(`issuer "${e.tls.rootIssuer ?? e.tls.issuer ?? '?'}"`);
+  if (e.application) parts.push(`${e.application.exchange} ${e.application.outcome}`);
   if (e.error && e.outcome !== 'open') parts.push(`(${e.error.phase}: ${e.error.code})`);
   return `    ${parts.join(' ')}`;
 }
@@ -74,13 +82,25 @@ function connectLine(c: ProxyConnect): string {
   return `    CONNECT ${`${c.host}:${c.port}`.padEnd(36)} ${c.outcome}${status}${c.ms !== null ? ` ${c.ms} ms` : ''}`;
 }
 
+function sourceLine(s: ProxySource): string {
+  const state =
+    s.state === 'unknown'
+      ? `unknown (${s.unknownReason === 'unreadable' ? 'unreadable' : 'absent'})`
+      : s.url === null
+        ? 'none'
+        : `${s.url}${s.valid === false ? ' (not usable)' : ''}`;
+  return `    ${s.component.padEnd(16)} ${state}`;
+}
+
 function clockLine(c: ClockComponent): string {
   const offset =
     c.offsetMs === null
       ? 'offset not measured'
       : `offset ${(c.offsetMs / 1000).toFixed(1)} s against ${c.reference ?? '?'}`;
   const sync =
-    c.synchronized === null ? 'time service state unknown' : c.synchronized ? 'synchronised' : 'not synchronised';
+    c.synchronized === null
+      ? 'time service state unknown'
+      : `${c.service ?? 'time service'}: ${c.synchronized ? 'synchronised' : 'not synchronised'}`;
   return `    ${offset}; ${sync}${c.syncSource ? ` (${c.syncSource})` : ''}`;
 }
 
@@ -117,9 +137,9 @@ export function renderText(r: Report): string {
     if (status !== 'inconclusive') return status;
     const because = r.components[layer].inconclusiveBecause;
     if (because === undefined) return status;
-    return because === 'deadline'
-      ? 'inconclusive (its evidence did not arrive before the deadline)'
-      : `inconclusive (cannot be judged while ${LAYER_NAME[because]} is broken)`;
+    if (because === 'deadline') return 'inconclusive (its evidence did not arrive before the deadline)';
+    if (because === 'unmeasured') return 'inconclusive (nothing could be measured)';
+    return `inconclusive (cannot be judged while ${LAYER_NAME[because]} is broken)`;
   };
   out.push(`IP        ${why('ip', ip.status)}`);
   ip.interfaces.forEach((i) => out.push(interfaceLine(i)));
@@ -141,8 +161,16 @@ export function renderText(r: Report): string {
   const { proxy, clock } = r.components;
   out.push(`Proxy     ${proxy.status === 'skipped' ? 'skipped (no proxy configured)' : why('proxy', proxy.status)}`);
   if (proxy.url) out.push(`    ${proxy.url}${proxy.source ? ` (from ${proxy.source})` : ''}`);
+  if (proxy.testedAs) out.push(`    tested as ${proxy.testedAs}`);
+  if (proxy.bypassed?.length) out.push(`    no_proxy sends direct: ${proxy.bypassed.join(', ')}`);
+  // The host settings matter when there is a proxy (and say why there is none when they name one).
+  if (proxy.status !== 'skipped' || proxy.sources.some((x) => x.state === 'set'))
+    proxy.sources.forEach((x) => out.push(sourceLine(x)));
   proxy.connect.forEach((c) => out.push(connectLine(c)));
-  out.push(`Firewall  ${why('firewall', firewall.status)}  (upstream protocol ${firewall.upstreamProtocol})`);
+  const exchanges = firewall.exchanges === false ? ', no exchanges' : '';
+  out.push(
+    `Firewall  ${why('firewall', firewall.status)}  (upstream protocol ${firewall.upstreamProtocol}${exchanges}${firewall.trustStore ? `, CA store ${firewall.trustStore}` : ''})`,
+  );
   firewall.endpoints.forEach((e) => out.push(endpointLine(e)));
   out.push(`Clock     ${why('clock', clock.status)}`);
   if (clock.status !== 'skipped') out.push(clockLine(clock));

@@ -183,7 +183,9 @@ export function proxyToTwin(proxy: ProxyComponent): JsonObject {
     ...statusOf(proxy),
     url: proxy.url === null ? null : clip(proxy.url, 512),
     source: proxy.source,
-    sources: proxy.sources.slice(0, 8).map((x) => ({ component: x.component, url: x.url && clip(x.url, 512) })),
+    sources: proxy.sources
+      .slice(0, 8)
+      .map((x) => ({ component: x.component, url: x.url && clip(x.url, 512), state: x.state ?? null })),
     connect: proxy.connect
       .slice(0, 24)
       .map((c) => ({ host: clip(c.host, 253), port: c.port, outcome: c.outcome, httpStatus: c.httpStatus })),
@@ -203,6 +205,9 @@ function endpointToTwin(e: EndpointReport): JsonObject {
     address: open ? null : e.address,
     error: open ? null : (e.error?.code ?? null),
     tlsIssuer: e.tls && !e.tls.authorized ? (e.tls.rootIssuer ?? e.tls.issuer) : null,
+    // Stable facts of the path (CONTRACT 7.1-7.3), when the check recorded them.
+    ...(e.via ? { via: e.via } : {}),
+    ...(e.application ? { application: e.application.outcome } : {}),
   };
 }
 
@@ -221,6 +226,7 @@ export function clockToTwin(clock: ClockComponent): JsonObject {
     reference: clock.reference,
     synchronized: clock.synchronized,
     syncSource: clock.syncSource,
+    service: clock.service ?? null,
   };
 }
 

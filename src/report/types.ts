@@ -14,6 +14,7 @@ import type {
 } from './schema/dns.js';
 import type { FindingSchema } from './schema/finding.js';
 import type {
+  ApplicationSchema,
   EndpointErrorSchema,
   EndpointReportSchema,
   FirewallComponentSchema,
@@ -69,6 +70,7 @@ export type ContainerDnsReport = Static<typeof ContainerDnsSchema>;
 export type DaemonConfigReport = Static<typeof DaemonConfigReportSchema>;
 
 export type TlsReport = Static<typeof TlsReportSchema>;
+export type ApplicationReport = Static<typeof ApplicationSchema>;
 export type EndpointError = Static<typeof EndpointErrorSchema>;
 export type EndpointReport = Static<typeof EndpointReportSchema>;
 export type FirewallComponent = Static<typeof FirewallComponentSchema>;

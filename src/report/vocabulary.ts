@@ -39,13 +39,40 @@ export const ENDPOINT_OUTCOMES = [
   'unresolved',
   'tls-untrusted',
   'tls-failed',
+  'protocol-blocked',
+  'proxy-failed',
   'skipped',
 ] as const;
 export type EndpointOutcome = (typeof ENDPOINT_OUTCOMES)[number];
 
-export const ENDPOINT_ROLES = ['hub', 'dps', 'extra'] as const;
+/**
+ * Why an endpoint is tested (CONTRACT 7.3). `extra` is what reports before the roles called a
+ * custom endpoint: still accepted when a stored report is read (render, merge), never produced.
+ */
+export const ENDPOINT_ROLES = ['hub', 'dps', 'registry', 'parent', 'custom', 'extra'] as const;
 export type EndpointRole = (typeof ENDPOINT_ROLES)[number];
 
 /** Where the check looks from (CONTRACT.md 8.4): the VM (host networking) or a container on the azure-iot-edge network. */
 export const VANTAGES = ['host', 'container'] as const;
 export type Vantage = (typeof VANTAGES)[number];
+/** The roles a check produces. */
+export type TargetRole = Exclude<EndpointRole, 'extra'>;
+
+export const ENDPOINT_VIAS = ['direct', 'proxy'] as const;
+export type EndpointVia = (typeof ENDPOINT_VIAS)[number];
+
+export const EXCHANGE_KINDS = ['mqtt', 'amqp', 'http', 'websocket'] as const;
+export const EXCHANGE_OUTCOMES = ['ok', 'cut', 'unexpected', 'timeout'] as const;
+
+export const PROXY_CONNECT_OUTCOMES = [
+  'established',
+  'auth-required',
+  'denied',
+  'unreachable',
+  'timeout',
+  'malformed',
+  'invalid',
+] as const;
+export type ProxyConnectOutcome = (typeof PROXY_CONNECT_OUTCOMES)[number];
+
+export const PROXY_SOURCE_STATES = ['set', 'unset', 'unknown'] as const;

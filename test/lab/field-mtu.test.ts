@@ -31,9 +31,8 @@ const SCENARIOS: FieldScenario[] = [
           mentions: [/MTUBytes=1280/, /com\.docker\.network\.driver\.mtu=1280/],
         },
       ],
-      // The firewall judge stays silent about the stall once issue 7 lands (ipExplainsTlsStall);
-      // until then its FW_TLS_FAILED for 443 is not asserted either way.
-      quiet: ['dns'],
+      // Root cause first: the firewall's word on the stall is info (ipExplainsTlsStall).
+      quiet: ['dns', 'firewall'],
       more: (report) => {
         const ip = report.components.ip;
         assert.equal(ip.pathMtu?.largestPassingDf, 1280);

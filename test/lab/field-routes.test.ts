@@ -61,9 +61,8 @@ const SCENARIOS: FieldScenario[] = [
           mentions: [/moby_runtime\.network/],
         },
       ],
-      // The firewall's own findings about the hub's ports are the firewall judge's to silence
-      // (issue 7: ipExplainsAddress in src/diagnosis/ip-explains.ts); they are not asserted here.
-      quiet: ['dns'],
+      // Root cause first: the hub's ports fail because of the route, so the firewall says no more than info.
+      quiet: ['dns', 'firewall'],
       more: (report) => {
         const route = report.components.ip.routes?.find((r) => r.destination === LAB_ADDR.hub);
         assert.match(route?.interface ?? '', /^br-[0-9a-f]{12}$/);

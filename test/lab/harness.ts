@@ -182,6 +182,8 @@ export interface LabPaths {
   caFile: string;
   /** Never created: keeps the machine's /etc/aziot/config.toml out of the lab. */
   aziotConfig: string;
+  /** Never created: keeps the machine's systemd drop-ins (proxy settings) out of the lab. */
+  systemdDir: string;
 }
 
 export interface Lab {
@@ -195,7 +197,11 @@ export interface Lab {
   /** eth0's ifindex inside the vm namespace (the lease file's name). */
   readonly vmIfindex: number;
   readonly servers: readonly LabServer[];
-  /** `--hub lab-hub… --ca-file <lab CA>`: what most scenarios pass. */
+  /**
+   * `--hub lab-hub… --ca-file <lab CA>`, and DPS and the registry set to the hub itself, so the
+   * check tests exactly the hub's three ports and never falls back to a public default
+   * (global.azure-devices-provisioning.net, mcr.microsoft.com): what most scenarios pass.
+   */
   hubArgs(): string[];
   ip(side: LabNamespace, args: string[]): Promise<string>;
   /** Runs a command inside a lab namespace. */
@@ -339,6 +345,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     leasesDir: join(dir, 'leases'),
     caFile: '',
     aziotConfig: join(dir, 'no-such-dir', 'config.toml'),
+    systemdDir: join(dir, 'no-such-dir', 'systemd'),
   };
   const state = new LabState(options.label ?? names.id, names, paths);
   liveLabs.set(names.id, () => state.destroySync());
@@ -472,7 +479,7 @@ class LabState implements Lab {
   }
 
   hubArgs(): string[] {
-    return ['--hub', HUB_NAME, '--ca-file', this.paths.caFile];
+    return ['--hub', HUB_NAME, '--ca-file', this.paths.caFile, '--dps', HUB_NAME, '--registry', HUB_NAME];
   }
 
   ip(side: LabNamespace, args: string[]): Promise<string> {
@@ -744,7 +751,8 @@ class LabState implements Lab {
     if (!existsSync(CLI_PATH)) {
       return Promise.reject(new Error(`${CLI_PATH} does not exist: run \`npm run build\` first`));
     }
-    const full = ['check', '--json', '--aziot-config', this.paths.aziotConfig];
+    // The machine's own IoT Edge settings (config.toml, the proxy drop-ins) stay out of the lab.
+    const full = ['check', '--json', '--aziot-config', this.paths.aziotConfig, '--systemd-dir', this.paths.systemdDir];
     if (opts.pathArgs !== undefined) {
       full.push(...opts.pathArgs);
     } else if (opts.labPaths !== false) {

@@ -10,8 +10,8 @@ import { describe, test } from 'node:test';
 import type { EndpointOutcome, DnsOutcome, Report } from '../../src/report/types.js';
 import { createLab, HUB_NAME, INSPECTION_CA_NAME, LAB_ADDR, resolvConf, staticNetworkFile } from './harness.js';
 import type { CheckRun, Lab, LabOptions } from './harness.js';
+import { check, summary, type Expectation } from './expectations.js';
 import { requireLab } from './require-lab.js';
-import { check, summary, type Expectation } from './expectation.js';
 
 const skip = requireLab();
 
@@ -309,7 +309,12 @@ const SCENARIOS: Scenario[] = [
   {
     id: '13',
     title: 'hub name does not exist (NXDOMAIN)',
-    args: (lab) => ['--hub', 'no-such-hub.azure-devices.net', '--ca-file', lab.paths.caFile, ...FAST],
+    // DPS and the registry named as the hub (tested once, under its role): no public default.
+    args: (lab) => [
+      ...['--hub', 'no-such-hub.azure-devices.net', '--ca-file', lab.paths.caFile],
+      ...['--dps', 'no-such-hub.azure-devices.net', '--registry', 'no-such-hub.azure-devices.net'],
+      ...FAST,
+    ],
     expect: {
       status: 'unhealthy',
       failingComponent: 'dns',

@@ -5,6 +5,9 @@
  *   untrusted  TLS with a certificate from another CA, as a TLS-inspecting proxy would present
  *   close      accepts TCP then closes it (FIN) before any TLS: a proxy or filter cutting TLS
  *   reset      accepts TCP then resets it (RST)
+ * After TLS it answers the check's one application exchange as IoT Hub would (CONTRACT 7.2): a
+ * CONNACK 5 to an MQTT CONNECT on 8883, the AMQP header on 5671, an HTTP answer (with a Date) on
+ * any other port, so a healthy lab is healthy with the exchanges too.
  * Prints `READY <port,port,...>` once every listener is bound, and exits 0 on SIGTERM.
  *
  * usage: tls-hub-server.ts --address A --cert F --key F [--other-cert F --other-key F]
@@ -64,7 +67,18 @@ function track(socket: net.Socket): void {
   socket.on('error', () => undefined);
 }
 
-function makeServer(mode: PortMode): net.Server {
+/** The hub's answer to the first bytes of the port's protocol (see the header). */
+function answer(port: number, socket: tls.TLSSocket, data: Buffer): void {
+  if (port === 8883 && data[0] === 0x10) socket.end(Buffer.from([0x20, 0x02, 0x00, 0x05]));
+  else if (port === 5671 && data.subarray(0, 4).toString('latin1') === 'AMQP')
+    socket.end(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x03, 0x01, 0x00, 0x00]));
+  else if (data.includes('\r\n\r\n'))
+    socket.end(
+      `HTTP/1.1 404 Not Found\r\nDate: ${new Date().toUTCString()}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+}
+
+function makeServer(mode: PortMode, port: number): net.Server {
   if (mode === 'close') {
     return net.createServer((socket) => {
       track(socket);
@@ -81,8 +95,13 @@ function makeServer(mode: PortMode): net.Server {
   const pair = mode === 'trusted' ? trusted : other;
   if (pair === null) fail(`no certificate for mode ${mode}`);
   const server = tls.createServer({ cert: pair.cert, key: pair.key }, (socket) => {
-    // The probe only needs the handshake; keep the session open until the client leaves.
-    socket.on('data', () => undefined);
+    // Answer the exchange once its first bytes are in; keep the session open until the client leaves.
+    let seen = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (socket.writableEnded) return;
+      seen = Buffer.concat([seen, chunk]).subarray(0, 4096);
+      answer(port, socket, seen);
+    });
   });
   server.on('connection', track);
   server.on('tlsClientError', () => undefined);
@@ -116,7 +135,7 @@ process.on('SIGINT', shutdown);
 
 try {
   for (const { port, mode } of ports) {
-    const server = makeServer(mode);
+    const server = makeServer(mode, port);
     servers.push(server);
     await listen(server, port);
   }

@@ -116,7 +116,7 @@ describe('module: desired properties', { skip }, () => {
       r.components.firewall.endpoints.find((e) => e.host === LAB_ADDR.hub && e.port === 443);
     const report = await configChangeCheck('testing the new endpoint', (r) => tested(r) !== undefined);
     // Tested by address, so the hub's certificate (issued to its name) does not match: it was really probed.
-    assert.equal(tested(report)?.role, 'extra');
+    assert.equal(tested(report)?.role, 'custom');
     assert.equal(tested(report)?.outcome, 'tls-untrusted');
   });
 

@@ -350,6 +350,11 @@ export async function startModuleLab(opts: ModuleLabOptions): Promise<ModuleLab>
     NETDIAG_LEASES_DIR: theLab.paths.leasesDir,
     NETDIAG_CA_FILE: theLab.paths.caFile,
     NETDIAG_AZIOT_CONFIG: theLab.paths.aziotConfig,
+    // DPS and the registry are the lab hub itself (tested once, as the hub): no public default is
+    // ever looked up, and the machine's own proxy drop-ins stay out.
+    NETDIAG_DPS: emu.hubHostName,
+    NETDIAG_REGISTRY: emu.hubHostName,
+    NETDIAG_SYSTEMD_DIR: theLab.paths.systemdDir,
     // Short enough for a fast suite, long enough that a loaded CI machine does not turn a
     // slow answer into a finding.
     NETDIAG_TIMEOUT: '2500',

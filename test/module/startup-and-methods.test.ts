@@ -99,9 +99,10 @@ describe('module: startup report and direct methods', { skip }, () => {
     // The twin describes the device: the layers this call skipped keep the earlier full check's
     // result and findings (a DNS-only call must not hide a broken firewall from the fleet view).
     const state = mergeSkipped(report, previous);
+    // The clock is examined by every full check now (CONTRACT 7.4); the proxy stays skipped (none configured).
     assert.deepEqual(
       state.carriedOver?.map((c) => c.component),
-      ['ip', 'firewall'],
+      ['ip', 'firewall', 'clock'],
     );
     assertTwinShowsReport(ml.reported(MODULE), state);
     assert.equal(ml.reported(MODULE)['status'], previous.status);
@@ -109,7 +110,7 @@ describe('module: startup report and direct methods', { skip }, () => {
     assert.equal(last.checkId, report.checkId);
     assert.deepEqual(
       last.carriedOver?.map((c) => c.checkId),
-      [previous.checkId, previous.checkId],
+      [previous.checkId, previous.checkId, previous.checkId],
     );
     const event = await ml.eventFor(MODULE, report.checkId);
     assertTelemetryOf(event, state);

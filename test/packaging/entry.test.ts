@@ -26,6 +26,10 @@ const SAFE_ENV = {
   NETDIAG_LEASES_DIR: join(scratch, 'absent'),
   NETDIAG_AZIOT_CONFIG: join(scratch, 'absent'),
   NETDIAG_HUB: 'localhost',
+  // No public default (DPS, MCR) and no host proxy settings: loopback and the test's files only.
+  NETDIAG_DPS: 'localhost',
+  NETDIAG_REGISTRY: 'localhost',
+  NETDIAG_SYSTEMD_DIR: join(scratch, 'absent'),
   NETDIAG_TIMEOUT: '300',
   NETDIAG_DEADLINE: '2000',
 };

@@ -82,6 +82,10 @@ async function main(): Promise<void> {
       NETDIAG_NETWORKD_DIR: join(scratch, 'absent'),
       NETDIAG_LEASES_DIR: join(scratch, 'absent'),
       NETDIAG_AZIOT_CONFIG: join(scratch, 'absent'),
+      // DPS and the registry as the hub: no public default; and no host proxy settings.
+      NETDIAG_DPS: env['IOTEDGE_IOTHUBHOSTNAME'] ?? 'localhost',
+      NETDIAG_REGISTRY: env['IOTEDGE_IOTHUBHOSTNAME'] ?? 'localhost',
+      NETDIAG_SYSTEMD_DIR: join(scratch, 'absent'),
       // The image's runtime settings (the Dockerfile's ENV), so the module is proven with them.
       ...imageRuntimeEnv(),
     });

@@ -206,6 +206,13 @@ describe('production install (what the image holds)', () => {
       '/nonexistent',
       '--hub',
       'localhost',
+      // No public default (DPS, MCR) and no host proxy settings.
+      '--dps',
+      'localhost',
+      '--registry',
+      'localhost',
+      '--systemd-dir',
+      join(scratch, 'absent'),
       '--timeout',
       '300',
       '--deadline',

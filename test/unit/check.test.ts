@@ -12,8 +12,19 @@ import type { CheckConfig } from '../../src/config/types.js';
 import { healthyServer, HUB } from '../support/observations.js';
 import { assertValidReport } from '../support/report-schema.js';
 
+/** Lab names only: never a default public endpoint (DPS, MCR), even with fake probes. */
 function config(over: Partial<CheckConfig> = {}): CheckConfig {
-  return { ...resolveSync({ env: {} }), hub: HUB, timeoutMs: 200, deadlineMs: 800, ...over };
+  return {
+    ...resolveSync({ env: {} }),
+    hub: HUB,
+    dps: HUB,
+    registries: [],
+    systemdDir: '/nonexistent/systemd',
+    aziotConfig: '/nonexistent/config.toml',
+    timeoutMs: 200,
+    deadlineMs: 800,
+    ...over,
+  };
 }
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
@@ -213,22 +224,18 @@ test('check: components not asked for are skipped and their probes never start',
   assert.equal(report.components.firewall.status, 'healthy');
 });
 
-test('check: DPS is tested when no hub is known, and extra endpoints are deduplicated', () => {
+test('check: DPS is tested on 443 alone when no hub is known, and custom endpoints are deduplicated', () => {
   const targets = endpointTargets({
-    hub: null,
+    ...config({ hub: null, dps: null, registries: ['acr.lab'] }),
     endpoints: [
       { host: 'global.azure-devices-provisioning.net', port: 443 },
       { host: 'acr.lab', port: 443 },
+      { host: 'other.lab', port: 8443 },
     ],
   });
   assert.deepEqual(
     targets.map((t) => `${t.host}:${t.port}:${t.role}`),
-    [
-      'global.azure-devices-provisioning.net:8883:dps',
-      'global.azure-devices-provisioning.net:5671:dps',
-      'global.azure-devices-provisioning.net:443:dps',
-      'acr.lab:443:extra',
-    ],
+    ['global.azure-devices-provisioning.net:443:dps', 'acr.lab:443:registry', 'other.lab:8443:custom'],
   );
 });
 

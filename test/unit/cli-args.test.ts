@@ -75,13 +75,28 @@ describe('values', () => {
   });
 
   test('every single-value flag is returned raw under its option key, in both --flag v and --flag=v forms', () => {
-    for (const o of OPTIONS.filter((x) => !x.repeatable)) {
+    for (const o of OPTIONS.filter((x) => !x.repeatable && !x.boolean)) {
       assert.deepEqual(parseCheckArgs([`--${o.flag}`, 'v1']).flags, { [o.key]: 'v1' }, o.flag);
       assert.deepEqual(parseCheckArgs([`--${o.flag}=v2`]).flags, { [o.key]: 'v2' }, o.flag);
     }
   });
 
+  test('a switch is --name or --no-name, the last one written winning; it takes no value', () => {
+    for (const o of OPTIONS.filter((x) => x.boolean)) {
+      assert.deepEqual(parseCheckArgs([`--no-${o.flag}`]).flags, { [o.key]: false }, o.flag);
+      assert.deepEqual(parseCheckArgs([`--${o.flag}`]).flags, { [o.key]: true }, o.flag);
+      assert.deepEqual(parseCheckArgs([`--${o.flag}`, `--no-${o.flag}`]).flags, { [o.key]: false }, o.flag);
+      assert.deepEqual(parseCheckArgs([`--no-${o.flag}`, `--${o.flag}`]).flags, { [o.key]: true }, o.flag);
+      assert.throws(() => parseCheckArgs([`--no-${o.flag}=yes`]), UsageError, o.flag);
+    }
+    assert.deepEqual(
+      OPTIONS.filter((o) => o.boolean).map((o) => o.flag),
+      ['exchange'],
+    );
+  });
+
   const repeatable: Array<[string, string, string[]]> = [
+    ['registry', 'registries', ['lab-registry.azurecr.io', 'lab-mirror.contoso.local']],
     ['interface', 'interfaces', ['eth0', 'eth1']],
     ['endpoint', 'endpoints', ['dps.example:443', '[fd00::1]:8883', 'reg.azurecr.io:443']],
     ['dns-name', 'dnsNames', ['a.example', 'b.example']],
@@ -98,12 +113,12 @@ describe('values', () => {
     });
   }
 
-  test('the repeatable flags are exactly interface, endpoint and dns-name', () => {
+  test('the repeatable flags are exactly interface, endpoint, dns-name and registry', () => {
     assert.deepEqual(
       OPTIONS.filter((o) => o.repeatable)
         .map((o) => o.flag)
         .sort(),
-      ['dns-name', 'endpoint', 'interface'],
+      ['dns-name', 'endpoint', 'interface', 'registry'],
     );
   });
 
@@ -168,8 +183,9 @@ describe('helpText()', () => {
 
   test('lists every option the parser accepts, each with its env variable', () => {
     for (const o of OPTIONS) {
+      const [flag, env] = o.boolean ? [`--no-${o.flag} `, `[${envName(o)}=off]`] : [`--${o.flag} `, `[${envName(o)}]`];
       assert.ok(
-        lines.some((l) => l.includes(`--${o.flag} `) && l.includes(`[${envName(o)}]`)),
+        lines.some((l) => l.includes(flag) && l.includes(env)),
         o.flag,
       );
     }

@@ -171,6 +171,44 @@ const PRECEDENCE: PrecedenceRow[] = [
     env: '12000',
     envValue: 12000,
   },
+  {
+    key: 'proxy',
+    flag: 'http://user:p%40ss@flag-proxy.example:3128',
+    flagValue: 'http://user:p%40ss@flag-proxy.example:3128',
+    // Well formed but not http://: accepted, to be reported as PROXY_URL_INVALID.
+    desired: 'https://desired-proxy.example:3129',
+    desiredValue: 'https://desired-proxy.example:3129',
+    env: ' http://198.18.1.30:3128 ',
+    envValue: 'http://198.18.1.30:3128',
+  },
+  {
+    key: 'dps',
+    flag: 'Flag-DPS.azure-devices-provisioning.net',
+    flagValue: 'flag-dps.azure-devices-provisioning.net',
+    desired: 'https://desired-dps.azure-devices-provisioning.net/',
+    desiredValue: 'desired-dps.azure-devices-provisioning.net',
+    env: 'env-dps.azure-devices-provisioning.us',
+    envValue: 'env-dps.azure-devices-provisioning.us',
+  },
+  {
+    key: 'registries',
+    flag: ['Flag.azurecr.io', 'mirror.example'],
+    flagValue: ['flag.azurecr.io', 'mirror.example'],
+    desired: ['desired.azurecr.io'],
+    desiredValue: ['desired.azurecr.io'],
+    env: 'env1.azurecr.io, env2.azurecr.io',
+    envValue: ['env1.azurecr.io', 'env2.azurecr.io'],
+  },
+  { key: 'exchanges', flag: false, flagValue: false, desired: 'off', desiredValue: false, env: 'OFF', envValue: false },
+  {
+    key: 'systemdDir',
+    flag: '/flag/systemd',
+    flagValue: '/flag/systemd',
+    desired: '/desired/systemd',
+    desiredValue: '/desired/systemd',
+    env: '/env/systemd',
+    envValue: '/env/systemd',
+  },
 ];
 
 const defaultOf = (key: Key): unknown => (key === 'hub' ? null : DEFAULTS[key]);
@@ -261,6 +299,11 @@ describe('environment variable names: NETDIAG_<FLAG_IN_UPPER_SNAKE>', () => {
     dockerConfig: 'NETDIAG_DOCKER_CONFIG',
     timeoutMs: 'NETDIAG_TIMEOUT',
     deadlineMs: 'NETDIAG_DEADLINE',
+    proxy: 'NETDIAG_PROXY',
+    dps: 'NETDIAG_DPS',
+    registries: 'NETDIAG_REGISTRY',
+    exchanges: 'NETDIAG_EXCHANGE',
+    systemdDir: 'NETDIAG_SYSTEMD_DIR',
   };
   for (const spec of OPTIONS) {
     test(`--${spec.flag} → ${expected[spec.key] ?? '?'}`, () => assert.equal(envName(spec), expected[spec.key]));
@@ -398,6 +441,15 @@ const BAD: BadCase[] = [
   { key: 'deadlineMs', cli: '499', allowed: /500 to 300000/ },
   { key: 'deadlineMs', cli: '300001', allowed: /500 to 300000/ },
   { key: 'deadlineMs', cli: 'soon', allowed: /whole number/ },
+  { key: 'proxy', cli: 'http://proxy.example:99999', allowed: /invalid port/ },
+  { key: 'proxy', cli: 'http://user:p@ss word@proxy.example:3128', shows: 'user:***@', allowed: /a space/ },
+  { key: 'proxy', cli: 'http://', allowed: /names no host/ },
+  { key: 'dps', cli: 'not a host', allowed: /hostname/ },
+  { key: 'dps', cli: 'ftp://dps.example/', allowed: /hostname/ },
+  { key: 'registries', cli: ['bad_registry!'], allowed: /hostname/ },
+  { key: 'registries', cli: many(9, (i) => `r${i}.azurecr.io`), shows: 'r0.azurecr.io', allowed: /at most 8/ },
+  { key: 'exchanges', cli: 'sometimes', allowed: /on or off/ },
+  { key: 'systemdDir', cli: 'a\0b', allowed: /path/ },
 ];
 
 /** Wrong JSON types that only a desired property (or method payload) can carry. */
@@ -681,4 +733,71 @@ test('upstreamProtocol follows the UpstreamProtocol edgeAgent gives modules, bel
     resolveSync({ env: { UpstreamProtocol: 'MqttWs' }, flags: { upstreamProtocol: 'Mqtt' } }).upstreamProtocol,
     'Mqtt',
   );
+});
+
+describe('the proxy, DPS, registries, exchanges and the nested parent (CONTRACT 7)', () => {
+  test('a refused proxy URL is shown masked: its password never appears in the message', () => {
+    for (const sources of [
+      { flags: { proxy: 'http://user:Secr3t-P@ss@proxy.example:99999' } },
+      { env: { NETDIAG_PROXY: 'http://user:Secr3t-P@ss@proxy.example:99999' } },
+      { desired: { proxy: 'http://user:Secr3t-P@ss@proxy.example:99999' } },
+    ] satisfies ConfigSources[]) {
+      assert.throws(
+        () => resolveSync(sources),
+        (err: unknown) =>
+          err instanceof ConfigError && !err.message.includes('Secr3t') && /user:\*\*\*@/.test(err.message),
+      );
+    }
+  });
+
+  test('where the proxy came from is kept beside it', () => {
+    const url = 'http://198.18.1.30:3128';
+    assert.equal(resolveSync({ flags: { proxy: url } }).proxySource, '--proxy');
+    assert.equal(resolveSync({ desired: { proxy: url } }).proxySource, 'desired proxy');
+    assert.equal(resolveSync({ env: { NETDIAG_PROXY: url } }).proxySource, 'NETDIAG_PROXY');
+    assert.equal(resolveSync({}).proxySource, null);
+    assert.equal(resolveSync({}).proxy, null);
+  });
+
+  test('the defaults: DPS unset (the target default applies), MCR, exchanges on, /etc/systemd/system', () => {
+    const c = resolveSync({});
+    assert.equal(c.dps, null);
+    assert.deepEqual(c.registries, ['mcr.microsoft.com']);
+    assert.equal(c.exchanges, true);
+    assert.equal(c.systemdDir, '/etc/systemd/system');
+    assert.equal(c.parent, null);
+  });
+
+  test('an empty registry list turns the registry test off', () => {
+    assert.deepEqual(resolveSync({ desired: { registries: [] } }).registries, []);
+  });
+
+  test('IOTEDGE_PARENTHOSTNAME names the parent of a nested device; an invalid one is dropped and reported', async () => {
+    assert.equal(resolveSync({ env: { IOTEDGE_PARENTHOSTNAME: 'Parent.Local' } }).parent, 'parent.local');
+    assert.equal(resolveSync({ env: { IOTEDGE_PARENTHOSTNAME: 'not a host' } }).parent, null);
+    const { environmentProblems } = await import('../../src/config/resolve.js');
+    assert.ok(
+      environmentProblems({ IOTEDGE_PARENTHOSTNAME: 'not a host' }).some((p) => p.option === 'IOTEDGE_PARENTHOSTNAME'),
+    );
+  });
+
+  test('the CLI takes DPS, the parent and the provisioning source from config.toml, where nothing else gave them', async () => {
+    const file = {
+      hub: null,
+      dps: 'lab-dps.azure-devices-provisioning.net',
+      parent: 'lab-parent.local',
+      provisioningSource: 'dps',
+    };
+    const c = await resolveConfig({ env: {}, readAziot: async () => file });
+    assert.equal(c.dps, 'lab-dps.azure-devices-provisioning.net');
+    assert.equal(c.parent, 'lab-parent.local');
+    assert.equal(c.provisioningSource, 'dps');
+    const given = await resolveConfig({
+      flags: { dps: 'flag-dps.example' },
+      env: { IOTEDGE_PARENTHOSTNAME: 'env-parent.local' },
+      readAziot: async () => file,
+    });
+    assert.equal(given.dps, 'flag-dps.example');
+    assert.equal(given.parent, 'env-parent.local');
+  });
 });

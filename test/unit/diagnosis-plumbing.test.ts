@@ -361,8 +361,8 @@ const cases: Case[] = [
     status: 'unhealthy',
     failing: 'ip',
     components: { dns: 'healthy' },
-    // The firewall's own word on the stall is the firewall judge's (issue 7).
-    findings: ['error FW_TLS_FAILED lab-hub.azure-devices.net:443', 'error IP_MTU_BLACKHOLE eth0'],
+    // Root cause first: the firewall judge keeps its word on the stall to info (the MTU explains it).
+    findings: ['error IP_MTU_BLACKHOLE eth0', 'info FW_TLS_FAILED lab-hub.azure-devices.net:443'],
     more: (f) => {
       const hole = f.find((x) => x.code === 'IP_MTU_BLACKHOLE')!;
       assert.match(hole.message, /Packets of 1400 bytes to 198\.18\.0\.1 vanish while 1280 bytes pass/);

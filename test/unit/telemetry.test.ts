@@ -74,6 +74,7 @@ describe('telemetrySummary', () => {
     const s = telemetrySummary(r);
     assert.deepEqual(Object.keys(s).sort(), [
       'checkId',
+      'clockOffsetMs',
       'durationMs',
       'failingComponent',
       'findings',

@@ -19,8 +19,8 @@ export const componentStatusFields = () => ({
   status: StringEnum(COMPONENT_STATUSES),
   inconclusiveBecause: Type.Optional(
     StringEnum(
-      [...COMPONENTS, 'deadline'] as const,
-      'Only when inconclusive: the earlier layer that is broken, or "deadline" when the evidence did not arrive in time.',
+      [...COMPONENTS, 'deadline', 'unmeasured'] as const,
+      'Only when inconclusive: the earlier layer that is broken, "deadline" when the evidence did not arrive in time, or "unmeasured" when there was nothing to measure.',
     ),
   ),
 });

@@ -1,8 +1,8 @@
 /**
- * What a lab scenario expects of the Report, and the one check() that asserts it: status,
- * failingComponent, exit code, component statuses, the findings that must be there (with severity
- * and subject) and the ones that must not (root cause first), shared by the base matrix
- * (scenarios.test.ts) and the field scenarios (field-*.test.ts).
+ * What a lab scenario expects of the Report, and the one check of it, shared by the base matrix
+ * (scenarios.test.ts) and the field matrix (field-*.test.ts): status, failingComponent, exit code,
+ * the finding codes that must be there (with severity and subject) and the ones that must not
+ * (root cause first: a layer that cannot work because an earlier one failed says nothing of its own).
  */
 import assert from 'node:assert/strict';
 import type {
@@ -14,6 +14,8 @@ import type {
   Severity,
 } from '../../src/report/types.js';
 import type { CheckRun } from './harness.js';
+
+export const EXIT_CODE: Record<OverallStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 
 export interface ExpectedFinding {
   code: string;
@@ -37,8 +39,6 @@ export interface Expectation {
   /** Anything else to check in the report. */
   more?: (report: Report, run: CheckRun) => void;
 }
-
-const EXIT_CODE: Record<OverallStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 
 export function summary(findings: Finding[]): string {
   return (
