@@ -129,14 +129,9 @@ export function diagnoseProxy(obs: Observations, earlier: Earlier): LayerVerdict
       (e) => e.port === port && (e.role === 'parent' || (!isNested(obs) && (e.role ?? 'hub') === 'hub')),
     );
     const directOpen = upstream.length > 0 && upstream.every((e) => e.outcome === 'open');
-    findings.push(
-      finding(
-        'PROXY_PROTOCOL_MISMATCH',
-        proxy,
-        { proxy, protocol: upstreamProtocol, port, directOpen },
-        directOpen ? 'warning' : 'error',
-      ),
-    );
+    // An error even while the port is open directly (CONTRACT 7.1): the site runs on a path the
+    // operator meant to close, and the proxy the runtime was given goes unused.
+    findings.push(finding('PROXY_PROTOCOL_MISMATCH', proxy, { proxy, protocol: upstreamProtocol, port, directOpen }));
   }
 
   const differences = proxyDifferences(p.sources);

@@ -121,7 +121,6 @@ export const PROXY_CODES = defineCodes({
     component: 'proxy',
     severity: 'error',
     when: 'a proxy is configured but the upstream protocol is `Amqp` or `Mqtt`, which cannot pass an HTTP proxy: says to set `AmqpWs`/`MqttWs`',
-    severityRule: "error (warning when the protocol's own port is open directly: it works today, without the proxy)",
     words: ({
       proxy,
       protocol,

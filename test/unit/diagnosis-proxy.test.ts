@@ -127,16 +127,16 @@ const CASES: Case[] = [
     message: /UpstreamProtocol=AmqpWs/,
   },
   {
-    name: 'a proxy with Mqtt while 8883 is open directly: the mismatch is a warning (it works without the proxy)',
+    name: 'a proxy with Mqtt while 8883 is open directly: still an error (CONTRACT 7.1), saying it works only without the proxy',
     obs: () => {
       const o = behindProxy();
       o.config.upstreamProtocol = 'Mqtt';
       o.firewall!.endpoints[0] = endpoint(8883, { via: 'direct' });
       return o;
     },
-    status: 'degraded',
-    failing: null,
-    proxy: [`PROXY_PROTOCOL_MISMATCH warning ${PROXY_SUBJECT}`],
+    status: 'unhealthy',
+    failing: 'proxy',
+    proxy: [`PROXY_PROTOCOL_MISMATCH error ${PROXY_SUBJECT}`],
     message: /works today only because port 8883 is open directly/,
   },
   {
