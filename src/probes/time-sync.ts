@@ -125,7 +125,8 @@ async function askTimesyncd(
   let lastSyncAt: string | null = null;
   try {
     const s = await statOf(`${dir}/synchronized`);
-    if (s !== null && Number.isFinite(s.mtimeMs)) lastSyncAt = new Date(s.mtimeMs).toISOString();
+    // Rounded to the millisecond as Node rounds fs.Stats#mtime (a Date would truncate the fraction).
+    if (s !== null && Number.isFinite(s.mtimeMs)) lastSyncAt = new Date(Math.round(s.mtimeMs)).toISOString();
   } catch {
     // the mtime is a detail; the file's presence already answered
   }

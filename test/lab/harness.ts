@@ -231,6 +231,8 @@ export interface Lab {
   /** Independent probes from inside a namespace (see ns-probe.ts), to check the lab itself. */
   probe(side: LabNamespace, probes: NsProbe[]): Promise<NsProbeResult[]>;
   runCheck(args: string[], opts?: RunCheckOptions): Promise<CheckRun>;
+  /** The CLI's arguments for a lab check (runCheck's), for callers that start the CLI themselves (the bench). */
+  checkArgv(args: string[], opts?: Pick<RunCheckOptions, 'pathArgs' | 'labPaths'>): string[];
 
   // --- Hooks for the field lab (test/lab/field-lab.ts); nothing above depends on them. ---
   /** The real name of a lab namespace; throws for an extra namespace not added. */
@@ -747,10 +749,8 @@ class LabState implements Lab {
     return this.runCheckIn('vm', args, opts);
   }
 
-  runCheckIn(ns: LabNamespace, args: string[], opts: RunCheckOptions = {}): Promise<CheckRun> {
-    if (!existsSync(CLI_PATH)) {
-      return Promise.reject(new Error(`${CLI_PATH} does not exist: run \`npm run build\` first`));
-    }
+  /** The CLI's arguments for a lab check: `check --json`, the lab's own paths (never the machine's), then `args`. */
+  checkArgv(args: string[], opts: Pick<RunCheckOptions, 'pathArgs' | 'labPaths'> = {}): string[] {
     // The machine's own IoT Edge settings (config.toml, the proxy drop-ins) stay out of the lab.
     const full = ['check', '--json', '--aziot-config', this.paths.aziotConfig, '--systemd-dir', this.paths.systemdDir];
     if (opts.pathArgs !== undefined) {
@@ -772,6 +772,14 @@ class LabState implements Lab {
       );
     }
     full.push(...args);
+    return full;
+  }
+
+  runCheckIn(ns: LabNamespace, args: string[], opts: RunCheckOptions = {}): Promise<CheckRun> {
+    if (!existsSync(CLI_PATH)) {
+      return Promise.reject(new Error(`${CLI_PATH} does not exist: run \`npm run build\` first`));
+    }
+    const full = this.checkArgv(args, opts);
     const killAfterMs = opts.killAfterMs ?? (deadlineFrom(args) ?? 15_000) + 10_000;
     const argv = ['netns', 'exec', this.nsName(ns), process.execPath, CLI_PATH, ...full];
     const command = `ip ${argv.join(' ')}`;
