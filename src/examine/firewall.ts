@@ -14,6 +14,7 @@ import type { CheckConfig } from '../config/types.js';
 import type { Deadline } from '../deadline.js';
 import type { Observations } from '../diagnosis/observations.js';
 import type { ProxiedEndpointResult } from '../probes/proxy-endpoint.js';
+import { emptyConnectResult } from '../probes/proxy-connect.js';
 import { noProxyMatch } from '../probes/proxy-url.js';
 import type { CheckDeps, EndpointContext, Trust } from '../probes/types.js';
 import type { EndpointReport, ProxyConnect } from '../report/types.js';
@@ -79,23 +80,11 @@ function timedOutProxied(t: CheckTarget, proxy: string): ProxiedEndpointResult {
     port: t.port,
     via: 'proxy',
     outcome: 'proxy-failed',
-    connect: {
-      host: t.host,
-      port: t.port,
-      proxy,
-      proxyAddress: null,
-      outcome: 'timeout',
-      httpStatus: null,
-      reason: null,
-      sentCredentials: false,
-      proxyAuthenticate: [],
-      server: null,
-      ms: 0,
-      resolveMs: null,
-      tcpConnectMs: null,
-      answerMs: null,
-      error: { phase: 'answer', code: 'DEADLINE', message: 'the check deadline was reached first' },
-    },
+    connect: emptyConnectResult(t, proxy, 'timeout', {
+      phase: 'answer',
+      code: 'DEADLINE',
+      message: 'the check deadline was reached first',
+    }),
     tls: null,
     application: null,
     error: null,

@@ -9,6 +9,7 @@
 import type { CheckConfig } from '../config/types.js';
 import type { Deadline } from '../deadline.js';
 import type { Observations } from '../diagnosis/observations.js';
+import { absentInterface } from '../probes/interfaces.js';
 import { assignmentOf, matchNetworkFile } from '../probes/networkd.js';
 import { defaultRoutes, lookupRoute, type DefaultRouteEntry, type RouteTable } from '../probes/route-table.js';
 import type { CheckDeps, InterfaceObservation, ResolverConfig } from '../probes/types.js';
@@ -31,20 +32,9 @@ const MAX_DAD = 4;
 /** Per don't-fragment ping: a reply comes within milliseconds, and the sweep has two rounds. */
 const DF_TIMEOUT_MS = 1000;
 
+/** An interface the deadline kept us from reading: not absent, unknown. */
 function unread(name: string): InterfaceObservation {
-  return {
-    observed: false,
-    name,
-    present: false,
-    ifindex: null,
-    operState: null,
-    adminUp: null,
-    mac: null,
-    mtu: null,
-    ipv4: [],
-    ipv6: [],
-    counters: null,
-  };
+  return { ...absentInterface(name), observed: false };
 }
 
 function answered(p: PingOutcome | null | undefined): boolean | null {

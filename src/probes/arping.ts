@@ -20,7 +20,14 @@
 import { isIPv4 } from 'node:net';
 import { spawnPingWith } from './ping.js';
 import type { PingExec, PingExecResult } from './ping.js';
-import { MAX_DETAIL_CHARS, detailOf, isInterfaceName, runBounded, spawnFailure } from './spawn-capture.js';
+import {
+  MAX_DETAIL_CHARS,
+  capturedOutput,
+  detailOf,
+  isInterfaceName,
+  runBounded,
+  spawnFailure,
+} from './spawn-capture.js';
 
 export type ArpingFlavour = 'iputils' | 'busybox' | 'habets';
 
@@ -103,9 +110,7 @@ export function parseArpingOutput(
       detail: spawnFailure('arping', result.spawnError),
     };
   }
-  const stdout = typeof result.stdout === 'string' ? result.stdout.slice(0, 64 * 1024) : '';
-  const stderr = typeof result.stderr === 'string' ? result.stderr.slice(0, 64 * 1024) : '';
-  const all = `${stdout}\n${stderr}`;
+  const { stdout, stderr, all } = capturedOutput(result);
 
   // A printed answer is the evidence, whatever the exit code says (they differ between flavours).
   const iputils = IPUTILS_REPLY.exec(stdout);

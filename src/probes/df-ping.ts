@@ -18,7 +18,14 @@
 import { isIP } from 'node:net';
 import { parsePingOutput, spawnPingWith } from './ping.js';
 import type { PingExec, PingExecResult } from './ping.js';
-import { MAX_DETAIL_CHARS, detailOf, isInterfaceName, runBounded, spawnFailure } from './spawn-capture.js';
+import {
+  MAX_DETAIL_CHARS,
+  capturedOutput,
+  detailOf,
+  isInterfaceName,
+  runBounded,
+  spawnFailure,
+} from './spawn-capture.js';
 
 /**
  * What one DF ping saw:
@@ -156,9 +163,7 @@ export function parseDfPingOutput(size: number, result: PingExecResult): DfProbe
       detail: spawnFailure('ping', result.spawnError),
     };
   }
-  const stdout = typeof result.stdout === 'string' ? result.stdout.slice(0, 64 * 1024) : '';
-  const stderr = typeof result.stderr === 'string' ? result.stderr.slice(0, 64 * 1024) : '';
-  const all = `${stdout}\n${stderr}`;
+  const { stdout, stderr, all } = capturedOutput(result);
 
   const reply = REPLY.exec(stdout);
   const received = Number(RECEIVED.exec(stdout)?.[1] ?? '0');

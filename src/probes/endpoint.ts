@@ -8,18 +8,14 @@
  * never judges, and never throws.
  */
 import { createConnection, isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { EndpointOutcome, EndpointReport } from '../report/types.js';
 import { errorCode, errorMessage, errorWithCode } from '../util/errors.js';
 import { StoppedError, onceWithin, withTimeout } from '../util/time-limit.js';
-import { runExchange } from './exchange.js';
+import { exchangeAfterTls } from './exchange.js';
 import { systemLookup } from './system-lookup.js';
-import { emptyTlsReport, readHandshake } from './tls-chain.js';
+import { emptyTlsReport, onceSecure, readHandshake, startTls } from './tls-chain.js';
 import type { EndpointContext, EndpointTarget } from './types.js';
-
-/** The exchange after TLS gets what is left of the probe timeout since the handshake began, at least this. */
-export const MIN_EXCHANGE_MS = 250;
 
 export type { EndpointContext, EndpointTarget };
 
@@ -92,19 +88,8 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
       const tls = emptyTlsReport();
       report.tls = tls;
       phase = 'tls';
-      const ipLiteral = isIP(target.host) !== 0;
       const handshakeStarted = performance.now();
-      tlsSocket = tlsConnect({
-        socket,
-        // Node checks the certificate against `host` when there is no servername, which is what an
-        // IP literal needs (SNI must not carry an IP address, RFC 6066).
-        host: target.host,
-        servername: ipLiteral ? undefined : target.host,
-        secureContext: ctx.secureContext,
-        // Observe, don't enforce: an untrusted chain is a result to report, with its issuer.
-        rejectUnauthorized: false,
-      });
-      tlsSocket.on('error', () => {});
+      tlsSocket = startTls(socket, target.host, ctx.secureContext);
       try {
         await withTimeout(onceSecure(tlsSocket), ctx.timeoutMs, 'tls', ctx.signal);
       } catch (error) {
@@ -117,17 +102,12 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
       // clock problem from an interception ---
       const exchange = target.exchange ?? null;
       if (exchange !== null) {
-        const left = ctx.timeoutMs - (performance.now() - handshakeStarted);
-        const application = await runExchange(
+        const application = await exchangeAfterTls(
           exchange,
           tlsSocket,
           target.exchangeHost ?? target.host,
-          {
-            signal: ctx.signal,
-            timeoutMs: Math.max(MIN_EXCHANGE_MS, Math.round(left)),
-            now: ctx.now,
-            randomBytes: ctx.randomBytes,
-          },
+          { signal: ctx.signal, timeoutMs: ctx.timeoutMs, now: ctx.now, randomBytes: ctx.randomBytes },
+          handshakeStarted,
           target.webSocketProtocol ?? 'mqtt',
         );
         report.application = application;
@@ -150,18 +130,6 @@ export async function probeEndpoint(target: EndpointTarget, ctx: EndpointContext
     };
     return fail(outcomes[phase], phase, error);
   }
-}
-
-/** Settles on the handshake, or on anything that ends the connection before it. */
-function onceSecure(socket: TLSSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('secureConnect', () => resolve());
-    socket.once('error', reject);
-    socket.once('end', () =>
-      reject(errorWithCode('the server closed the connection during the TLS handshake', 'ECONNRESET')),
-    );
-    socket.once('close', () => reject(errorWithCode('the connection closed during the TLS handshake', 'ECONNRESET')));
-  });
 }
 
 const REJECTED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);

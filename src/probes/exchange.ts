@@ -353,6 +353,31 @@ export async function exchangeWebSocket(
 }
 
 /** Runs the exchange for `kind` (the WebSocket one needs its subprotocol). */
+/** The exchange after TLS gets what is left of the probe timeout since the handshake began, at least this. */
+export const MIN_EXCHANGE_MS = 250;
+
+/**
+ * The exchange that follows a handshake begun at `handshakeStarted` (performance.now()), inside what
+ * is left of the probe's `timeoutMs` (never less than MIN_EXCHANGE_MS).
+ */
+export function exchangeAfterTls(
+  kind: ExchangeKind,
+  socket: Duplex,
+  host: string,
+  ctx: ExchangeContext,
+  handshakeStarted: number,
+  webSocketProtocol: WebSocketProtocol = 'mqtt',
+): Promise<ExchangeResult> {
+  const left = ctx.timeoutMs - (performance.now() - handshakeStarted);
+  return runExchange(
+    kind,
+    socket,
+    host,
+    { ...ctx, timeoutMs: Math.max(MIN_EXCHANGE_MS, Math.round(left)) },
+    webSocketProtocol,
+  );
+}
+
 export function runExchange(
   kind: ExchangeKind,
   socket: Duplex,

@@ -58,13 +58,9 @@ export async function observeInterfaces(
   );
 }
 
-async function observeOne(
-  name: string,
-  netDir: string,
-  infos: NetworkInterfaceInfo[],
-  configured: (name: string) => Promise<ConfiguredAddress[]>,
-): Promise<InterfaceObservation> {
-  const absent: InterfaceObservation = {
+/** An interface that is not there: every fact unknown. */
+export function absentInterface(name: string): InterfaceObservation {
+  return {
     name,
     present: false,
     ifindex: null,
@@ -76,6 +72,15 @@ async function observeOne(
     ipv6: [],
     counters: null,
   };
+}
+
+async function observeOne(
+  name: string,
+  netDir: string,
+  infos: NetworkInterfaceInfo[],
+  configured: (name: string) => Promise<ConfiguredAddress[]>,
+): Promise<InterfaceObservation> {
+  const absent = absentInterface(name);
   // A name from the command line or the twin must not walk out of /sys/class/net.
   if (!isPlausibleInterfaceName(name)) return absent;
   const dir = join(netDir, name);

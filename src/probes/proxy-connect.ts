@@ -87,19 +87,19 @@ function authority(host: string, port: number): string {
 }
 
 /** Opens a tunnel to `target` through the proxy of `proxyUrl` (raw, credentials and all). */
-export async function openProxyTunnel(
-  target: ConnectTarget,
-  proxyUrl: string,
-  ctx: ProxyConnectContext,
-): Promise<ProxyTunnel> {
-  const started = performance.now();
-  const info = parseProxyUrl(proxyUrl);
-  const result: ProxyConnectResult = {
+/** A CONNECT result with nothing measured yet: the starting point, and the form a cut-short probe reports. */
+export function emptyConnectResult(
+  target: { host: string; port: number },
+  proxy: string,
+  outcome: ProxyConnectOutcome,
+  error: ProxyConnectResult['error'] = null,
+): ProxyConnectResult {
+  return {
     host: target.host,
     port: target.port,
-    proxy: info.url,
+    proxy,
     proxyAddress: null,
-    outcome: 'invalid',
+    outcome,
     httpStatus: null,
     reason: null,
     sentCredentials: false,
@@ -109,8 +109,18 @@ export async function openProxyTunnel(
     resolveMs: null,
     tcpConnectMs: null,
     answerMs: null,
-    error: null,
+    error,
   };
+}
+
+export async function openProxyTunnel(
+  target: ConnectTarget,
+  proxyUrl: string,
+  ctx: ProxyConnectContext,
+): Promise<ProxyTunnel> {
+  const started = performance.now();
+  const info = parseProxyUrl(proxyUrl);
+  const result = emptyConnectResult(target, info.url, 'invalid');
   const end = (
     outcome: ProxyConnectOutcome,
     error: ProxyConnectResult['error'],

@@ -5,14 +5,12 @@
  * never a throw; the tunnel is always closed before it returns.
  */
 import type { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { TlsReport } from '../report/types.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { StoppedError, withTimeout } from '../util/time-limit.js';
 import {
-  runExchange,
+  exchangeAfterTls,
   type ExchangeContext,
   type ExchangeKind,
   type ExchangeResult,
@@ -20,10 +18,7 @@ import {
 } from './exchange.js';
 import { openProxyTunnel, type ProxyConnectContext, type ProxyConnectResult } from './proxy-connect.js';
 import { elapsedMs } from './read-bounded.js';
-import { emptyTlsReport, readHandshake } from './tls-chain.js';
-
-/** The exchange gets what is left of the probe timeout since the handshake began, at least this. */
-const MIN_EXCHANGE_MS = 250;
+import { emptyTlsReport, onceSecure, readHandshake, startTls } from './tls-chain.js';
 
 export interface ProxiedTarget {
   host: string;
@@ -96,19 +91,10 @@ export async function probeThroughProxy(
   try {
     const tls: TlsReport = emptyTlsReport();
     out.tls = tls;
-    const ipLiteral = isIP(target.host) !== 0;
     const t = performance.now();
-    tlsSocket = tlsConnect({
-      socket,
-      host: target.host,
-      // SNI must not carry an IP address (RFC 6066); Node then checks the name against `host`.
-      servername: ipLiteral ? undefined : target.host,
-      secureContext: ctx.secureContext,
-      rejectUnauthorized: false,
-    });
-    tlsSocket.on('error', () => {});
+    tlsSocket = startTls(socket, target.host, ctx.secureContext);
     try {
-      await withTimeout(secured(tlsSocket), ctx.timeoutMs, 'the TLS handshake through the proxy', ctx.signal);
+      await withTimeout(onceSecure(tlsSocket), ctx.timeoutMs, 'the TLS handshake through the proxy', ctx.signal);
     } catch (error) {
       out.outcome = 'tls-failed';
       out.error = {
@@ -126,18 +112,18 @@ export async function probeThroughProxy(
     if (untrusted !== null) out.error = { phase: 'tls', code: untrusted.code, message: untrusted.message };
     const exchange = target.exchange === undefined ? 'http' : target.exchange;
     if (exchange !== null) {
-      const left = ctx.timeoutMs - (performance.now() - t);
-      out.application = await runExchange(
+      out.application = await exchangeAfterTls(
         exchange,
         tlsSocket,
         target.exchangeHost ?? target.host,
         {
           signal: ctx.signal,
-          timeoutMs: Math.max(MIN_EXCHANGE_MS, Math.round(left)),
+          timeoutMs: ctx.timeoutMs,
           now: ctx.now,
           randomBytes: ctx.randomBytes,
           maxAnswerBytes: ctx.maxAnswerBytes,
         },
+        t,
         target.webSocketProtocol ?? 'mqtt',
       );
     }
@@ -154,15 +140,4 @@ export async function probeThroughProxy(
     tlsSocket?.destroy();
     socket.destroy();
   }
-}
-
-function secured(socket: TLSSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const closed = (what: string) => () =>
-      reject(Object.assign(new Error(`the ${what} during the TLS handshake`), { code: 'ECONNRESET' }));
-    socket.once('secureConnect', () => resolve());
-    socket.once('error', reject);
-    socket.once('end', closed('peer closed the tunnel'));
-    socket.once('close', closed('tunnel closed'));
-  });
 }

@@ -26,6 +26,13 @@ export function spawnFailure(tool: string, spawnError: NonNullable<PingExecResul
     : `${tool} could not be started: ${spawnError.message}`.slice(0, MAX_DETAIL_CHARS);
 }
 
+/** What a tool printed, each stream capped at 64 KB, and both joined (for patterns either may print). */
+export function capturedOutput(result: PingExecResult): { stdout: string; stderr: string; all: string } {
+  const stdout = typeof result.stdout === 'string' ? result.stdout.slice(0, 64 * 1024) : '';
+  const stderr = typeof result.stderr === 'string' ? result.stderr.slice(0, 64 * 1024) : '';
+  return { stdout, stderr, all: `${stdout}\n${stderr}` };
+}
+
 /** A Linux interface name (1–15 characters) that a tool cannot mistake for an option. */
 export function isInterfaceName(name: unknown): name is string {
   return typeof name === 'string' && /^[A-Za-z0-9_.:@-]{1,15}$/.test(name) && !name.startsWith('-');

@@ -6,9 +6,41 @@
  * check trusts only the VM's own store (trust.ts).
  */
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity } from 'node:tls';
-import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
 import type { TlsReport } from '../report/types.js';
+import { errorWithCode } from '../util/errors.js';
+
+/**
+ * TLS over a connected socket (direct, or a proxy's tunnel) the way IoT Edge starts it: SNI with the
+ * name (never an IP literal, RFC 6066: Node then checks the certificate against `host`), and an
+ * untrusted chain observed rather than refused, so it is a result to report with its issuer.
+ */
+export function startTls(socket: Duplex, host: string, secureContext: SecureContext): TLSSocket {
+  const tlsSocket = tlsConnect({
+    socket,
+    host,
+    servername: isIP(host) !== 0 ? undefined : host,
+    secureContext,
+    rejectUnauthorized: false,
+  });
+  tlsSocket.on('error', () => {}); // read through onceSecure; never let one go unhandled
+  return tlsSocket;
+}
+
+/** Settles on the handshake, or on anything that ends the connection before it (a reset-like ECONNRESET). */
+export function onceSecure(socket: TLSSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('secureConnect', () => resolve());
+    socket.once('error', reject);
+    socket.once('end', () =>
+      reject(errorWithCode('the server closed the connection during the TLS handshake', 'ECONNRESET')),
+    );
+    socket.once('close', () => reject(errorWithCode('the connection closed during the TLS handshake', 'ECONNRESET')));
+  });
+}
 
 /** At most this many names from the leaf's subjectAltName are reported. */
 const MAX_ALT_NAMES = 8;
