@@ -40,7 +40,7 @@ function staticAddressing(interfaces: InterfaceReport[] | undefined): boolean {
 /** Which advice fits a name that does not resolve: the configured hub, a public Azure name, or something else. */
 function nameKind(name: string, hub: string | null): NameKind {
   if (hub && name === hub) return 'hub';
-  return /(^|\.)(azure-devices-provisioning\.net|azurecr\.io|azure\.com|windows\.net)$/.test(name) ||
+  return /(^|\.)(azure-devices-provisioning\.net|azurecr\.io|azure\.com|windows\.net|microsoft\.com)$/.test(name) ||
     name.endsWith('.azure-devices.net')
     ? 'azure'
     : 'other';

@@ -116,8 +116,8 @@ export const DNS_CODES = defineCodes({
             ? `Check the hub name for typos, and that the hub still exists (deleted or renamed hubs give NXDOMAIN): it is --hub, IOTEDGE_IOTHUBHOSTNAME, or for a DPS-provisioned device the hub DPS assigned (hub_name in /var/lib/aziot/identityd/device_info); sovereign clouds use other suffixes (.azure-devices.us, .azure-devices.cn). ` +
               `${onHost}; with a private endpoint or split DNS, the server must know the privatelink zone.`
             : kind === 'azure'
-              ? `${name} is a public Azure name, so a server that denies it does not resolve internet names for the VM (an internal-only or filtering resolver). ${onHost}; make the server forward to the internet and allow *.azure-devices.net and *.azure-devices-provisioning.net, or set one that does with ${SET_VM_DNS}.`
-              : `Check the name for typos; if it is an internal name, the VM must use the DNS server that knows its zone (${onHost}; then ${SET_VM_DNS}).`,
+              ? `${name} is a public Azure name, so a server that denies it does not resolve internet names for the VM (an internal-only or filtering resolver). ${onHost}; make the server forward to the internet and allow *.azure-devices.net, *.azure-devices-provisioning.net and the registry's names (mcr.microsoft.com, *.azurecr.io), or set one that does with ${SET_VM_DNS}.`
+              : `Check the name for typos. If it is an internal name, the VM must use the DNS server that knows its zone: ${onHost}, then ${SET_VM_DNS}.`,
       };
     },
   },
