@@ -36,7 +36,8 @@ export function helpText(): string {
     `eflow-netdiag ${VERSION}: why can't this EFLOW VM reach Azure IoT, and what to do about it`,
     '',
     'Usage:',
-    '  eflow-netdiag check [options]   one full check (IP, then DNS, then firewall); exit 0 healthy, 1 degraded, 2 unhealthy',
+    '  eflow-netdiag check [options]   one full check (IP, then DNS, then firewall); exit 0 healthy, 1 degraded, 2 ' +
+      'unhealthy',
     '  eflow-netdiag module            run as the IoT Edge module (twin, direct methods, telemetry)',
     '  eflow-netdiag render [FILE|-]   print a Report, a runDiagnostics/getLastReport response or a module twin',
     '                                  (az iot hub module-twin show) as check prints it; FILE, or standard input',

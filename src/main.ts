@@ -54,7 +54,8 @@ async function main(argv: string[]): Promise<number> {
     case 'module': {
       if (rest.length)
         throw new UsageError(
-          `"module" takes no arguments (got ${rest.join(' ')}); configure it with desired properties or NETDIAG_* variables`,
+          `"module" takes no arguments (got ${rest.join(' ')}); configure it with desired properties or NETDIAG_* ` +
+            `variables`,
         );
       return moduleMode();
     }

@@ -86,7 +86,8 @@ export function renderDocument(value: unknown): string {
     if (isPlainObject(payload) && isPlainObject(payload['error'])) {
       const e = payload['error'];
       throw new DataError(
-        `the method answered ${value['status']}: ${typeof e['code'] === 'string' ? e['code'] : 'error'}${typeof e['message'] === 'string' ? `: ${e['message']}` : ''}`,
+        `the method answered ${value['status']}: ` +
+          `${typeof e['code'] === 'string' ? e['code'] : 'error'}${typeof e['message'] === 'string' ? `: ${e['message']}` : ''}`,
       );
     }
     if (value['status'] !== 200) throw new DataError(`the method answered ${value['status']}, with no Report`);

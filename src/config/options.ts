@@ -221,7 +221,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'systemd-dir',
     repeatable: false,
     arg: 'PATH',
-    help: 'systemd units read for the proxy drop-ins of aziot-edged, aziot-identityd, docker (default /etc/systemd/system)',
+    help:
+      'systemd units read for the proxy drop-ins of aziot-edged, aziot-identityd, docker (default ' +
+      '/etc/systemd/system)',
     parse: v.filePath,
   },
 ];
@@ -294,7 +296,9 @@ export const PROCESS_SETTINGS = {
   logLevel: {
     key: 'logLevel',
     flag: 'log-level',
-    help: "pino or IoT Edge level names (fatal, error, warn/warning, info/information, debug, trace/verbose); else the runtime's RuntimeLogLevel",
+    help:
+      'pino or IoT Edge level names (fatal, error, warn/warning, info/information, debug, trace/verbose); else ' +
+      "the runtime's RuntimeLogLevel",
     default: '',
     // Any spelling is accepted and normalised by the logger (unknown → info): a log level must never stop the module.
     parse: (o: string, x: unknown): string => v.nonEmptyText(o, x),

@@ -61,7 +61,10 @@ export interface Observations {
   } | null;
   clock:
     | (Omit<ClockComponent, 'status' | 'inconclusiveBecause'> & {
-        /** The local wall clock (ms since the epoch) when the offset was measured: to tell whether it explains a certificate's dates. */
+        /**
+         * The local wall clock (ms since the epoch) when the offset was measured: to tell whether it explains a
+         * certificate's dates.
+         */
         observedAt?: number | null;
       })
     | null;

@@ -8,7 +8,10 @@ import type { Observations } from '../diagnosis/observations.js';
 import type { TimeSyncState } from '../probes/time-sync.js';
 import type { EndpointReport } from '../report/types.js';
 
-/** Which endpoint's Date is the reference: a trusted chain first (an interceptor's Date is its own clock), then the upstream. */
+/**
+ * Which endpoint's Date is the reference: a trusted chain first (an interceptor's Date is its own clock), then the
+ * upstream.
+ */
 const ROLE_RANK: Record<string, number> = { parent: 0, hub: 1, dps: 2, registry: 3, custom: 4, extra: 4 };
 
 export const UNKNOWN_TIME_SYNC: TimeSyncState = {

@@ -24,7 +24,10 @@ const HOST_ORDER: readonly ProxySourceComponent[] = ['edgeAgent', 'aziot-identit
 export interface ProxyChoice {
   /** The URL as written (may hold a password: never report it); null: no proxy. */
   raw: string | null;
-  /** What the tunnels go through: `raw`, or its http:// form when it was written https:// (or with no scheme); null: nothing usable. */
+  /**
+   * What the tunnels go through: `raw`, or its http:// form when it was written https:// (or with no scheme); null:
+   * nothing usable.
+   */
   tunnelVia: string | null;
   /** `raw` parsed (masked, password-free); null without a proxy. */
   info: ProxyUrlInfo | null;

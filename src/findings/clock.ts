@@ -16,15 +16,19 @@ export function describeOffset(offsetMs: number): string {
 }
 
 const RESYNC =
-  'Resync the VM\'s clock now ("sudo systemctl restart systemd-timesyncd", then "timedatectl status") and make sure it stays synchronised: ' +
-  'its NTP server (time.windows.com on EFLOW) must be reachable on UDP 123, or set one your network allows (NTP= in /etc/systemd/timesyncd.conf). ' +
+  'Resync the VM\'s clock now ("sudo systemctl restart systemd-timesyncd", then "timedatectl status") and make sure ' +
+  'it stays synchronised: ' +
+  'its NTP server (time.windows.com on EFLOW) must be reachable on UDP 123, or set one your network allows (NTP= in ' +
+  '/etc/systemd/timesyncd.conf). ' +
   "EFLOW's clock is known to stay wrong after the Windows host slept or hibernated.";
 
 export const CLOCK_CODES = defineCodes({
   CLOCK_SKEW: {
     component: 'clock',
     severity: 'error',
-    when: 'the clock is 30 s or more off (warning), 300 s or more, or a certificate is not yet valid / expired by the local clock (error): SAS tokens and TLS fail',
+    when:
+      'the clock is 30 s or more off (warning), 300 s or more, or a certificate is not yet valid / expired by ' +
+      'the local clock (error): SAS tokens and TLS fail',
     severityRule: 'warning from 30 s, error from 300 s or with a certificate date error',
     words: ({
       offsetMs,
@@ -42,7 +46,8 @@ export const CLOCK_CODES = defineCodes({
         ...certificates.map((c) => `By the VM's clock, ${c}.`),
       ].join(' '),
       guidance:
-        'IoT Hub accepts SAS tokens and certificates only within about 5 minutes of its own time, so a wrong clock breaks authentication and TLS. ' +
+        'IoT Hub accepts SAS tokens and certificates only within about 5 minutes of its own time, so a wrong clock ' +
+        'breaks authentication and TLS. ' +
         RESYNC,
     }),
   },

@@ -60,7 +60,10 @@ function ack(value: JsonValue, ac: number, av: number, ad: string): JsonObject {
   return { value: masked(value), ac, av, ad: maskSecrets(ad).slice(0, 512) };
 }
 
-/** A raw value safe to echo back into the twin: scalars as they are, anything nested as bounded JSON text (depth limit). */
+/**
+ * A raw value safe to echo back into the twin: scalars as they are, anything nested as bounded JSON text (depth
+ * limit).
+ */
 function echo(value: unknown): JsonValue {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');

@@ -200,7 +200,8 @@ function legacyBridge(inputs: ContainerDnsInputs, base: Base): ContainerDns {
       fallbackPublic: true,
       ignored: [...dropped, ...beyond],
       note:
-        `No usable nameserver is left in the ${host.resolved ? 'systemd-resolved upstream file' : "host's resolv.conf"}` +
+        `No usable nameserver is left in the ` +
+        `${host.resolved ? 'systemd-resolved upstream file' : "host's resolv.conf"}` +
         (dropped.length ? ` (${dropped.join(', ')} removed: loopback or IPv6)` : '') +
         ", so Docker gives default-bridge containers Google's public DNS.",
     };
@@ -213,7 +214,8 @@ function legacyBridge(inputs: ContainerDnsInputs, base: Base): ContainerDns {
     fallbackPublic: false,
     ignored: [...dropped, ...beyond],
     note:
-      `Default-bridge containers get a copy of the ${from === 'systemd-resolved' ? 'systemd-resolved upstream list (the stub cannot be reached from a container)' : "host's resolv.conf"}` +
+      `Default-bridge containers get a copy of the ` +
+      `${from === 'systemd-resolved' ? 'systemd-resolved upstream list (the stub cannot be reached from a container)' : "host's resolv.conf"}` +
       (dropped.length ? `, without ${dropped.join(', ')} (loopback or IPv6)` : '') +
       '.',
   };
@@ -255,7 +257,8 @@ function userDefined(inputs: ContainerDnsInputs, base: Base, rules: MobyRules): 
       fallbackPublic: true,
       ignored,
       note:
-        "The host's resolv.conf has no nameserver Docker can use, so the embedded resolver forwards to Google's public DNS " +
+        "The host's resolv.conf has no nameserver Docker can use, so the embedded resolver forwards to Google's " +
+        'public DNS ' +
         '(8.8.8.8, 8.8.4.4; the IPv6 pair is listed after 127.0.0.11).',
     };
   }
@@ -266,7 +269,9 @@ function userDefined(inputs: ContainerDnsInputs, base: Base, rules: MobyRules): 
       servers: [],
       fallbackPublic: false,
       ignored,
-      note: "The host's resolv.conf has no nameserver: the embedded resolver has no upstream, and names outside the Docker network will not resolve.",
+      note:
+        "The host's resolv.conf has no nameserver: the embedded resolver has no upstream, and names outside the " +
+        'Docker network will not resolve.',
     };
   }
   const { used, beyond } = rules === 'v26+' ? limit(upstream) : { used: upstream, beyond: [] as string[] };
@@ -284,12 +289,15 @@ function userDefined(inputs: ContainerDnsInputs, base: Base, rules: MobyRules): 
       hostLoopback: [RESOLVED_STUB],
       ignored,
       note:
-        "The embedded resolver forwards to the host's systemd-resolved stub (127.0.0.53, reached from the VM's namespace), " +
+        "The embedded resolver forwards to the host's systemd-resolved stub (127.0.0.53, reached from the VM's " +
+        'namespace), ' +
         (upstreams.length
           ? 'which asks the upstream servers listed.'
-          : 'which has no upstream server in /run/systemd/resolve/resolv.conf: names will not resolve unless resolved has a fallback.') +
+          : 'which has no upstream server in /run/systemd/resolve/resolv.conf: names will not resolve unless ' +
+            'resolved has a fallback.') +
         (rules === 'v20.10-v25'
-          ? " Docker before v26 also writes Google's IPv6 servers after 127.0.0.11, asked only if the embedded resolver fails."
+          ? " Docker before v26 also writes Google's IPv6 servers after 127.0.0.11, asked only if the embedded " +
+            'resolver fails.'
           : ''),
     };
   }

@@ -118,7 +118,8 @@ class Rejects {
     const ignoredNote =
       this.ignored.length === 0
         ? ''
-        : `; ignored ${this.ignored.length} non-matching repl${this.ignored.length === 1 ? 'y' : 'ies'} (${[...new Set(this.ignored)].join('; ')})`;
+        : `; ignored ${this.ignored.length} non-matching repl${this.ignored.length === 1 ? 'y' : 'ies'} ` +
+          `(${[...new Set(this.ignored)].join('; ')})`;
     if (this.undecodable !== null) {
       return {
         kind: 'malformed',

@@ -115,7 +115,10 @@ function hostHeader(host: string): string {
 }
 
 export function httpGetRequest(host: string): string {
-  return `GET / HTTP/1.1\r\nHost: ${hostHeader(host)}\r\nUser-Agent: eflow-netdiag\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
+  return (
+    `GET / HTTP/1.1\r\nHost: ${hostHeader(host)}\r\nUser-Agent: eflow-netdiag\r\nAccept: */*\r\nConnection: ` +
+    `close\r\n\r\n`
+  );
 }
 
 export function webSocketRequest(host: string, protocol: WebSocketProtocol, key: string): string {
@@ -223,7 +226,9 @@ export async function exchangeMqtt(socket: Duplex, host: string, ctx: ExchangeCo
       ...base,
       connackCode: code,
       outcome: 'ok',
-      detail: `CONNACK return code ${code} (${CONNACK_CODES[code] ?? 'unknown code'}) to client id ${clientId}: an MQTT broker answered`,
+      detail:
+        `CONNACK return code ${code} (${CONNACK_CODES[code] ?? 'unknown code'}) to client id ${clientId}: an ` +
+        `MQTT broker answered`,
     };
   }
   if (read.end === 'complete')
@@ -345,9 +350,12 @@ export async function exchangeWebSocket(
       .update(key + WS_GUID)
       .digest('base64');
     result.acceptValid = head.headers.get('sec-websocket-accept')?.[0] === expected;
-    result.detail = `upgraded (101), subprotocol ${result.subprotocol.accepted ?? 'none'}${result.acceptValid ? '' : ', Sec-WebSocket-Accept does not match the key'}`;
+    result.detail =
+      `upgraded (101), subprotocol ` +
+      `${result.subprotocol.accepted ?? 'none'}${result.acceptValid ? '' : ', Sec-WebSocket-Accept does not match the key'}`;
   } else {
-    result.detail = `HTTP ${head.status}${head.reason ? ` ${head.reason}` : ''} to the upgrade: an HTTP server answered`;
+    result.detail =
+      `HTTP ${head.status}${head.reason ? ` ${head.reason}` : ''} to the upgrade: an HTTP server ` + `answered`;
   }
   return result;
 }

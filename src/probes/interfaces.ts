@@ -30,7 +30,10 @@ export interface InterfaceSources {
   sysRoot?: string;
   /** @default os.networkInterfaces */
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
-  /** Addresses of an interface getifaddrs showed none for (it hides those of down links). @default `ip -j addr show dev NAME` */
+  /**
+   * Addresses of an interface getifaddrs showed none for (it hides those of down links). @default `ip -j addr show
+   * dev NAME`
+   */
   configuredAddresses?: (name: string) => Promise<ConfiguredAddress[]>;
 }
 

@@ -216,7 +216,9 @@ async function runAttempts(
       if (last && attempt.binary !== binary) break;
       return {
         error: 'unavailable',
-        detail: `${attempt.binary} could not be started: ${result.spawnError.code === 'ENOENT' ? 'not installed' : result.spawnError.message}`,
+        detail:
+          `${attempt.binary} could not be started: ` +
+          `${result.spawnError.code === 'ENOENT' ? 'not installed' : result.spawnError.message}`,
       };
     }
     last = result;

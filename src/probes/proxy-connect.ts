@@ -231,7 +231,8 @@ export async function openProxyTunnel(
           message:
             got === 0
               ? `the proxy closed the connection without answering CONNECT${read.message ? ` (${read.message})` : ''}`
-              : `the proxy closed the connection after ${got} bytes, before the end of its answer (${quoteStart(read.data)})`,
+              : `the proxy closed the connection after ${got} bytes, before the end of its answer ` +
+                `(${quoteStart(read.data)})`,
         });
       case 'complete':
         break;
@@ -271,7 +272,9 @@ export async function openProxyTunnel(
       return end('malformed', {
         phase: 'answer',
         code: 'EPROTO',
-        message: `the proxy answered ${statusText} and then sent ${read.data.length - headLength} bytes before the client spoke`,
+        message:
+          `the proxy answered ${statusText} and then sent ${read.data.length - headLength} bytes before the ` +
+          `client spoke`,
       });
     handedOver = true;
     return end('established', null, socket);

@@ -361,7 +361,8 @@ export function unitEnvironment(files: ReadonlyArray<{ name: string; text: strin
         if (spec.bad !== null) {
           // The character after the % is not echoed: it may be part of a password.
           problems.push(
-            `${where}: systemd ignores this Environment= line: it has a % that starts no specifier (a literal % is written %%)`,
+            `${where}: systemd ignores this Environment= line: it has a % that starts no specifier (a literal % is ` +
+              `written %%)`,
           );
           continue;
         }

@@ -119,7 +119,8 @@ async function askTimesyncd(
       synchronized: false,
       syncSource,
       lastSyncAt: null,
-      detail: `systemd-timesyncd is running and has not synchronised since it started (no ${TIMESYNC_DIR}/synchronized)`,
+      detail:
+        `systemd-timesyncd is running and has not synchronised since it started (no ` + `${TIMESYNC_DIR}/synchronized)`,
     };
   }
   let lastSyncAt: string | null = null;
@@ -134,7 +135,9 @@ async function askTimesyncd(
     synchronized: true,
     syncSource,
     lastSyncAt,
-    detail: `systemd-timesyncd has synchronised${lastSyncAt ? `, last at ${lastSyncAt}` : ''}${syncSource ? ` with ${syncSource}` : ''}`,
+    detail:
+      `systemd-timesyncd has ` +
+      `synchronised${lastSyncAt ? `, last at ${lastSyncAt}` : ''}${syncSource ? ` with ${syncSource}` : ''}`,
   };
 }
 

@@ -165,7 +165,10 @@ export function untrustedMessage(code: string, host: string, socket: TLSSocket, 
     const reason = checkServerIdentity(host, socket.getPeerCertificate());
     return reason?.message ?? `the certificate does not name ${host}`;
   }
-  return `certificate not trusted (${code}); issued by ${tls.issuer ?? 'an unnamed issuer'}, chain rooted at ${tls.rootIssuer ?? 'an unnamed CA'}`;
+  return (
+    `certificate not trusted (${code}); issued by ${tls.issuer ?? 'an unnamed issuer'}, chain rooted at ` +
+    `${tls.rootIssuer ?? 'an unnamed CA'}`
+  );
 }
 
 /**

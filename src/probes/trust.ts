@@ -98,7 +98,8 @@ export async function loadTrust(
       }
       if (blocks.length === 0) {
         problems.push(
-          `--ca-file ${caFile} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----" blocks); it was ignored`,
+          `--ca-file ${caFile} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----" blocks); it was ` +
+            `ignored`,
         );
       } else if (bad > 0) {
         problems.push(
@@ -129,7 +130,8 @@ export async function loadTrust(
 
   if (systemPem === null)
     problems.push(
-      `no system CA bundle was found (${SYSTEM_CA_BUNDLES.join(', ')}): only --ca-file is trusted, and IoT Edge's own TLS would have no roots either`,
+      `no system CA bundle was found (${SYSTEM_CA_BUNDLES.join(', ')}): only --ca-file is trusted, and IoT Edge's ` +
+        `own TLS would have no roots either`,
     );
   let secureContext: SecureContext;
   try {

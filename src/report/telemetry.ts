@@ -20,7 +20,10 @@ export interface TelemetrySummary {
   findings: Array<{ code: string; severity: string; component: string; subject: string }>;
   findingsOmitted: number;
   timings: Record<string, number>;
-  /** The clock offset moves every check, so it is carried here and not in the twin (CONTRACT 8.1); null when not measured. */
+  /**
+   * The clock offset moves every check, so it is carried here and not in the twin (CONTRACT 8.1); null when not
+   * measured.
+   */
   clockOffsetMs: number | null;
 }
 

@@ -15,7 +15,9 @@ const NEED_LABEL: Record<RouteReport['needs'][number], string> = {
 };
 
 function routeLine(r: RouteReport): string {
-  const what = `${r.destination}${r.names.length ? ` ${r.names.join(', ')}` : ''} (${r.needs.map((n) => NEED_LABEL[n]).join(', ')})`;
+  const what =
+    `${r.destination}${r.names.length ? ` ${r.names.join(', ')}` : ''} ` +
+    `(${r.needs.map((n) => NEED_LABEL[n]).join(', ')})`;
   const how =
     r.kind === 'gateway'
       ? `via ${r.gateway ?? '?'} dev ${r.interface ?? '?'}`
@@ -38,7 +40,10 @@ function sweepLine(s: PathMtuReport): string {
   const how = failing.length
     ? `, ${failing.map((p) => `${p.size} ${p.outcome}${p.mtu !== null ? ` (mtu ${p.mtu})` : ''}`).join(', ')}`
     : '';
-  return `    path MTU to ${s.target} (${s.role}, ${s.interfaceMtu} on the interface): ${passes}${s.largestPassingDf === null ? '' : how}`;
+  return (
+    `    path MTU to ${s.target} (${s.role}, ${s.interfaceMtu} on the interface): ` +
+    `${passes}${s.largestPassingDf === null ? '' : how}`
+  );
 }
 
 export function plumbingLines(ip: IpComponent): string[] {
@@ -47,7 +52,10 @@ export function plumbingLines(ip: IpComponent): string[] {
   if (defaults.length > 1) {
     const text = defaults.map((r) => {
       const said = r.reachable === null ? 'not tested' : r.reachable ? 'answers' : 'no answer';
-      return `${r.gateway ?? 'on-link'} dev ${r.interface ?? '?'} metric ${r.metric}${r.inUse ? ' in use' : ''} (${said})`;
+      return (
+        `${r.gateway ?? 'on-link'} dev ${r.interface ?? '?'} metric ${r.metric}${r.inUse ? ' in use' : ''} ` +
+        `(${said})`
+      );
     });
     out.push(`    default routes: ${text.join('; ')}`);
   }
@@ -55,7 +63,8 @@ export function plumbingLines(ip: IpComponent): string[] {
   for (const b of ip.bridges ?? []) {
     const subnets = [...b.ipv4, ...b.ipv6].map((a) => `${a.subnet}/${a.prefixLength}`).join(', ') || 'no address';
     out.push(
-      `    bridge ${b.name} (${b.kind}): ${subnets}, mtu ${b.mtu ?? '?'}, ${b.operState ?? '?'}, ${b.members.length} member(s)`,
+      `    bridge ${b.name} (${b.kind}): ${subnets}, mtu ${b.mtu ?? '?'}, ${b.operState ?? '?'}, ` +
+        `${b.members.length} member(s)`,
     );
   }
   for (const s of ip.pathMtuSweeps ?? (ip.pathMtu ? [ip.pathMtu] : [])) out.push(sweepLine(s));
@@ -87,7 +96,8 @@ export function containerLines(
         : `${d.path} ${d.state}${d.reason ? `: ${d.reason}` : ''}`;
   const from = c.fallbackPublic ? "Docker's public fallback" : c.source;
   const out = [
-    `    containers (azure-iot-edge, ${c.rules} rules) use ${c.addresses.join(', ') || 'no server'}, from ${from}; ${daemon}`,
+    `    containers (azure-iot-edge, ${c.rules} rules) use ${c.addresses.join(', ') || 'no server'}, from ${from}; ` +
+      `${daemon}`,
   ];
   const vmAddresses = new Set(vm.map((s) => s.address));
   for (const s of c.servers) if (!vmAddresses.has(s.address)) out.push(`  ${serverLine(s)}`);

@@ -46,14 +46,18 @@ function interfaceLine(i: InterfaceReport): string {
     ? `, lease from ${i.lease.server ?? '?'}${i.lease.expiry ? ` until ${i.lease.expiry}` : ''}`
     : '';
   const file = i.configFile ? ` by ${i.configFile}` : '';
-  return `    ${i.name}: ${i.operState ?? '?'}${i.adminUp === false ? ' (admin down)' : ''}, ${v4}, mtu ${i.mtu ?? '?'}, mac ${i.mac ?? '?'}, ${i.assignment}${file}${lease}`;
+  return (
+    `    ${i.name}: ${i.operState ?? '?'}${i.adminUp === false ? ' (admin down)' : ''}, ${v4}, mtu ` +
+    `${i.mtu ?? '?'}, mac ${i.mac ?? '?'}, ${i.assignment}${file}${lease}`
+  );
 }
 
 function serverLine(s: DnsServerReport): string {
   const q = s.queries
     .map(
       (x) =>
-        `${x.name} ${x.outcome}${x.answers.length ? ` ${x.answers.join(' ')}` : ''}${x.rttMs !== null ? ` ${x.rttMs} ms` : ''}${x.transport === 'tcp' ? ' (tcp)' : ''}`,
+        `${x.name} ` +
+        `${x.outcome}${x.answers.length ? ` ${x.answers.join(' ')}` : ''}${x.rttMs !== null ? ` ${x.rttMs} ms` : ''}${x.transport === 'tcp' ? ' (tcp)' : ''}`,
     )
     .join('; ');
   return `    ${s.address}${s.public ? ' (public)' : ''}: ${pingText(s.ping)}; ${q}`;
@@ -67,7 +71,8 @@ function endpointLine(e: EndpointReport): string {
   else if (e.address) parts.push(e.address);
   if (e.tcpConnectMs !== null)
     parts.push(
-      `${e.via !== 'proxy' ? 'tcp' : e.outcome === 'proxy-failed' ? 'tcp to the proxy' : 'tunnel'} ${e.tcpConnectMs} ms`,
+      `${e.via !== 'proxy' ? 'tcp' : e.outcome === 'proxy-failed' ? 'tcp to the proxy' : 'tunnel'} ` +
+        `${e.tcpConnectMs} ms`,
     );
   if (e.tls?.handshakeMs !== null && e.tls?.handshakeMs !== undefined)
     parts.push(`tls ${e.tls.handshakeMs} ms ${e.tls.protocol ?? ''}`.trim());
@@ -147,13 +152,15 @@ export function renderText(r: Report): string {
     const gw = ip.defaultGateway;
     out.push(
       gw
-        ? `    default gateway ${gw.address} via ${gw.interface}: ${gw.reachable === null ? 'not tested' : gw.reachable ? 'answers' : 'no answer'}${gw.rttMs !== null ? ` (${gw.rttMs} ms)` : ''}`
+        ? `    default gateway ${gw.address} via ${gw.interface}: ` +
+            `${gw.reachable === null ? 'not tested' : gw.reachable ? 'answers' : 'no answer'}${gw.rttMs !== null ? ` (${gw.rttMs} ms)` : ''}`
         : '    no default route',
     );
     out.push(...plumbingLines(ip));
   }
   out.push(
-    `DNS       ${why('dns', dns.status)}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`,
+    `DNS       ` +
+      `${why('dns', dns.status)}${dns.status !== 'skipped' ? `  (from ${dns.source}: ${dns.files.join(', ')})` : ''}`,
   );
   dns.servers.forEach((s) => out.push(serverLine(s)));
   if (dns.status !== 'skipped' && dns.servers.length === 0) out.push('    no servers configured');
@@ -169,7 +176,8 @@ export function renderText(r: Report): string {
   proxy.connect.forEach((c) => out.push(connectLine(c)));
   const exchanges = firewall.exchanges === false ? ', no exchanges' : '';
   out.push(
-    `Firewall  ${why('firewall', firewall.status)}  (upstream protocol ${firewall.upstreamProtocol}${exchanges}${firewall.trustStore ? `, CA store ${firewall.trustStore}` : ''})`,
+    `Firewall  ${why('firewall', firewall.status)}  (upstream protocol ` +
+      `${firewall.upstreamProtocol}${exchanges}${firewall.trustStore ? `, CA store ${firewall.trustStore}` : ''})`,
   );
   firewall.endpoints.forEach((e) => out.push(endpointLine(e)));
   out.push(`Clock     ${why('clock', clock.status)}`);

@@ -39,7 +39,11 @@ function interfaceLine(i: JsonObject): string {
   const v4 = (Array.isArray(i['ipv4']) ? i['ipv4'] : []).filter((a) => typeof a === 'string').join(', ');
   const file = str(i['configFile']);
   const lease = str(i['leaseServer']);
-  return `    ${name}: ${str(i['operState']) ?? '?'}, ${v4 || 'no IPv4 address'}, mtu ${num(i['mtu']) ?? '?'}, mac ${str(i['mac']) ?? '?'}, ${str(i['assignment']) ?? 'unknown'}${file ? ` by ${file}` : ''}${lease ? `, lease from ${lease}` : ''}`;
+  return (
+    `    ${name}: ${str(i['operState']) ?? '?'}, ${v4 || 'no IPv4 address'}, mtu ${num(i['mtu']) ?? '?'}, mac ` +
+    `${str(i['mac']) ?? '?'}, ` +
+    `${str(i['assignment']) ?? 'unknown'}${file ? ` by ${file}` : ''}${lease ? `, lease from ${lease}` : ''}`
+  );
 }
 
 function serverLine(s: JsonObject): string {
@@ -52,7 +56,10 @@ function serverLine(s: JsonObject): string {
     })
     .join('; ');
   const ping = str(s['ping']);
-  return `    ${str(s['address']) ?? '?'}${s['public'] === true ? ' (public)' : ''}: ${ping ? `ping ${ping}` : 'not pinged'}${queries ? `; ${queries}` : ''}`;
+  return (
+    `    ${str(s['address']) ?? '?'}${s['public'] === true ? ' (public)' : ''}: ` +
+    `${ping ? `ping ${ping}` : 'not pinged'}${queries ? `; ${queries}` : ''}`
+  );
 }
 
 function endpointLine(e: JsonObject): string {
@@ -72,7 +79,10 @@ function endpointLine(e: JsonObject): string {
 
 function connectLine(c: JsonObject): string {
   const status = num(c['httpStatus']);
-  return `    CONNECT ${`${str(c['host']) ?? '?'}:${num(c['port']) ?? '?'}`.padEnd(36)} ${str(c['outcome']) ?? '?'}${status !== null ? ` HTTP ${status}` : ''}`;
+  return (
+    `    CONNECT ${`${str(c['host']) ?? '?'}:${num(c['port']) ?? '?'}`.padEnd(36)} ` +
+    `${str(c['outcome']) ?? '?'}${status !== null ? ` HTTP ${status}` : ''}`
+  );
 }
 
 function findingOf(f: JsonObject): Parameters<typeof findingLines>[0] {
@@ -94,8 +104,10 @@ export function renderTwin(reported: JsonObject): string {
   const last = obj(reported['lastCheck']);
   out.push(
     verdictLine(status, failing),
-    `  eflow-netdiag ${str(agent['version']) ?? '?'}, check ${str(last['checkId']) ?? '?'}, ${str(last['startedAt']) ?? '?'}, ${num(last['durationMs']) ?? '?'} ms`,
-    `  from the module twin: lastCheck is the last change or heartbeat${str(reported['statusSince']) ? `; ${status} since ${str(reported['statusSince'])}` : ''}${str(reported['vantage']) === 'container' ? '; seen from a container on the azure-iot-edge network' : ''}`,
+    `  eflow-netdiag ${str(agent['version']) ?? '?'}, check ${str(last['checkId']) ?? '?'}, ` +
+      `${str(last['startedAt']) ?? '?'}, ${num(last['durationMs']) ?? '?'} ms`,
+    `  from the module twin: lastCheck is the last change or ` +
+      `heartbeat${str(reported['statusSince']) ? `; ${status} since ${str(reported['statusSince'])}` : ''}${str(reported['vantage']) === 'container' ? '; seen from a container on the azure-iot-edge network' : ''}`,
     '',
   );
   const findings = list(reported['findings']);
@@ -124,7 +136,8 @@ export function renderTwin(reported: JsonObject): string {
     const reach = gw?.['reachable'];
     out.push(
       gw
-        ? `    default gateway ${str(gw['address']) ?? '?'} via ${str(gw['interface']) ?? '?'}: ${reach === true ? 'answers' : reach === false ? 'no answer' : 'not tested'}`
+        ? `    default gateway ${str(gw['address']) ?? '?'} via ${str(gw['interface']) ?? '?'}: ` +
+            `${reach === true ? 'answers' : reach === false ? 'no answer' : 'not tested'}`
         : '    no default route',
     );
   }
@@ -140,7 +153,8 @@ export function renderTwin(reported: JsonObject): string {
   list(proxy['connect']).forEach((c) => out.push(connectLine(c)));
   const fw = obj(reported['firewall']);
   out.push(
-    `Firewall  ${layerStatus(fw)}${str(fw['upstreamProtocol']) ? `  (upstream protocol ${str(fw['upstreamProtocol'])})` : ''}`,
+    `Firewall  ` +
+      `${layerStatus(fw)}${str(fw['upstreamProtocol']) ? `  (upstream protocol ${str(fw['upstreamProtocol'])})` : ''}`,
   );
   list(fw['endpoints']).forEach((e) => out.push(endpointLine(e)));
   const open = num(fw['endpointsOpen']);
@@ -153,7 +167,8 @@ export function renderTwin(reported: JsonObject): string {
       sync === true ? 'synchronised' : sync === false ? 'not synchronised' : 'time service state unknown';
     const reference = str(clock['reference']);
     out.push(
-      `    ${reference ? `offset measured against ${reference} (the offset itself is not in the twin)` : 'offset not measured'}; ${syncText}${str(clock['syncSource']) ? ` (${str(clock['syncSource'])})` : ''}`,
+      `    ` +
+        `${reference ? `offset measured against ${reference} (the offset itself is not in the twin)` : 'offset not measured'}; ${syncText}${str(clock['syncSource']) ? ` (${str(clock['syncSource'])})` : ''}`,
     );
   }
   out.push(

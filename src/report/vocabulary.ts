@@ -52,7 +52,10 @@ export type EndpointOutcome = (typeof ENDPOINT_OUTCOMES)[number];
 export const ENDPOINT_ROLES = ['hub', 'dps', 'registry', 'parent', 'custom', 'extra'] as const;
 export type EndpointRole = (typeof ENDPOINT_ROLES)[number];
 
-/** Where the check looks from (CONTRACT.md 8.4): the VM (host networking) or a container on the azure-iot-edge network. */
+/**
+ * Where the check looks from (CONTRACT.md 8.4): the VM (host networking) or a container on the azure-iot-edge
+ * network.
+ */
 export const VANTAGES = ['host', 'container'] as const;
 export type Vantage = (typeof VANTAGES)[number];
 /** The roles a check produces. */

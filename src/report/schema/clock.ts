@@ -9,7 +9,10 @@ export const ClockComponentSchema = Type.Object({
     "The local clock minus the server's HTTPS Date, corrected for half the round trip (negative: the VM is behind).",
   ),
   uncertaintyMs: Type.Optional(
-    Nullable(Type.Number({ minimum: 0 }), 'How far the true offset may be from offsetMs (half the round trip + 0.5 s).'),
+    Nullable(
+      Type.Number({ minimum: 0 }),
+      'How far the true offset may be from offsetMs (half the round trip + 0.5 ' + 's).',
+    ),
   ),
   reference: Nullable(Type.String(), 'The host:port whose Date the offset was measured against.'),
   synchronized: Nullable(
@@ -18,7 +21,10 @@ export const ClockComponentSchema = Type.Object({
   ),
   syncSource: Nullable(Type.String(), 'The server or reference the time service follows, when it says.'),
   service: Type.Optional(
-    Nullable(StringEnum(['systemd-timesyncd', 'chronyd'] as const), 'The time service whose word decided synchronized.'),
+    Nullable(
+      StringEnum(['systemd-timesyncd', 'chronyd'] as const),
+      'The time service whose word decided ' + 'synchronized.',
+    ),
   ),
   lastSyncAt: Type.Optional(
     Nullable(Type.String(), "systemd-timesyncd's last successful synchronisation, when known (ISO 8601)."),

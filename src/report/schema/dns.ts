@@ -23,7 +23,10 @@ export const DnsQueryReportSchema = Type.Object({
 export const DnsServerReportSchema = Type.Object({
   address: Type.String(),
   public: Type.Boolean(),
-  provider: Nullable(Type.String(), 'The operator of a well-known public resolver (Google Public DNS, Quad9…), else null.'),
+  provider: Nullable(
+    Type.String(),
+    'The operator of a well-known public resolver (Google Public DNS, Quad9…), else ' + 'null.',
+  ),
   ping: PingOutcomeSchema,
   queries: Type.Array(DnsQueryReportSchema),
 });
@@ -45,7 +48,8 @@ export const ContainerDnsSchema = Type.Object(
   {
     source: StringEnum(
       ['daemon.json', 'resolv.conf', 'systemd-resolved', 'docker-default'] as const,
-      "daemon.json dns; the VM's resolv.conf; systemd-resolved's upstreams (the stub followed); docker-default: Docker's public fallback.",
+      "daemon.json dns; the VM's resolv.conf; systemd-resolved's upstreams (the stub followed); docker-default: " +
+        "Docker's public fallback.",
     ),
     addresses: Type.Array(Type.String(), { description: 'The servers containers will ask, in order (at most 3).' }),
     servers: Type.Array(DnsServerReportSchema, {

@@ -29,7 +29,8 @@ export const TlsReportSchema = Type.Object({
   publicRootsVerify: Type.Optional(
     Nullable(
       Type.Boolean(),
-      "Only for a chain whose root the VM's store lacks: whether Node's bundled public roots verify it (a genuine public chain). Evidence only; those roots never make a chain trusted.",
+      "Only for a chain whose root the VM's store lacks: whether Node's bundled public roots verify it (a genuine " +
+        'public chain). Evidence only; those roots never make a chain trusted.',
     ),
   ),
 });
@@ -39,7 +40,8 @@ export const ApplicationSchema = Type.Object(
     exchange: StringEnum(EXCHANGE_KINDS),
     outcome: StringEnum(
       EXCHANGE_OUTCOMES,
-      'ok: the protocol answered; cut: closed or reset after our bytes; unexpected: something else answered; timeout: no answer in time.',
+      'ok: the protocol answered; cut: closed or reset after our bytes; unexpected: something else answered; ' +
+        'timeout: no answer in time.',
     ),
     detail: Type.String(),
     ms: Type.Number({ minimum: 0 }),
@@ -78,13 +80,17 @@ export const EndpointReportSchema = Type.Object({
   role: Type.Optional(
     StringEnum(
       ENDPOINT_ROLES,
-      'Why it is tested: hub, dps (443 only), registry, parent (nested edge: the upstream instead of the hub) or custom (--endpoint). "extra" is the old name of custom, only in stored reports.',
+      'Why it is tested: hub, dps (443 only), registry, parent (nested edge: the upstream instead of the hub) or ' +
+        'custom (--endpoint). "extra" is the old name of custom, only in stored reports.',
     ),
   ),
   via: Type.Optional(
     StringEnum(ENDPOINT_VIAS, 'direct, or proxy: HTTP CONNECT through the proxy, then TLS inside the tunnel.'),
   ),
-  address: Nullable(Type.String(), 'What the system resolver returned; null when not resolved (or resolved by the proxy).'),
+  address: Nullable(
+    Type.String(),
+    'What the system resolver returned; null when not resolved (or resolved by the ' + 'proxy).',
+  ),
   outcome: StringEnum(ENDPOINT_OUTCOMES),
   resolveMs: Milliseconds('Through a proxy: resolving the proxy.'),
   tcpConnectMs: Milliseconds('Through a proxy: until the tunnel was established.'),

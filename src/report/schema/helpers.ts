@@ -20,7 +20,8 @@ export const componentStatusFields = () => ({
   inconclusiveBecause: Type.Optional(
     StringEnum(
       [...COMPONENTS, 'deadline', 'unmeasured'] as const,
-      'Only when inconclusive: the earlier layer that is broken, "deadline" when the evidence did not arrive in time, or "unmeasured" when there was nothing to measure.',
+      'Only when inconclusive: the earlier layer that is broken, "deadline" when the evidence did not arrive in ' +
+        'time, or "unmeasured" when there was nothing to measure.',
     ),
   ),
 });

@@ -41,13 +41,17 @@ export const NetworkConfigSummarySchema = Type.Object({
   addresses: Type.Array(Type.String()),
   gateways: Type.Array(Type.String()),
   dns: Type.Array(Type.String()),
-  problems: Type.Array(Type.String(), { description: 'Problems found while reading the file (bad lines), never thrown.' }),
+  problems: Type.Array(Type.String(), {
+    description: 'Problems found while reading the file (bad lines), never ' + 'thrown.',
+  }),
 });
 
 export const InterfaceReportSchema = Type.Object({
   name: Type.String(),
   observed: Type.Optional(
-    Type.Boolean({ description: 'false when the deadline came before the interface could be read: nothing below is known.' }),
+    Type.Boolean({
+      description: 'false when the deadline came before the interface could be read: nothing below is ' + 'known.',
+    }),
   ),
   present: Type.Boolean(),
   operState: Nullable(Type.String(), 'Kernel operstate: up, down, unknown, dormant, lowerlayerdown… null when absent.'),
@@ -58,7 +62,10 @@ export const InterfaceReportSchema = Type.Object({
   ipv6: Type.Array(Ipv6AddressSchema),
   assignment: StringEnum(['dhcp', 'static', 'unknown'] as const),
   configFile: Nullable(Type.String(), 'The systemd-networkd .network file that matches this interface, or null.'),
-  config: Nullable(NetworkConfigSummarySchema, 'What that file asks for (static Address=, Gateway=, DNS=), for the evidence.'),
+  config: Nullable(
+    NetworkConfigSummarySchema,
+    'What that file asks for (static Address=, Gateway=, DNS=), for the ' + 'evidence.',
+  ),
   lease: Nullable(DhcpLeaseSchema),
   counters: Nullable(InterfaceCountersSchema),
 });
@@ -86,7 +93,8 @@ export const GatewayReportSchema = Type.Object({
   arp: Type.Optional(
     Nullable(
       Type.Boolean(),
-      'The gateway answered ARP after the ping (a complete neighbour entry): it is there even when it ignores ping. null when unknown.',
+      'The gateway answered ARP after the ping (a complete neighbour entry): it is there even when it ignores ping. ' +
+        'null when unknown.',
     ),
   ),
 });
@@ -99,7 +107,8 @@ export const DefaultRouteReportSchema = Type.Object({
   inUse: Type.Boolean({ description: 'The one the kernel uses for its family: lowest metric, then table order.' }),
   reachable: Nullable(
     Type.Boolean(),
-    'Its gateway answered ping from its own interface (ping -I) or ARP; null when not tested (IPv6, no gateway, ping not permitted).',
+    'Its gateway answered ping from its own interface (ping -I) or ARP; null when not tested (IPv6, no gateway, ' +
+      'ping not permitted).',
   ),
   arp: Nullable(Type.Boolean(), 'The gateway answered ARP; null when unknown.'),
   ping: Type.Optional(PingOutcomeSchema),
@@ -130,7 +139,10 @@ export const BridgeAddressSchema = Type.Object({
 
 export const BridgeReportSchema = Type.Object({
   name: Type.String(),
-  kind: StringEnum(['docker-default', 'docker-network', 'other'] as const, 'docker0; br-<12 hex> (a user-defined network such as azure-iot-edge); another bridge.'),
+  kind: StringEnum(
+    ['docker-default', 'docker-network', 'other'] as const,
+    'docker0; br-<12 hex> (a user-defined ' + 'network such as azure-iot-edge); another bridge.',
+  ),
   mtu: Nullable(Type.Integer()),
   operState: Nullable(Type.String(), 'down on a bridge with no container attached is normal.'),
   ipv4: Type.Array(BridgeAddressSchema),
@@ -152,7 +164,7 @@ export const PathMtuReportSchema = Type.Object({
   target: Type.String(),
   role: StringEnum(['gateway', 'dns'] as const),
   interfaceMtu: Type.Integer(),
-  largestPassingDf: Nullable(Type.Integer(), 'The largest don\'t-fragment ping that got a reply.'),
+  largestPassingDf: Nullable(Type.Integer(), "The largest don't-fragment ping that got a reply."),
   smallestFailingDf: Nullable(Type.Integer(), 'The smallest that did not (frag-needed, refused locally, or no reply).'),
   reportedMtu: Nullable(Type.Integer(), 'The smallest MTU a hop or the local stack reported.'),
   probed: Type.Array(DfProbeSchema, { description: 'Largest size first.' }),
@@ -178,14 +190,17 @@ export const IpComponentSchema = Type.Object({
   defaultRoutes: Type.Optional(Type.Array(DefaultRouteReportSchema, { description: 'Every default route.' })),
   routes: Type.Optional(
     Type.Array(RouteReportSchema, {
-      description: 'The route of every destination the check needs: gateways, DNS servers, endpoint and proxy addresses.',
+      description:
+        'The route of every destination the check needs: gateways, DNS servers, endpoint and proxy ' + 'addresses.',
     }),
   ),
   bridges: Type.Optional(Type.Array(BridgeReportSchema, { description: 'Container bridges of the VM.' })),
   pathMtu: Type.Optional(
-    Nullable(PathMtuReportSchema, 'The don\'t-fragment sweep that limits the path most (the gateway\'s when equal).'),
+    Nullable(PathMtuReportSchema, "The don't-fragment sweep that limits the path most (the gateway's when equal)."),
   ),
-  pathMtuSweeps: Type.Optional(Type.Array(PathMtuReportSchema, { description: 'Every sweep run (gateway, a DNS server).' })),
+  pathMtuSweeps: Type.Optional(
+    Type.Array(PathMtuReportSchema, { description: 'Every sweep run (gateway, a DNS server).' }),
+  ),
   duplicateAddress: Type.Optional(
     Type.Array(DuplicateAddressReportSchema, { description: 'Duplicate address detection for each IPv4 address.' }),
   ),

@@ -4,17 +4,25 @@ import { PROXY_CONNECT_OUTCOMES, PROXY_SOURCE_STATES } from '../vocabulary.js';
 import { Milliseconds, Nullable, StringEnum, componentStatusFields } from './helpers.js';
 
 export const ProxySourceSchema = Type.Object({
-  component: Type.String({ description: 'Who reads this setting: process, edgeAgent, aziot-edged, aziot-identityd, docker.' }),
-  url: Nullable(Type.String(), 'The proxy URL it names, credentials masked; null when it names none or cannot be read.'),
+  component: Type.String({
+    description: 'Who reads this setting: process, edgeAgent, aziot-edged, aziot-identityd, ' + 'docker.',
+  }),
+  url: Nullable(
+    Type.String(),
+    'The proxy URL it names, credentials masked; null when it names none or cannot be ' + 'read.',
+  ),
   state: Type.Optional(
     StringEnum(
       PROXY_SOURCE_STATES,
-      'set: names a proxy; unset: read, names none; unknown: its file or directory is absent or unreadable (no evidence of a difference).',
+      'set: names a proxy; unset: read, names none; unknown: its file or directory is absent or unreadable (no ' +
+        'evidence of a difference).',
     ),
   ),
   unknownReason: Type.Optional(StringEnum(['absent', 'unreadable'] as const)),
   origin: Type.Optional(Type.Array(Type.String(), { description: 'The variables or files it was read from.' })),
-  valid: Type.Optional(Nullable(Type.Boolean(), 'Whether its URL is a usable http://host:port proxy; null when unset.')),
+  valid: Type.Optional(
+    Nullable(Type.Boolean(), 'Whether its URL is a usable http://host:port proxy; null when unset.'),
+  ),
   noProxy: Type.Optional(Nullable(Type.String(), 'Its no_proxy list.')),
   problems: Type.Optional(Type.Array(Type.String(), { description: 'What could not be read or was ignored.' })),
 });
@@ -46,9 +54,7 @@ export const ProxyComponentSchema = Type.Object({
     Nullable(Type.String(), 'An https:// proxy URL is also tried as http:// (what IoT Edge needs), masked.'),
   ),
   noProxy: Type.Optional(Nullable(Type.String(), 'The no_proxy list that applied.')),
-  bypassed: Type.Optional(
-    Type.Array(Type.String(), { description: 'Endpoints (host:port) no_proxy sends direct.' }),
-  ),
+  bypassed: Type.Optional(Type.Array(Type.String(), { description: 'Endpoints (host:port) no_proxy sends direct.' })),
   sources: Type.Array(ProxySourceSchema),
   connect: Type.Array(ProxyConnectSchema),
 });

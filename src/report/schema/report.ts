@@ -41,7 +41,8 @@ export const ReportSchema = Type.Object(
     vantage: Type.Optional(
       StringEnum(
         VANTAGES,
-        'Where the check looked from: the VM itself (host networking) or a container on the azure-iot-edge network (its eth0, Docker\'s embedded DNS 127.0.0.11, the NAT). Absent in reports of earlier versions.',
+        'Where the check looked from: the VM itself (host networking) or a container on the azure-iot-edge network ' +
+          "(its eth0, Docker's embedded DNS 127.0.0.11, the NAT). Absent in reports of earlier versions.",
       ),
     ),
     startedAt: Type.String({ format: 'date-time' }),
@@ -73,11 +74,15 @@ export const ReportSchema = Type.Object(
     $id: 'https://github.com/eflow-netdiag/eflow-netdiag/schema/report.schema.json',
     title: 'eflow-netdiag Report (schemaVersion 1)',
     description:
-      'One full network check of an EFLOW VM, layer by layer. Fields may be added; none is renamed or removed without a schemaVersion bump.',
+      'One full network check of an EFLOW VM, layer by layer. Fields may be added; none is renamed or removed ' +
+      'without a schemaVersion bump.',
   },
 );
 
 /** The published JSON Schema document (what schema/report.schema.json holds). */
 export function reportJsonSchema(): object {
-  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(JSON.parse(JSON.stringify(ReportSchema)) as object) };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    ...(JSON.parse(JSON.stringify(ReportSchema)) as object),
+  };
 }
