@@ -76,7 +76,10 @@ function endpointLine(e: EndpointReport): string {
     );
   if (e.tls?.handshakeMs !== null && e.tls?.handshakeMs !== undefined)
     parts.push(`tls ${e.tls.handshakeMs} ms ${e.tls.protocol ?? ''}`.trim());
-  if (e.tls && !e.tls.authorized) parts.push(`issuer "${e.tls.rootIssuer ?? e.tls.issuer ?? '?'}"`);
+  // An issuer is evidence only when a chain was shown: a stalled or cut handshake has none.
+  if (e.tls && !e.tls.authorized && e.tls.handshakeMs !== null) {
+    parts.push(`issuer "${e.tls.rootIssuer ?? e.tls.issuer ?? '?'}"`);
+  }
   if (e.application) parts.push(`${e.application.exchange} ${e.application.outcome}`);
   if (e.error && e.outcome !== 'open') parts.push(`(${e.error.phase}: ${e.error.code})`);
   return `    ${parts.join(' ')}`;
