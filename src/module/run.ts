@@ -4,7 +4,7 @@
  * and exits 0 well within Docker's 10 s grace period.
  */
 import { hubFromAziotConfig } from '../config/aziot.js';
-import { DEFAULTS, OPTIONS, RUNTIME_ENV, envName, processSettings } from '../config/options.js';
+import { DEFAULTS, OPTIONS, PROCESS_SETTINGS, RUNTIME_ENV, envName, processSettings } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { depsFromEnv } from '../deps.js';
 import { VERSION } from '../version.js';
@@ -50,7 +50,7 @@ export async function runModule(env: NodeJS.ProcessEnv): Promise<number> {
   if (settings.timeScale !== 1)
     log.warn(
       { timeScale: settings.timeScale },
-      'NETDIAG_TIME_SCALE is set: every module period is shortened (tests only)',
+      `${envName(PROCESS_SETTINGS.timeScale)} is set: every module period is shortened (tests only)`,
     );
   const agent = new NetdiagAgent({
     env,
