@@ -30,89 +30,51 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** Creates a CA in a fresh temp folder. Call `removeCa` (or rm the dir) when done. */
-export function createCa(name = 'eflow-netdiag Test Root CA'): Ca {
-  const dir = mkdtempSync(join(tmpdir(), 'netdiag-pki-'));
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '30',
-      '-subj',
-      `/CN=${name}/O=eflow-netdiag tests`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
-    dir,
-  );
-  return {
-    cert: readFileSync(join(dir, 'ca.crt'), 'utf8'),
-    key: readFileSync(join(dir, 'ca.key'), 'utf8'),
-    certFile: join(dir, 'ca.crt'),
-    dir,
-    name,
-  };
+/** `openssl req` with a new P-256 key in `keyout`: a CSR in `out`, or with `-x509` a self-signed certificate. */
+function newKeyRequest(keyout: string, out: string, subject: string, selfSigned = false): string[] {
+  return [
+    'req',
+    ...(selfSigned ? ['-x509'] : []),
+    ...['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+    ...['-keyout', keyout, '-out', out, '-subj', subject],
+  ];
+}
+
+/** `openssl x509 -req`: the CSR `csr` signed by the CA in `dir` (ca.crt, ca.key) for 30 days, with `ext`. */
+function signWithCa(csr: string, out: string, ext: string): string[] {
+  return [
+    ...['x509', '-req', '-in', csr, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'],
+    ...['-out', out, '-days', '30', '-extfile', ext],
+  ];
 }
 
 let serial = 0;
 
-/** Issues a server certificate for the given DNS names / IP addresses, signed by `ca`. */
-export function issueServerCert(ca: Ca, names: string[]): ServerCert {
-  const id = `srv${process.pid}-${++serial}`;
+/** A fresh id for the files of one certificate in a CA's folder. */
+function nextId(kind: string): string {
+  return `${kind}${process.pid}-${++serial}`;
+}
+
+/** The extensions of a TLS server certificate for `names` (DNS names, or IP addresses), written in the CA's folder. */
+function writeServerExtensions(ca: Ca, id: string, names: string[]): void {
   const san = names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   writeFileSync(
     join(ca.dir, `${id}.ext`),
     `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`,
   );
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${id}.key`,
-      '-out',
-      `${id}.csr`,
-      '-subj',
-      `/CN=${names[0] ?? 'localhost'}`,
-    ],
-    ca.dir,
-  );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${id}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${id}.crt`,
-      '-days',
-      '30',
-      '-extfile',
-      `${id}.ext`,
-    ],
-    ca.dir,
-  );
+}
+
+/** Creates a CA in a fresh temp folder. Call `removeCa` (or rm the dir) when done. */
+export function createCa(name = 'eflow-netdiag Test Root CA'): Ca {
+  return createRootCa(`/CN=${name}/O=eflow-netdiag tests`);
+}
+
+/** Issues a server certificate for the given DNS names / IP addresses, signed by `ca`. */
+export function issueServerCert(ca: Ca, names: string[]): ServerCert {
+  const id = nextId('srv');
+  writeServerExtensions(ca, id, names);
+  openssl(newKeyRequest(`${id}.key`, `${id}.csr`, `/CN=${names[0] ?? 'localhost'}`), ca.dir);
+  openssl(signWithCa(`${id}.csr`, `${id}.crt`, `${id}.ext`), ca.dir);
   const cert = readFileSync(join(ca.dir, `${id}.crt`), 'utf8');
   return { cert, key: readFileSync(join(ca.dir, `${id}.key`), 'utf8'), chain: cert + ca.cert };
 }
@@ -142,25 +104,9 @@ export function createRootCa(subject: string): Ca {
   const dir = mkdtempSync(join(tmpdir(), 'netdiag-pki-'));
   openssl(
     [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '30',
-      '-subj',
-      subject,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
+      ...newKeyRequest('ca.key', 'ca.crt', subject, true),
+      ...['-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'],
+      ...['-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
     ],
     dir,
   );
@@ -184,49 +130,14 @@ function chainAbove(ca: Ca): string {
 /** An intermediate CA under `issuer` (a root or another intermediate), in its own temp folder. */
 export function createIntermediateCa(issuer: Ca, subject: string): IntermediateCa {
   const dir = mkdtempSync(join(tmpdir(), 'netdiag-pki-'));
-  const id = `int${process.pid}-${++serial}`;
+  const id = nextId('int');
   writeFileSync(
     join(issuer.dir, `${id}.ext`),
     'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n' +
       'subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
   );
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'ca.key'),
-      '-out',
-      `${id}.csr`,
-      '-subj',
-      subject,
-    ],
-    issuer.dir,
-  );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${id}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      join(dir, 'ca.crt'),
-      '-days',
-      '30',
-      '-extfile',
-      `${id}.ext`,
-    ],
-    issuer.dir,
-  );
+  openssl(newKeyRequest(join(dir, 'ca.key'), `${id}.csr`, subject), issuer.dir);
+  openssl(signWithCa(`${id}.csr`, join(dir, 'ca.crt'), `${id}.ext`), issuer.dir);
   const cert = readFileSync(join(dir, 'ca.crt'), 'utf8');
   return {
     cert,
@@ -250,14 +161,10 @@ function asn1Time(date: Date): string {
  * intermediates above it; the root is left out, as a real server sends it.
  */
 export function issueServerCertWithOptions(ca: Ca, names: string[], opts: CertOptions = {}): ServerCert {
-  const id = `srv${process.pid}-${++serial}`;
+  const id = nextId('srv');
   const notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = opts.notAfter ?? new Date(Date.now() + 30 * 86_400_000);
-  const san = names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-  writeFileSync(
-    join(ca.dir, `${id}.ext`),
-    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`,
-  );
+  writeServerExtensions(ca, id, names);
   writeFileSync(join(ca.dir, `${id}.index`), '');
   writeFileSync(join(ca.dir, `${id}.serial`), `${(Date.now() * 1000 + serial).toString(16).padStart(16, '0')}\n`);
   writeFileSync(
@@ -278,23 +185,7 @@ export function issueServerCertWithOptions(ca: Ca, names: string[], opts: CertOp
       '',
     ].join('\n'),
   );
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${id}.key`,
-      '-out',
-      `${id}.csr`,
-      '-subj',
-      `/CN=${names[0] ?? 'localhost'}`,
-    ],
-    ca.dir,
-  );
+  openssl(newKeyRequest(`${id}.key`, `${id}.csr`, `/CN=${names[0] ?? 'localhost'}`), ca.dir);
   openssl(
     [
       'ca',
