@@ -1,9 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { arpingArgs, arpingDad, arpingFlavourOf, parseArpingOutput } from '../../src/probes/arping.js';
 import type { ArpingFlavour, ArpingResult } from '../../src/probes/arping.js';
 import { spawnPingWith } from '../../src/probes/ping.js';
@@ -11,14 +10,9 @@ import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
 import { newLabNames, removeNetnsSync } from '../lab/lab-names.js';
 import { findTool } from '../lab/require-lab.js';
 import { netnsUnavailable, skipOrFail } from '../support/netns.js';
+import { capturedRun, capturedRunNames } from '../support/captured-output.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/arping/', import.meta.url));
-
-function fixture(name: string): PingExecResult {
-  const read = (ext: string) => readFileSync(join(FIXTURES, `${name}.${ext}`), 'utf8');
-  const status = Number(read('exit').trim());
-  return { stdout: read('stdout'), stderr: read('stderr'), exitCode: status >= 128 ? null : status };
-}
+const fixture = (name: string) => capturedRun('arping', name);
 
 const DUP_MAC = '02:00:c6:12:1e:99';
 type Expected = Pick<ArpingResult, 'conflict'> & Partial<ArpingResult>;
@@ -48,10 +42,7 @@ const EXPECTED: Record<string, [ArpingFlavour, Expected] | 'version'> = {
 
 describe('parseArpingOutput on the captured fixtures', () => {
   test('every fixture on disk has an expectation (and the reverse)', () => {
-    const onDisk = readdirSync(FIXTURES)
-      .filter((f) => f.endsWith('.exit'))
-      .map((f) => f.slice(0, -'.exit'.length))
-      .sort();
+    const onDisk = capturedRunNames('arping');
     assert.deepEqual(onDisk, Object.keys(EXPECTED).sort());
   });
 

@@ -1,9 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dfPingArgs, dfPingSizes, parseDfPingOutput, pingDfStaged, pingDfSweep } from '../../src/probes/df-ping.js';
 import type { DfProbe, PathMtuResult } from '../../src/probes/df-ping.js';
 import { spawnPingWith } from '../../src/probes/ping.js';
@@ -11,14 +10,9 @@ import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
 import { newLabNames, removeNetnsSync } from '../lab/lab-names.js';
 import { findTool } from '../lab/require-lab.js';
 import { netnsUnavailable, skipOrFail } from '../support/netns.js';
+import { capturedRun, capturedRunNames } from '../support/captured-output.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/df-ping/', import.meta.url));
-
-function fixture(name: string): PingExecResult {
-  const read = (ext: string) => readFileSync(join(FIXTURES, `${name}.${ext}`), 'utf8');
-  const status = Number(read('exit').trim());
-  return { stdout: read('stdout'), stderr: read('stderr'), exitCode: status >= 128 ? null : status };
-}
+const fixture = (name: string) => capturedRun('df-ping', name);
 
 type Expected = Pick<DfProbe, 'outcome'> & Partial<DfProbe>;
 
@@ -45,10 +39,7 @@ const EXPECTED: Record<string, Expected> = {
 
 describe('parseDfPingOutput on the captured fixtures', () => {
   test('every fixture on disk has an expectation (and the reverse)', () => {
-    const onDisk = readdirSync(FIXTURES)
-      .filter((f) => f.endsWith('.exit'))
-      .map((f) => f.slice(0, -'.exit'.length))
-      .sort();
+    const onDisk = capturedRunNames('df-ping');
     assert.deepEqual(onDisk, Object.keys(EXPECTED).sort());
   });
 

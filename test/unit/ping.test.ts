@@ -1,10 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   isUsageError,
   parsePingOutput,
@@ -17,21 +16,9 @@ import type { PingExec, PingExecResult } from '../../src/probes/ping.js';
 import type { PingOutcome } from '../../src/report/types.js';
 import { findTool, skipUnless } from '../support/prerequisites.js';
 import { newLabNames, removeNetnsSync } from '../lab/lab-names.js';
+import { capturedRun, capturedRunNames } from '../support/captured-output.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/ping/', import.meta.url));
-
-interface Fixture {
-  stdout: string;
-  stderr: string;
-  exitCode: number | null;
-}
-
-function fixture(name: string): Fixture {
-  const read = (ext: string) => readFileSync(join(FIXTURES, `${name}.${ext}`), 'utf8');
-  const status = Number(read('exit').trim());
-  // A shell reports death by signal N as 128+N; node's child_process reports exit code null.
-  return { stdout: read('stdout'), stderr: read('stderr'), exitCode: status >= 128 ? null : status };
-}
+const fixture = (name: string) => capturedRun('ping', name);
 
 function parseFixture(name: string, sent = 3): PingOutcome {
   const f = fixture(name);
@@ -83,10 +70,7 @@ const FIXTURE_EXPECTATIONS: Record<string, PingOutcome | 'not-permitted' | 'unav
 
 describe('parsePingOutput on the captured fixtures', () => {
   test('every fixture on disk has an expectation (and the reverse)', () => {
-    const onDisk = readdirSync(FIXTURES)
-      .filter((f) => f.endsWith('.exit'))
-      .map((f) => f.slice(0, -'.exit'.length))
-      .sort();
+    const onDisk = capturedRunNames('ping');
     assert.deepEqual(onDisk, Object.keys(FIXTURE_EXPECTATIONS).sort());
   });
 
@@ -249,7 +233,7 @@ describe('parsePingOutput on wordings from other versions', () => {
 });
 
 describe('parsePingOutput on malformed input never throws', () => {
-  const cases: Array<[string, Fixture, 'unavailable' | 'loss']> = [
+  const cases: Array<[string, PingExecResult, 'unavailable' | 'loss']> = [
     ['empty, exit 0', { stdout: '', stderr: '', exitCode: 0 }, 'unavailable'],
     ['empty, killed', { stdout: '', stderr: '', exitCode: null }, 'loss'],
     ['empty, exit 1', { stdout: '', stderr: '', exitCode: 1 }, 'unavailable'],
@@ -347,7 +331,7 @@ describe('pingAttempts and the runner', () => {
 
   test('the runner names the binary: ping from PATH unless one is given', async () => {
     assert.equal(pingRunner().binary, 'ping');
-    const exec = scriptedExec([asResult(fixture('iputils-ok-loopback'))]);
+    const exec = scriptedExec([fixture('iputils-ok-loopback')]);
     await pingHost('127.0.0.1', { count: 3, timeoutMs: 3000, signal: live() }, pingRunner('/opt/bin/ping', exec));
     assert.equal(exec.calls[0]?.binary, '/opt/bin/ping');
   });
@@ -367,12 +351,11 @@ function scriptedExec(
   return Object.assign(exec, { calls });
 }
 
-const asResult = (f: Fixture): PingExecResult => ({ ...f });
 const live = () => new AbortController().signal;
 
 describe('pingHost with a fake exec', () => {
   test('parses what the binary printed', async () => {
-    const exec = scriptedExec([asResult(fixture('iputils-loss-partial'))]);
+    const exec = scriptedExec([fixture('iputils-loss-partial')]);
     assert.deepEqual(
       await pingHost('198.18.0.3', { count: 4, timeoutMs: 3000, signal: live() }, exec),
       stats(4, 2, 50, 0.122),
@@ -382,9 +365,9 @@ describe('pingHost with a fake exec', () => {
 
   test('a refused option retries with fewer options, and remembers which list worked', async () => {
     const exec = scriptedExec([
-      asResult(fixture('busybox-bad-option')),
-      asResult(fixture('busybox-ok-loopback')),
-      asResult(fixture('busybox-ok-loopback')),
+      fixture('busybox-bad-option'),
+      fixture('busybox-ok-loopback'),
+      fixture('busybox-ok-loopback'),
     ]);
     const opts = { count: 3, timeoutMs: 3000, signal: live() };
     const runner = pingRunner('ping', exec);
@@ -407,7 +390,7 @@ describe('pingHost with a fake exec', () => {
         stderr: "ping: invalid option -- '6'\nUsage: ping [-LRUbdfnqrvVaA] [-c count] destination\n",
         exitCode: 2,
       };
-      const exec = scriptedExec([refused, refused, asResult(fixture('iputils-ok-loopback6'))]);
+      const exec = scriptedExec([refused, refused, fixture('iputils-ok-loopback6')]);
       assert.deepEqual(
         await pingHost('::1', { count: 3, timeoutMs: 3000, signal: live() }, pingRunner('/usr/bin/ping', exec)),
         stats(3, 3, 0, 0.064),
@@ -417,7 +400,7 @@ describe('pingHost with a fake exec', () => {
   });
 
   test('every option list refused: unavailable, saying so', async () => {
-    const refused = asResult(fixture('busybox-bad-option'));
+    const refused = fixture('busybox-bad-option');
     const exec = scriptedExec([refused, refused, refused]);
     const got = await pingHost('198.18.0.1', { count: 3, timeoutMs: 3000, signal: live() }, exec);
     assert.ok(
@@ -436,7 +419,7 @@ describe('pingHost with a fake exec', () => {
       'error' in got && got.error === 'unavailable' && /not installed/.test(got.detail ?? ''),
       JSON.stringify(got),
     );
-    const denied = scriptedExec([asResult(fixture('iputils-not-permitted'))]);
+    const denied = scriptedExec([fixture('iputils-not-permitted')]);
     const got2 = await pingHost('198.18.0.1', { count: 3, timeoutMs: 3000, signal: live() }, denied);
     assert.ok('error' in got2 && got2.error === 'not-permitted');
   });
@@ -484,7 +467,7 @@ describe('pingHost with a fake exec', () => {
           'abort',
           () => {
             sawAbort = true;
-            resolve(asResult(fixture('iputils-interrupted-loss')));
+            resolve(fixture('iputils-interrupted-loss'));
           },
           { once: true },
         );
